@@ -1,0 +1,23 @@
+"""finaudit: audits education-finance ledgers against the statutory funding guarantees.
+
+The Python API is what the CLI calls:
+
+    import finaudit
+    ledger = finaudit.load("ledger.xlsx")        # read + validate
+    result = finaudit.check("ledger.xlsx")       # validate + run every rule
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+
+def load(path):
+    """Reads and validates a ledger; returns a Ledger with its sheets and schema findings."""
+    from .ledger import load as _load
+    return _load(path)
+
+
+def check(path, profile=None, year=None, **kwargs):
+    """Audits a ledger; returns a CheckResult with .findings, .summary and .to_json()."""
+    from .engine import check as _check
+    return _check(path, profile=profile, year=year, **kwargs)

@@ -1,0 +1,189 @@
+"""Loading a ledger: read, normalise, validate; every row accounted for.
+
+rows_read = rows_valid + rows_rejected for every sheet. A rejected row is one with
+at least one finding (schema failure, or a subtotal row kept out of the sums).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .findings import Evidence, Finding
+from .normalize import TypeFailure, normalize_column, subtotal_mask
+from .readers import RawSheet, read_ledger
+from .schema import SheetSchema, load_schemas
+from .validate import failure_cases, schema_finding
+
+SUBJECT_COLUMNS = ("region_code", "region_name", "year", "level", "school_id")
+
+
+@dataclass
+class Sheet:
+    """One ledger sheet after loading: its valid rows and how many were read and rejected."""
+    schema: SheetSchema
+    file: str
+    source: str
+    frame: pd.DataFrame                      # valid rows, typed, money in yuan, `_row` kept
+    letters: dict[str, str]
+    units: dict[str, str]                    # money column -> unit it was read in
+    rows_read: int
+    rows_rejected: int
+    rows_blank: int
+    hidden: bool = False
+    ignored_headers: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.schema.name
+
+    @property
+    def rows_valid(self) -> int:
+        return self.rows_read - self.rows_rejected
+
+    def unit_label(self) -> str:
+        units = sorted(set(self.units.values()))
+        return "、".join(units) if units else ""
+
+    def summary(self) -> dict:
+        return {"name": self.name, "source": self.source, "file": self.file, "rows_read": self.rows_read,
+                "rows_valid": self.rows_valid, "rows_rejected": self.rows_rejected,
+                "rows_blank": self.rows_blank, "unit": self.unit_label(), "units": self.units,
+                "hidden": self.hidden, "ignored_columns": self.ignored_headers}
+
+    def evidence(self, row: int, column: str | None = None, value=None) -> Evidence:
+        letter = self.letters.get(column) if column else None
+        cell = f"{self.source}!{letter}{row}" if letter else f"{self.source}!{row}"
+        return Evidence(file=self.file, sheet=self.source, row=int(row), cell=cell, column=column, value=value)
+
+
+@dataclass
+class Ledger:
+    path: Path
+    sheets: dict[str, Sheet]
+    findings: list[Finding]
+
+    def sha256(self) -> str:
+        return file_digest(self.path)
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file, or of a folder's files in name order."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        with open(file, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load(path) -> Ledger:
+    """Reads and validates a ledger (workbook, CSV/Parquet file or folder of them)."""
+    path = Path(path)
+    sheets, findings = {}, []
+    for raw in read_ledger(path):
+        sheet, sheet_findings = _load_sheet(raw)
+        sheets[sheet.name] = sheet
+        findings.extend(sheet_findings)
+    return Ledger(path=path, sheets=sheets, findings=findings)
+
+
+def _load_sheet(raw: RawSheet) -> tuple[Sheet, list[Finding]]:
+    schema = raw.schema
+    frame = raw.frame
+    data_columns = [c for c in frame.columns if c != "_row"]
+    blank = _blank_rows(frame, data_columns)
+    rows_blank = int(blank.sum())
+    frame = frame[~blank].reset_index(drop=True)
+
+    text_columns = [c.name for c in schema.columns if c.name in frame.columns and not c.numeric]
+    subtotal = subtotal_mask(frame, text_columns)
+
+    failures: list[TypeFailure] = []
+    typed = pd.DataFrame(index=frame.index)
+    for column in schema.columns:
+        if column.name in frame.columns:
+            typed[column.name] = normalize_column(frame[column.name], column, failures)
+        elif column.default is not None:
+            typed[column.name] = pd.Series(column.default, index=frame.index, dtype="str")
+    typed["_row"] = frame["_row"].to_numpy()
+
+    sheet = Sheet(schema=schema, file=raw.file, source=raw.sheet, frame=typed, letters=raw.letters,
+                  units={c: (raw.units.get(c) or "元") for c in raw.letters
+                         if schema.column(c).type == "money"},
+                  rows_read=len(frame), rows_rejected=0, rows_blank=rows_blank,
+                  hidden=raw.hidden, ignored_headers=raw.ignored_headers)
+
+    findings: list[Finding] = []
+    rejected: set[int] = set()
+    subtotal_rows = set(frame.index[subtotal.to_numpy()])
+    for idx in sorted(subtotal_rows):
+        findings.append(_subtotal_finding(sheet, frame, idx))
+    rejected |= subtotal_rows
+
+    typed_bad = {(f.index, f.column) for f in failures}
+    cases = [(f.index, f.column, "SCHEMA_TYPE", f.value) for f in failures]
+    cases += [c for c in failure_cases(typed.drop(index=list(subtotal_rows)), schema.name)
+              if not (c[2] == "SCHEMA_REQUIRED" and (c[0], c[1]) in typed_bad)]
+    for idx, col, reason, value in sorted(cases, key=lambda c: (c[0], c[1])):
+        if idx in subtotal_rows:
+            continue
+        findings.append(schema_finding(reason, schema, schema.column(col), value, raw.file, raw.sheet,
+                                       int(typed.at[idx, "_row"]), raw.letters[col],
+                                       _subject(typed, idx)))
+        rejected.add(idx)
+
+    sheet.rows_rejected = len(rejected)
+    valid = typed.drop(index=list(rejected))
+    for col, unit in sheet.units.items():
+        valid[col] = _to_yuan(valid[col], unit)
+    sheet.frame = valid.reset_index(drop=True)
+    return sheet, findings
+
+
+def _unit_factor(unit: str) -> int:
+    from .headers import UNITS
+    return UNITS[unit]
+
+
+def _to_yuan(values: pd.Series, unit: str) -> pd.Series:
+    """Converts to yuan; rounding at 1/10000 yuan drops the float noise of x 10000 (1.2345 万元)."""
+    factor = _unit_factor(unit)
+    return values if factor == 1 else (values * factor).round(4)
+
+
+def _blank_rows(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """Rows with nothing written in any schema column: not data, counted apart."""
+    mask = pd.Series(True, index=frame.index)
+    for col in columns:
+        values = frame[col]
+        if pd.api.types.is_numeric_dtype(values):
+            mask &= values.isna()
+        else:
+            mask &= values.isna() | (values.astype("str").str.strip() == "")
+    return mask
+
+
+def _subject(frame: pd.DataFrame, idx: int) -> dict:
+    out = {}
+    for col in SUBJECT_COLUMNS:
+        if col in frame.columns:
+            value = frame.at[idx, col]
+            out[col] = None if pd.isna(value) else (int(value) if col == "year" else str(value))
+    return out
+
+
+def _subtotal_finding(sheet: Sheet, frame: pd.DataFrame, idx: int) -> Finding:
+    row = int(frame.at[idx, "_row"])
+    label = next((str(frame.at[idx, c]) for c in frame.columns
+                  if c != "_row" and isinstance(frame.at[idx, c], str)
+                  and any(m in frame.at[idx, c] for m in ("合计", "小计", "总计", "累计"))), "")
+    return Finding(
+        rule_id="DATA_SUBTOTAL_ROW", severity="info",
+        message={"zh": f"{sheet.source}第{row}行是汇总行（“{label}”），未与明细行相加。",
+                 "en": f"{sheet.source} row {row} is a subtotal row ('{label}'); it was not added to the detail rows."},
+        evidence=[sheet.evidence(row)],
+    )

@@ -1,0 +1,259 @@
+"""Reading the raw cells of each ledger sheet from xlsx, CSV, Parquet or a folder.
+
+A reader finds the sheets, their header rows and units, and returns for every
+sheet a RawSheet: the cells of the schema's columns under canonical names, with
+the spreadsheet row number of every row. It converts nothing but the cell
+storage; normalising values is normalize.py's job.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import LedgerError, join_names
+from .headers import HEADER_SCAN_ROWS, column_letter, find_header, title_unit
+from .schema import SheetSchema, fold, load_schemas
+
+EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
+TABLE_SUFFIXES = {".csv", ".txt", ".parquet", ".pq"}
+
+
+@dataclass
+class RawSheet:
+    schema: SheetSchema
+    file: str
+    sheet: str                       # the sheet (or file) name as the ledger spells it
+    frame: pd.DataFrame              # canonical columns + `_row`
+    letters: dict[str, str]          # canonical column -> column letter
+    units: dict[str, str | None]     # canonical column -> unit declared for it
+    hidden: bool = False
+    ignored_headers: list[str] = field(default_factory=list)
+
+
+def read_ledger(path: Path) -> list[RawSheet]:
+    """Reads every ledger sheet present in a workbook, a table file or a folder."""
+    if not path.exists():
+        raise LedgerError(f"找不到台账文件“{path}”。", f"Ledger file '{path}' does not exist.")
+    if path.is_dir():
+        return _read_folder(path)
+    suffix = path.suffix.lower()
+    if suffix in EXCEL_SUFFIXES:
+        return _read_workbook(path)
+    if suffix in TABLE_SUFFIXES:
+        schema = _schema_for_name(path.stem)
+        if schema is None:
+            raise _unknown_sheet_name(path.stem, path)
+        return [_read_table(path, schema)]
+    raise LedgerError(
+        f"无法读取“{path.name}”：不支持的文件类型“{suffix or '无扩展名'}”。可接受：.xlsx、.xlsm、.csv、.parquet 或包含这些文件的文件夹。",
+        f"Cannot read '{path.name}': unsupported file type '{suffix or 'none'}'. "
+        "Accepted: .xlsx, .xlsm, .csv, .parquet, or a folder of them.",
+    )
+
+
+def _schema_for_name(name: str) -> SheetSchema | None:
+    key = fold(name)
+    for schema in load_schemas().values():
+        if key in {fold(n) for n in schema.all_names}:
+            return schema
+    return None
+
+
+def _unknown_sheet_name(name, path) -> LedgerError:
+    names = [n for s in load_schemas().values() for n in (s.aliases[0], s.name)]
+    return LedgerError(
+        f"无法识别“{path.name}”对应的工作表“{name}”。可接受的名称：{join_names(names, 'zh')}。",
+        f"Cannot tell which ledger sheet '{path.name}' holds ('{name}'). Accepted names: {join_names(names, 'en')}.",
+    )
+
+
+def _require_sheets(found: dict[str, RawSheet], available: list[str], source: Path) -> None:
+    for schema in load_schemas().values():
+        if schema.required and schema.name not in found:
+            accepted = list(schema.aliases) + [schema.name]
+            raise LedgerError(
+                f"找不到工作表“{schema.aliases[0]}”。已有工作表：{join_names(available, 'zh') or '无'}。"
+                f"可接受的名称：{join_names(accepted, 'zh')}。",
+                f"Sheet '{schema.name}' not found in '{source.name}'. Sheets present: "
+                f"{join_names(available, 'en') or 'none'}. Accepted names: {join_names(accepted, 'en')}.",
+            )
+
+
+def _claim(found: dict, schema: SheetSchema, name: str, source: Path) -> None:
+    """Refuses a second sheet for the same schema: which one to audit would be a guess."""
+    if schema.name in found:
+        raise LedgerError(
+            f"“{found[schema.name]}”和“{name}”都像是工作表“{schema.aliases[0]}”，请只保留一个。",
+            f"Both '{found[schema.name]}' and '{name}' look like the '{schema.name}' sheet in "
+            f"'{source.name}'; keep only one.",
+        )
+
+
+# --- folders ---------------------------------------------------------------
+
+def _read_folder(folder: Path) -> list[RawSheet]:
+    found: dict[str, RawSheet] = {}
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in TABLE_SUFFIXES)
+    for path in files:
+        schema = _schema_for_name(path.stem)
+        if schema is None:
+            continue
+        _claim({k: v.sheet for k, v in found.items()}, schema, path.name, folder)
+        found[schema.name] = _read_table(path, schema)
+    _require_sheets(found, [p.name for p in files], folder)
+    return list(found.values())
+
+
+# --- CSV and Parquet -------------------------------------------------------
+
+def _decode(path: Path) -> str:
+    data = path.read_bytes()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise LedgerError(
+        f"无法解码“{path.name}”：既不是 UTF-8 也不是 GBK/GB18030 编码。",
+        f"Cannot decode '{path.name}': it is neither UTF-8 nor GBK/GB18030.",
+    )
+
+
+def _sniff_delimiter(text: str) -> str:
+    head = text[:20_000].splitlines()[:HEADER_SCAN_ROWS]
+    counts = {d: sum(line.count(d) for line in head) for d in (",", "\t", ";")}
+    return max(counts, key=counts.get)
+
+
+def _read_table(path: Path, schema: SheetSchema) -> RawSheet:
+    if path.suffix.lower() in {".parquet", ".pq"}:
+        return _read_parquet(path, schema)
+    text = _decode(path)
+    delimiter = _sniff_delimiter(text)
+    head = list(csv.reader(io.StringIO("\n".join(text.splitlines()[:HEADER_SCAN_ROWS])), delimiter=delimiter))
+    match = find_header(head, schema, path.name)
+    positions = sorted(match.columns.items(), key=lambda kv: kv[1])
+    frame = pd.read_csv(
+        io.StringIO(text), sep=delimiter, header=None, skiprows=match.row_index + 1,
+        usecols=[pos for _, pos in positions], dtype=str, keep_default_na=False,
+        skip_blank_lines=False, engine="c",
+    )
+    frame = frame[[pos for _, pos in positions]]
+    frame.columns = [name for name, _ in positions]
+    # CSV line numbers, as a spreadsheet program opening the file shows them.
+    frame["_row"] = np.arange(len(frame), dtype=np.int64) + match.row_index + 2
+    return RawSheet(
+        schema=schema, file=str(path), sheet=path.name, frame=frame,
+        letters={name: column_letter(pos) for name, pos in positions},
+        units=_units(match, head), ignored_headers=match.ignored,
+    )
+
+
+def _read_parquet(path: Path, schema: SheetSchema) -> RawSheet:
+    frame = pd.read_parquet(path)
+    match = find_header([list(frame.columns)], schema, path.name)
+    positions = sorted(match.columns.items(), key=lambda kv: kv[1])
+    frame = frame.iloc[:, [pos for _, pos in positions]]
+    frame.columns = [name for name, _ in positions]
+    # Parquet has no header row: the row is the record's 1-based number plus one,
+    # the line it has when the file is exported with a header.
+    frame = frame.reset_index(drop=True)
+    frame["_row"] = np.arange(len(frame), dtype=np.int64) + 2
+    return RawSheet(
+        schema=schema, file=str(path), sheet=path.name, frame=frame,
+        letters={name: column_letter(pos) for name, pos in positions},
+        units=_units(match, []), ignored_headers=match.ignored,
+    )
+
+
+def _units(match, title_rows) -> dict[str, str | None]:
+    sheet_unit = title_unit(cell for row in title_rows[: match.row_index] for cell in row)
+    return {name: (unit or sheet_unit) for name, unit in match.units.items()}
+
+
+# --- workbooks -------------------------------------------------------------
+
+def _read_workbook(path: Path) -> list[RawSheet]:
+    import openpyxl  # defusedxml makes openpyxl refuse entity declarations
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a file that is not a workbook
+        raise LedgerError(
+            f"无法打开工作簿“{path.name}”：文件已损坏或不是 xlsx 格式（{type(exc).__name__}）。",
+            f"Cannot open workbook '{path.name}': the file is damaged or not an xlsx workbook ({type(exc).__name__}).",
+        ) from None
+    try:
+        probes = {}
+        for name in book.sheetnames:
+            schema = _schema_for_name(name)
+            if schema is None:
+                continue
+            _claim({k: v[0] for k, v in probes.items()}, schema, name, path)
+            ws = book[name]
+            # Only the first rows are parsed here (openpyxl streams); the bulk read is fastexcel's.
+            head = [list(r) for r in ws.iter_rows(min_row=1, max_row=HEADER_SCAN_ROWS, values_only=True)]
+            match = find_header(head, schema, name)
+            probes[schema.name] = (name, match, head, ws.sheet_state != "visible")
+        _require_sheets(probes, book.sheetnames, path)
+    finally:
+        book.close()
+    return [_read_excel_sheet(path, load_schemas()[key], *probe) for key, probe in probes.items()]
+
+
+def _read_excel_sheet(path: Path, schema: SheetSchema, name: str, match, head, hidden: bool) -> RawSheet:
+    import fastexcel
+
+    positions = sorted(match.columns.items(), key=lambda kv: kv[1])
+    letters = {col: column_letter(pos) for col, pos in positions}
+    numeric = {col for col, _ in positions if schema.column(col).numeric}
+    # Numbers are read as floats: fastexcel's float-to-string keeps only 11 significant
+    # digits, which would silently round large amounts.
+    dtypes = {pos: ("float" if col in numeric else "string") for col, pos in positions}
+    reader = fastexcel.read_excel(str(path))
+    sheet = reader.load_sheet(name, header_row=match.row_index, use_columns=",".join(letters.values()),
+                              dtypes=dtypes)
+    table, errors = sheet.to_arrow_with_errors()
+    frame = table.to_pandas()
+    if frame.shape[1] != len(positions):
+        raise LedgerError(
+            f"读取工作表“{name}”时列数不符（{frame.shape[1]} ≠ {len(positions)}）。",
+            f"Sheet '{name}' came back with {frame.shape[1]} columns instead of {len(positions)}.",
+        )
+    frame.columns = [col for col, _ in positions]
+    if errors is not None and errors.errors:
+        frame = _recover_text_cells(reader, name, match, positions, numeric, frame, errors)
+    frame["_row"] = np.arange(len(frame), dtype=np.int64) + match.row_index + 2
+    return RawSheet(
+        schema=schema, file=str(path), sheet=name, frame=frame, letters=letters,
+        units=_units(match, head), hidden=hidden, ignored_headers=match.ignored,
+    )
+
+
+def _recover_text_cells(reader, name, match, positions, numeric, frame, errors) -> pd.DataFrame:
+    """Numbers typed as text ("1,234.50", "２０２３年") fail the float read: read those
+    columns again as text and keep, for the failed cells only, what was written."""
+    failed = set(_failed_columns(errors, positions, numeric))
+    letters = ",".join(column_letter(pos) for col, pos in positions if col in failed)
+    text = reader.load_sheet(name, header_row=match.row_index, use_columns=letters,
+                             dtypes="string").to_pandas()
+    text.columns = [col for col, _ in positions if col in failed]
+    for col in failed:
+        typed = frame[col]
+        as_text = typed.map(repr, na_action="ignore").astype(object)
+        as_text[typed.isna()] = text[col][typed.isna()].to_numpy()
+        frame[col] = as_text.astype("str")
+    return frame
+
+
+def _failed_columns(errors, positions, numeric):
+    by_offset = [col for col, _ in positions]
+    for error in errors.errors:
+        col = by_offset[error.offset_position[1]]
+        if col in numeric:
+            yield col

@@ -1,0 +1,242 @@
+"""Writes the synthetic sample ledgers in this folder (python sample_ledgers/generate.py).
+
+Every figure here is SYNTHETIC: made up to look like a county ledger, not taken
+from any bureau. Each workbook says so in its title row and on a 说明 sheet.
+
+- clean.xlsx — Chinese sheet names and headers, title rows above the header, money
+  in 万元, two regions (定州市 130682 under the Dingzhou profile, 襄都区 130502 under
+  Xingtai's) x five years (2019-2023) x every level; breaks no guarantee.
+- break_<RULE>.xlsx — the clean ledger with one change that breaks exactly that rule.
+
+Amounts are whole multiples of 100 yuan so that 万元 figures have at most two
+decimals and convert to yuan exactly.
+"""
+from __future__ import annotations
+
+import copy
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+YEARS = list(range(2019, 2024))
+REGIONS = [("130682", "定州市"), ("130502", "襄都区")]
+PROVINCE = "130000"
+
+# Students in the first year, per level; they grow 1% a year.
+STUDENTS = {"preschool": 12000, "primary": 30000, "junior": 15000, "senior_general": 8000,
+            "secondary_vocational": 4000, "special": 300}
+# Public funds (公用经费) per student in the first year, yuan; they grow 5% a year
+# (vocational 6%), above every floor and benchmark.
+PUBLIC_FUNDS_PER_STUDENT = {"preschool": 650, "primary": 950, "junior": 1250, "senior_general": 1500,
+                            "secondary_vocational": 1800, "special": 7000}
+PERSONNEL_PER_STUDENT = {"preschool": 5000, "primary": 8000, "junior": 11000, "senior_general": 12000,
+                         "secondary_vocational": 11000, "special": 30000}
+CAPITAL_PER_STUDENT = 800
+SENIOR_SCHOOLS = [("S01", "第一中学"), ("S02", "第二中学")]
+ZH = {
+    "level": {"preschool": "学前教育", "primary": "小学", "junior": "初中", "senior_general": "普通高中",
+              "secondary_vocational": "中等职业教育", "special": "特殊教育", "higher": "高等教育", "other": "其他"},
+    "ownership": {"public": "公办", "private": "民办"},
+    "fund_source": {"general_budget": "一般公共预算", "government_fund": "政府性基金",
+                    "education_surcharge": "教育费附加", "local_education_surcharge": "地方教育附加", "other": "其他"},
+    "expense_class": {"personnel": "人员经费", "public_funds": "公用经费", "capital": "基本建设", "other": "其他"},
+    "surcharge_type": {"education_surcharge": "教育费附加", "local_education_surcharge": "地方教育附加"},
+    "pay_group": {"compulsory_teacher": "义务教育教师", "civil_servant": "公务员"},
+    "metric": {"provincial_avg_compulsory_public_funds_per_student": "全省义务教育生均公用经费"},
+    "basis": {"final": "决算", "budget": "预算"},
+}
+HEADERS_ZH = {
+    "budget": {"year": "年度", "region_code": "行政区划代码", "region_name": "地区", "level": "学段",
+               "ownership": "办学性质", "fund_source": "资金来源", "expense_class": "支出类别",
+               "amount": "金额（万元）", "school_id": "学校代码", "school_name": "学校名称", "basis": "口径",
+               "prior_year_comparable": "上年同口径数（万元）"},
+    "enrollment": {"year": "年度", "region_code": "行政区划代码", "region_name": "地区", "level": "学段",
+                   "ownership": "办学性质", "students": "在校生数", "school_id": "学校代码", "school_name": "学校名称"},
+    "surcharge": {"year": "年度", "region_code": "行政区划代码", "region_name": "地区", "surcharge_type": "附加类型",
+                  "collected": "征收额（万元）", "vocational": "用于职业教育（万元）"},
+    "salaries": {"year": "年度", "region_code": "行政区划代码", "region_name": "地区", "pay_group": "人员类别",
+                 "headcount": "人数", "total_pay": "年度工资收入总额（万元）"},
+    "reference": {"year": "年度", "region_code": "行政区划代码", "metric": "指标", "value": "数值"},
+}
+SHEET_ZH = {"budget": "教育经费", "enrollment": "在校生", "surcharge": "教育费附加", "salaries": "工资",
+            "reference": "参照值"}
+MONEY_WAN = {"amount", "prior_year_comparable", "collected", "vocational", "total_pay"}
+
+
+def _hundreds(x: float) -> int:
+    """Rounds to a whole 100 yuan: the sample's amounts convert from 万元 exactly."""
+    return int(round(x / 100.0)) * 100
+
+
+def clean_ledger() -> dict[str, list[dict]]:
+    """The clean ledger as rows of canonical (English) fields, money in yuan."""
+    budget, enrollment, surcharge, salaries, reference = [], [], [], [], []
+    for code, name in REGIONS:
+        for t, year in enumerate(YEARS):
+            base = {"year": year, "region_code": code, "region_name": name}
+            for level, first in STUDENTS.items():
+                students = round(first * 1.01 ** t)
+                growth = 1.06 if level == "secondary_vocational" else 1.05
+                public = PUBLIC_FUNDS_PER_STUDENT[level] * growth ** t
+                rows = {"personnel": PERSONNEL_PER_STUDENT[level] * 1.05 ** t,
+                        "public_funds": public, "capital": CAPITAL_PER_STUDENT * 1.05 ** t}
+                if level == "senior_general":
+                    # School-level rows: two schools share the level's students and money.
+                    share = students // 2
+                    for n, (sid, sname) in enumerate(SENIOR_SCHOOLS):
+                        school_students = share if n == 0 else students - share
+                        school = {"school_id": f"{code}{sid}", "school_name": f"{name}{sname}"}
+                        enrollment.append({**base, "level": level, "ownership": "public",
+                                           "students": school_students, **school})
+                        for cls, per in rows.items():
+                            budget.append({**base, "level": level, "ownership": "public",
+                                           "fund_source": "general_budget", "expense_class": cls,
+                                           "amount": _hundreds(per * school_students), **school})
+                    continue
+                enrollment.append({**base, "level": level, "ownership": "public", "students": students})
+                for cls, per in rows.items():
+                    budget.append({**base, "level": level, "ownership": "public", "fund_source": "general_budget",
+                                   "expense_class": cls, "amount": _hundreds(per * students)})
+            # Administration spending has no students of its own.
+            budget.append({**base, "level": "other", "ownership": "public", "fund_source": "general_budget",
+                           "expense_class": "other", "amount": _hundreds(3_000_000 * 1.05 ** t)})
+            for kind, collected in (("education_surcharge", 20_000_000), ("local_education_surcharge", 8_000_000)):
+                amount = _hundreds(collected * 1.04 ** t)
+                surcharge.append({**base, "surcharge_type": kind, "collected": amount,
+                                  "vocational": _hundreds(amount * 0.35)})
+            salaries.append({**base, "pay_group": "compulsory_teacher", "headcount": 3000,
+                             "total_pay": _hundreds(3000 * 92_000 * 1.04 ** t)})
+            salaries.append({**base, "pay_group": "civil_servant", "headcount": 1800,
+                             "total_pay": _hundreds(1800 * 90_000 * 1.04 ** t)})
+    for year in YEARS:
+        reference.append({"year": year, "region_code": PROVINCE,
+                          "metric": "provincial_avg_compulsory_public_funds_per_student",
+                          "value": round(1000 * 1.04 ** (year - YEARS[0]), 2)})
+    return {"budget": budget, "enrollment": enrollment, "surcharge": surcharge,
+            "salaries": salaries, "reference": reference}
+
+
+def _find(rows, **match):
+    hits = [r for r in rows if all(r.get(k) == v for k, v in match.items())]
+    if not hits:
+        raise KeyError(match)
+    return hits
+
+
+def breaking_ledgers() -> dict[str, tuple[str, dict]]:
+    """{rule id: (what was changed, ledger)}: each breaks exactly one guarantee."""
+    out = {}
+
+    def variant(rule, what, change):
+        ledger = copy.deepcopy(clean_ledger())
+        change(ledger)
+        out[rule] = (what, ledger)
+
+    def shrink_2023(ledger):
+        # 定州市 spends 1% less in 2023 than in 2022 on every line, and has 3% fewer
+        # students: the total falls while every per-student figure still rises.
+        for row in _find(ledger["budget"], region_code="130682", year=2023):
+            key = {k: row.get(k) for k in ("level", "expense_class", "school_id")}
+            prev = _find(ledger["budget"], region_code="130682", year=2022, **key)[0]
+            row["amount"] = _hundreds(prev["amount"] * 0.99)
+        for row in _find(ledger["enrollment"], region_code="130682", year=2023):
+            key = {k: row.get(k) for k in ("level", "school_id")}
+            prev = _find(ledger["enrollment"], region_code="130682", year=2022, **key)[0]
+            row["students"] = round(prev["students"] * 0.97)
+    variant("ONLY_INCREASE_TOTAL", "定州市2023年各项支出比2022年少1%，在校生少3%", shrink_2023)
+
+    def more_students_2023(ledger):
+        # 2023 primary enrollment of 襄都区 rises 10%: money still grows 5%, per student falls.
+        row = _find(ledger["enrollment"], region_code="130502", year=2023, level="primary")[0]
+        row["students"] = round(row["students"] * 1.10)
+    variant("ONLY_INCREASE_PER_STUDENT", "襄都区2023年小学在校生增加10%，生均支出下降", more_students_2023)
+
+    def move_to_personnel(rows, per_student, students):
+        # Public funds are cut to `per_student` and the money moved to personnel of the
+        # same rows, so totals and per-student figures are unchanged: only the floor breaks.
+        public = next(r for r in rows if r["expense_class"] == "public_funds")
+        personnel = next(r for r in rows if r["expense_class"] == "personnel")
+        personnel["amount"] += public["amount"] - per_student * students
+        public["amount"] = per_student * students
+
+    def cut_senior_school(ledger):
+        # One 定州市 high school's 2023 public funds fall to 900 yuan per student.
+        sid = "130682S01"
+        students = _find(ledger["enrollment"], school_id=sid, year=2023)[0]["students"]
+        move_to_personnel(_find(ledger["budget"], school_id=sid, year=2023), 900, students)
+    variant("FLOOR_SENIOR_GENERAL", "定州市第一中学2023年生均公用经费900元", cut_senior_school)
+
+    def cut_preschool(ledger):
+        students = _find(ledger["enrollment"], region_code="130682", year=2022, level="preschool")[0]["students"]
+        move_to_personnel(_find(ledger["budget"], region_code="130682", year=2022, level="preschool"),
+                          390, students)
+    variant("FLOOR_PRESCHOOL", "定州市2022年公办幼儿园生均公用经费390元", cut_preschool)
+
+    def cut_vocational(ledger):
+        students = _find(ledger["enrollment"], region_code="130682", year=2023,
+                         level="secondary_vocational")[0]["students"]
+        move_to_personnel(_find(ledger["budget"], region_code="130682", year=2023,
+                                level="secondary_vocational"), 950, students)
+    variant("FLOOR_SECONDARY_VOCATIONAL", "定州市2023年中职生均公用经费950元", cut_vocational)
+
+    def short_surcharge(ledger):
+        row = _find(ledger["surcharge"], region_code="130502", year=2023, surcharge_type="education_surcharge")[0]
+        row["vocational"] = _hundreds(row["collected"] * 0.20)
+    variant("SURCHARGE_VOCATIONAL_SHARE", "襄都区2023年教育费附加用于职业教育仅20%", short_surcharge)
+
+    def low_teacher_pay(ledger):
+        row = _find(ledger["salaries"], region_code="130682", year=2023, pay_group="compulsory_teacher")[0]
+        row["total_pay"] = 3000 * 85_000
+    variant("TEACHER_PAY_PARITY", "定州市2023年义务教育教师人均工资85,000元，低于公务员", low_teacher_pay)
+    return out
+
+
+def write_workbook(ledger: dict[str, list[dict]], path: Path, title: str, note: str = "") -> None:
+    """Writes a ledger the way a bureau keeps it: Chinese names, a title row, 万元."""
+    import openpyxl
+    from openpyxl.styles import Font
+
+    book = openpyxl.Workbook()
+    info = book.active
+    info.title = "说明"
+    info["A1"] = "合成数据（SYNTHETIC）：本工作簿中的全部数字均为虚构，仅用于演示和测试 finaudit。"
+    info["A2"] = "Synthetic data: every figure in this workbook is made up, for demonstrating and testing finaudit."
+    if note:
+        info["A3"] = note
+    for sheet, rows in ledger.items():
+        if not rows:
+            continue
+        ws = book.create_sheet(SHEET_ZH[sheet])
+        headers = HEADERS_ZH[sheet]
+        columns = [c for c in headers if any(c in r for r in rows)]
+        ws.cell(row=1, column=1, value=f"{title}——{SHEET_ZH[sheet]}（合成数据，非真实台账）").font = Font(bold=True)
+        ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(columns))
+        for j, col in enumerate(columns, start=1):
+            ws.cell(row=2, column=j, value=headers[col]).font = Font(bold=True)
+        for i, row in enumerate(rows, start=3):
+            for j, col in enumerate(columns, start=1):
+                value = row.get(col)
+                if col in ZH and value is not None:
+                    value = ZH[col][value]
+                elif col in MONEY_WAN and value is not None:
+                    value = value / 10_000
+                ws.cell(row=i, column=j, value=value)
+        ws.freeze_panes = "A3"
+    book.save(path)
+
+
+def main(out_dir: Path = HERE) -> list[Path]:
+    written = []
+    path = out_dir / "clean.xlsx"
+    write_workbook(clean_ledger(), path, "教育经费保障台账（示例）", "不违反任何保障规则的示例台账。")
+    written.append(path)
+    for rule, (what, ledger) in breaking_ledgers().items():
+        path = out_dir / f"break_{rule}.xlsx"
+        write_workbook(ledger, path, "教育经费保障台账（示例）", f"违反 {rule} 的示例台账：{what}。")
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    for p in main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE):
+        print(p)
