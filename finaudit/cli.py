@@ -73,3 +73,14 @@ def validate(ledger, fmt, lang):
         else:
             click.echo("所有行均有效。" if lang == "zh" else "Every row is valid.")
     sys.exit(EXIT_FINDINGS if findings else EXIT_OK)
+
+
+@main.command()
+@click.argument("out", type=click.Path(path_type=str))
+@LANG
+def template(out, lang):
+    """Write a blank ledger workbook OUT.xlsx generated from the schemas."""
+    from .template import write_template
+
+    path = run_guarded(lang, lambda: write_template(out, lang=lang))
+    click.echo(f"已写出空白台账：{path}" if lang == "zh" else f"Blank ledger written: {path}")
