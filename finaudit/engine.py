@@ -1,0 +1,233 @@
+"""Running the rules: the ledger's valid rows become DuckDB tables, each rule's SQL runs
+with bound parameters per profile, and every result row becomes a finding or a pass."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from . import profiles as profiles_mod
+from .errors import RuleError, UsageError
+from .findings import Evidence, Finding, sort_key
+from .ledger import Ledger, load
+from .messages import render
+from .catalogue import Rule, load_rules, views_sql
+from .schema import load_schemas
+
+EVIDENCE_LIMIT = 1000          # evidence cells listed per finding; evidence_total keeps the count
+_SQL_TYPES = {"year": "INTEGER", "count": "BIGINT", "money": "DOUBLE"}
+_DUMMY = {"number": 1.0, "boolean": True, "list": ["x"]}
+
+
+def connect():
+    """An in-memory DuckDB that never reaches for the network (DEPENDENCIES.md)."""
+    import duckdb
+    return duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+
+
+def create_tables(con) -> None:
+    """One empty table per ledger sheet, typed from schemas/ (absent sheets stay empty)."""
+    for sheet in load_schemas().values():
+        columns = ", ".join(f'"{c.name}" {_SQL_TYPES.get(c.type, "VARCHAR")}' for c in sheet.columns)
+        con.execute(f'CREATE TABLE "{sheet.name}" ({columns}, _row BIGINT)')
+
+
+def _run(con, rule: Rule, params: dict):
+    sql = rule.sql.strip().rstrip(";")
+    # Pass rows keep no evidence: only failures and unevaluable cases are reported with it.
+    wrapped = ("SELECT * REPLACE (CASE WHEN outcome = 'pass' THEN NULL ELSE evidence END AS evidence) "
+               f"FROM (\n{sql}\n)")
+    try:
+        cursor = con.execute(wrapped, params)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+    except Exception as exc:  # duckdb raises many types; each is a broken rule file
+        first = str(exc).strip().splitlines()[0]
+        raise RuleError(f"规则 rules/{rule.path.with_suffix('.sql').name} 的查询无法执行：{first}",
+                        f"The query of rules/{rule.path.with_suffix('.sql').name} does not run: {first}") from None
+
+
+def _dummy_params(rule: Rule) -> dict:
+    registry = profiles_mod.parameter_registry()
+    params = {"regions": ["000000"], "years": [2000]}
+    for name in rule.parameters:
+        params[name] = {"key": [2000], "value": [_DUMMY[registry[name]["type"]]]}
+    return {k: v for k, v in params.items() if k in rule.bound}
+
+
+def prepare_rules(rules: dict[str, Rule]) -> None:
+    """Runs every rule once on an empty ledger: SQL that does not prepare stops here, named."""
+    con = connect()
+    create_tables(con)
+    _create_views(con)
+    for rule in rules.values():
+        if rule.stage == "sql":
+            _run(con, rule, _dummy_params(rule))
+    con.close()
+
+
+def _create_views(con) -> None:
+    sql = views_sql()
+    if sql.strip():
+        try:
+            con.execute(sql)
+        except Exception as exc:
+            raise RuleError(f"rules/views.sql 无法执行：{str(exc).splitlines()[0]}",
+                            f"rules/views.sql does not run: {str(exc).splitlines()[0]}") from None
+
+
+@dataclass
+class CheckResult:
+    """What an audit found: findings, the passes behind the summary, and the run's facts."""
+    ledger: Ledger
+    findings: list[Finding]
+    evaluations: list[dict]
+    region_profiles: dict[str, str]
+    years: list[int]
+    started_at: str
+    rules: dict[str, Rule] = field(default_factory=dict)
+
+    @property
+    def summary(self) -> dict:
+        from .summary import summarize
+        return summarize(self)
+
+    def to_dict(self) -> dict:
+        from .render_json import document
+        return document(self)
+
+    def to_json(self) -> str:
+        from .render_json import dumps
+        return dumps(self.to_dict())
+
+
+def _ledger_years(con) -> list[int]:
+    rows = con.execute("SELECT DISTINCT year FROM (SELECT year FROM budget UNION ALL SELECT year FROM enrollment "
+                       "UNION ALL SELECT year FROM surcharge UNION ALL SELECT year FROM salaries) ORDER BY year").fetchall()
+    return [r[0] for r in rows if r[0] is not None]
+
+
+def _ledger_regions(con) -> list[str]:
+    rows = con.execute("SELECT DISTINCT region_code FROM (SELECT region_code FROM budget UNION ALL SELECT region_code "
+                       "FROM enrollment UNION ALL SELECT region_code FROM surcharge UNION ALL SELECT region_code "
+                       "FROM salaries) ORDER BY 1").fetchall()
+    return [r[0] for r in rows if r[0] is not None]
+
+
+def _parameter_maps(profile_id: str, years: list[int]) -> dict[str, dict]:
+    """Each parameter as a MAP(year -> value in force) over the ledger's years and the one before."""
+    span = sorted(set(years) | {y - 1 for y in years})
+    maps = {}
+    for name in profiles_mod.parameter_registry():
+        keys, values = [], []
+        for year in span:
+            entry = profiles_mod.parameter(profile_id, name, year)
+            if entry is not None:
+                keys.append(year)
+                values.append(entry["value"])
+        maps[name] = {"key": keys, "value": values}
+    return maps
+
+
+def check(path, profile: str | None = None, year: int | None = None, rules: dict[str, Rule] | None = None) -> CheckResult:
+    """Validates a ledger and runs every rule; returns the findings with the run's facts."""
+    started_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    rules = rules if rules is not None else load_rules()
+    if profile is not None:
+        profiles_mod.get(profile)
+    prepare_rules(rules)
+    ledger = load(path)
+
+    con = connect()
+    create_tables(con)
+    for name, sheet in ledger.sheets.items():
+        con.register(f"{name}_in", sheet.frame)
+        con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM "{name}_in"')
+        con.unregister(f"{name}_in")
+    _create_views(con)
+
+    years = _ledger_years(con)
+    if year is not None:
+        if year not in years:
+            raise UsageError(f"台账中没有{year}年的数据。已有年度：{'、'.join(map(str, years)) or '无'}。",
+                             f"The ledger has no data for {year}. Years present: {', '.join(map(str, years)) or 'none'}.")
+        years = [year]
+    regions = _ledger_regions(con)
+    region_profiles = {r: (profile or profiles_mod.most_specific(r)) for r in regions}
+    groups: dict[str, list[str]] = {}
+    for region, pid in region_profiles.items():
+        groups.setdefault(pid, []).append(region)
+
+    findings = list(ledger.findings)
+    evaluations = []
+    for pid, group in sorted(groups.items()):
+        maps = _parameter_maps(pid, years)
+        for rule in rules.values():
+            if rule.stage != "sql":
+                continue
+            params = {"regions": group, "years": years, **{p: maps[p] for p in rule.parameters}}
+            params = {k: v for k, v in params.items() if k in rule.bound}
+            for row in _run(con, rule, params):
+                _collect(rule, row, pid, ledger, findings, evaluations)
+    con.close()
+
+    unique = {}
+    for finding in findings:
+        unique.setdefault(finding.fingerprint, finding)
+    return CheckResult(ledger=ledger, findings=sorted(unique.values(), key=sort_key), evaluations=evaluations,
+                       region_profiles=region_profiles, years=years, started_at=started_at, rules=rules)
+
+
+def _subject(row: dict) -> dict:
+    return {k: row.get(k) for k in ("region_code", "region_name", "year", "level", "school_id")}
+
+
+def _collect(rule: Rule, row: dict, profile_id: str, ledger: Ledger, findings: list, evaluations: list) -> None:
+    outcome = row["outcome"]
+    check_name = row.get("check_name") or "main"
+    evaluations.append({"rule_id": rule.id, "check": check_name, "outcome": outcome, "profile": profile_id,
+                        **_subject(row)})
+    if outcome == "pass":
+        return
+    year = row.get("year")
+    if outcome == "fail":
+        severity = (profiles_mod.severity_override(profile_id, rule.id, year) if year else None) \
+            or rule.check_severity(check_name)
+        template = rule.checks[check_name]["message"]
+    elif outcome == "unevaluable":
+        severity = "info"
+        reason = row.get("reason")
+        if reason not in rule.unevaluable:
+            raise RuleError(f"rules/{rule.path.name} 没有为原因“{reason}”提供说明（unevaluable）。",
+                            f"rules/{rule.path.name} has no unevaluable message for reason '{reason}'.")
+        template = rule.unevaluable[reason]
+    else:
+        raise RuleError(f"rules/{rule.path.with_suffix('.sql').name} 返回了未知的 outcome“{outcome}”。",
+                        f"rules/{rule.path.with_suffix('.sql').name} returned unknown outcome '{outcome}'.")
+    evidence_rows = row.get("evidence") or []
+    evidence = [_evidence(ledger, e) for e in evidence_rows[:EVIDENCE_LIMIT]]
+    used = {}
+    for name in rule.parameters:
+        entry = profiles_mod.parameter(profile_id, name, year) if year else None
+        used[name] = None if entry is None else {"value": entry["value"], "source": entry["source"]}
+    unit = rule.measures.get("unit")
+    findings.append(Finding(
+        rule_id=rule.id, severity=severity, message=render(template, row, rule),
+        subject=_subject(row), evidence=evidence,
+        measure={"actual": _round(row.get("actual")), "required": _round(row.get("required")), "unit": unit},
+        shortfall_yuan=_round(row.get("shortfall_yuan")), basis=rule.basis_dict(), profile=profile_id,
+        parameters=used, check=check_name,
+        details={"outcome": outcome, "reason": row.get("reason")} if outcome == "unevaluable" or row.get("reason")
+        else None,
+        evidence_total=len(evidence_rows),
+    ))
+
+
+def _round(value):
+    return None if value is None else round(float(value), 2)
+
+
+def _evidence(ledger: Ledger, item: dict) -> Evidence:
+    sheet = ledger.sheets.get(item["sheet"])
+    if sheet is None:
+        raise RuleError(f"规则引用了不存在的工作表“{item['sheet']}”。", f"A rule cites unknown sheet '{item['sheet']}'.")
+    return sheet.evidence(int(item["row"]), item.get("col"))

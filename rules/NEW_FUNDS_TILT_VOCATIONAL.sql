@@ -1,0 +1,43 @@
+-- Secondary vocational share of the year's increase vs its share of the previous year.
+WITH totals AS (
+    SELECT region_code, min(region_name) AS region_name, year,
+           sum(amount) AS total,
+           coalesce(sum(amount) FILTER (WHERE level = 'secondary_vocational'), 0) AS vocational,
+           list({'sheet': 'budget', 'row': _row, 'col': 'amount'} ORDER BY _row)
+               FILTER (WHERE level = 'secondary_vocational') AS evidence
+    FROM budget
+    WHERE fund_source = 'general_budget' AND basis = 'final' AND list_contains($regions, region_code)
+    GROUP BY region_code, year
+),
+paired AS (
+    SELECT cur.region_code, cur.region_name, cur.year, cur.year - 1 AS prev_year,
+           cur.total - prev.total AS increase,
+           cur.vocational - prev.vocational AS vocational_increase,
+           prev.vocational / nullif(prev.total, 0) AS prev_share,
+           prev.total IS NULL AS no_prior,
+           list_concat(coalesce(cur.evidence, []), coalesce(prev.evidence, [])) AS evidence,
+           coalesce(map_extract_value($new_funds_tilt_vocational, cur.year), false) AS in_force
+    FROM totals cur
+    LEFT JOIN totals prev ON prev.region_code = cur.region_code AND prev.year = cur.year - 1
+    WHERE list_contains($years, cur.year)
+)
+SELECT
+    CASE
+        WHEN NOT in_force THEN 'unevaluable'
+        WHEN no_prior THEN 'unevaluable'
+        WHEN increase <= 0 THEN 'unevaluable'
+        -- quotients, not products: equal shares compare equal in floating point
+        WHEN vocational_increase / increase < prev_share THEN 'fail'
+        ELSE 'pass'
+    END AS outcome,
+    CASE
+        WHEN NOT in_force THEN 'not_in_force'
+        WHEN no_prior THEN 'no_prior_year'
+        WHEN increase <= 0 THEN 'no_increase'
+    END AS reason,
+    region_code, region_name, year, prev_year, CAST(NULL AS VARCHAR) AS level, CAST(NULL AS VARCHAR) AS school_id,
+    100.0 * vocational_increase / nullif(increase, 0) AS actual, 100.0 * prev_share AS required,
+    CASE WHEN increase > 0 AND vocational_increase / increase < prev_share
+         THEN prev_share * increase - vocational_increase END AS shortfall_yuan,
+    increase, vocational_increase, evidence
+FROM paired

@@ -1,0 +1,79 @@
+-- General-budget education spending per enrolled student, year vs previous year, for
+-- the region overall (level NULL) and for each level that has students. Spending of the
+-- level `other` (administration) counts in the overall figure only.
+WITH money AS (
+    SELECT region_code, year, level,
+           min(region_name) AS region_name,
+           sum(amount) AS amount,
+           count(*) AS n_rows,
+           count(prior_year_comparable) AS n_restated,
+           sum(prior_year_comparable) AS restated_prior,
+           list({'sheet': 'budget', 'row': _row, 'col': 'amount'} ORDER BY _row) AS evidence
+    FROM budget
+    WHERE fund_source = 'general_budget' AND basis = 'final' AND list_contains($regions, region_code)
+    GROUP BY GROUPING SETS ((region_code, year, level), (region_code, year))
+),
+heads AS (
+    SELECT region_code, year, level,
+           sum(students) AS students,
+           count(*) AS n_rows,
+           count(prior_year_comparable) AS n_restated,
+           sum(prior_year_comparable) AS restated_prior,
+           list({'sheet': 'enrollment', 'row': _row, 'col': 'students'} ORDER BY _row) AS evidence
+    FROM enrollment
+    WHERE list_contains($regions, region_code)
+    GROUP BY GROUPING SETS ((region_code, year, level), (region_code, year))
+),
+per_year AS (
+    SELECT m.region_code, m.year, m.level, m.region_name, m.amount, h.students,
+           m.n_rows AS m_rows, m.n_restated AS m_restated, m.restated_prior AS m_restated_prior,
+           h.n_rows AS h_rows, h.n_restated AS h_restated, h.restated_prior AS h_restated_prior,
+           list_concat(m.evidence, coalesce(h.evidence, [])) AS evidence
+    FROM money m
+    LEFT JOIN heads h ON h.region_code = m.region_code AND h.year = m.year
+                     AND h.level IS NOT DISTINCT FROM m.level
+    WHERE m.level IS DISTINCT FROM 'other'
+),
+paired AS (
+    SELECT cur.*,
+           CASE WHEN cur.m_restated = cur.m_rows THEN cur.m_restated_prior ELSE prev.amount END AS base_amount,
+           CASE WHEN cur.h_restated = cur.h_rows THEN cur.h_restated_prior ELSE prev.students END AS base_students,
+           CASE WHEN cur.m_restated = cur.m_rows OR cur.h_restated = cur.h_rows THEN 'comparable' ELSE 'raw' END
+               AS comparison,
+           (cur.m_restated > 0 AND cur.m_restated < cur.m_rows)
+               OR (cur.h_restated > 0 AND cur.h_restated < cur.h_rows) AS partial,
+           prev.evidence AS prev_evidence
+    FROM per_year cur
+    LEFT JOIN per_year prev ON prev.region_code = cur.region_code AND prev.year = cur.year - 1
+                           AND prev.level IS NOT DISTINCT FROM cur.level
+    WHERE list_contains($years, cur.year)
+),
+measured AS (
+    SELECT *,
+           amount / nullif(students, 0) AS per_student,
+           base_amount / nullif(base_students, 0) AS base_per_student
+    FROM paired
+)
+SELECT
+    CASE
+        WHEN NOT coalesce(map_extract_value($only_increase_required, year), false) THEN 'unevaluable'
+        WHEN coalesce(students, 0) = 0 THEN 'unevaluable'
+        WHEN partial THEN 'unevaluable'
+        WHEN base_per_student IS NULL THEN 'unevaluable'
+        WHEN per_student < base_per_student THEN 'fail'
+        ELSE 'pass'
+    END AS outcome,
+    CASE
+        WHEN NOT coalesce(map_extract_value($only_increase_required, year), false) THEN 'not_in_force'
+        WHEN coalesce(students, 0) = 0 THEN 'no_students'
+        WHEN partial THEN 'partial_restatement'
+        WHEN base_per_student IS NULL THEN 'no_prior_year'
+        ELSE comparison
+    END AS reason,
+    region_code, region_name, year, year - 1 AS prev_year, level, CAST(NULL AS VARCHAR) AS school_id,
+    per_student AS actual,
+    base_per_student AS required,
+    CASE WHEN per_student < base_per_student THEN (base_per_student - per_student) * students END AS shortfall_yuan,
+    students, amount, base_amount, base_students, comparison,
+    CASE WHEN comparison = 'raw' THEN list_concat(evidence, coalesce(prev_evidence, [])) ELSE evidence END AS evidence
+FROM measured

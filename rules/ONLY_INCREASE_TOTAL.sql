@@ -1,0 +1,47 @@
+-- Region total of general-public-budget education spending (final accounts), year vs
+-- the previous year; the previous year restated on this year's basis (同口径) when every
+-- row of the year carries prior_year_comparable.
+WITH totals AS (
+    SELECT region_code, year,
+           min(region_name) AS region_name,
+           sum(amount) AS amount,
+           count(*) AS n_rows,
+           count(prior_year_comparable) AS n_restated,
+           sum(prior_year_comparable) AS restated_prior,
+           list({'sheet': 'budget', 'row': _row, 'col': 'amount'} ORDER BY _row) AS evidence
+    FROM budget
+    WHERE fund_source = 'general_budget' AND basis = 'final' AND list_contains($regions, region_code)
+    GROUP BY region_code, year
+),
+paired AS (
+    SELECT cur.*,
+           prev.amount AS prev_amount,
+           prev.evidence AS prev_evidence,
+           CASE WHEN cur.n_restated = cur.n_rows THEN cur.restated_prior ELSE prev.amount END AS base,
+           CASE WHEN cur.n_restated = cur.n_rows THEN 'comparable' ELSE 'raw' END AS comparison
+    FROM totals cur
+    LEFT JOIN totals prev ON prev.region_code = cur.region_code AND prev.year = cur.year - 1
+    WHERE list_contains($years, cur.year)
+)
+SELECT
+    CASE
+        WHEN NOT coalesce(map_extract_value($only_increase_required, year), false) THEN 'unevaluable'
+        WHEN n_restated > 0 AND n_restated < n_rows THEN 'unevaluable'
+        WHEN base IS NULL THEN 'unevaluable'
+        WHEN amount < base THEN 'fail'
+        ELSE 'pass'
+    END AS outcome,
+    CASE
+        WHEN NOT coalesce(map_extract_value($only_increase_required, year), false) THEN 'not_in_force'
+        WHEN n_restated > 0 AND n_restated < n_rows THEN 'partial_restatement'
+        WHEN base IS NULL THEN 'no_prior_year'
+        ELSE comparison
+    END AS reason,
+    region_code, region_name, year, year - 1 AS prev_year,
+    CAST(NULL AS VARCHAR) AS level, CAST(NULL AS VARCHAR) AS school_id,
+    amount AS actual,
+    base AS required,
+    CASE WHEN amount < base THEN base - amount END AS shortfall_yuan,
+    comparison,
+    CASE WHEN comparison = 'raw' THEN list_concat(evidence, coalesce(prev_evidence, [])) ELSE evidence END AS evidence
+FROM paired

@@ -1,0 +1,35 @@
+-- Share of the counted surcharge types spent on vocational education, per region and year.
+WITH counted AS (
+    SELECT s.*, map_extract_value($surcharge_vocational_share_min, s.year) AS min_share,
+           map_extract_value($surcharge_types_counted, s.year) AS types
+    FROM surcharge s
+    WHERE list_contains($regions, s.region_code) AND list_contains($years, s.year)
+),
+totals AS (
+    SELECT region_code, min(region_name) AS region_name, year,
+           any_value(min_share) AS min_share, any_value(types) AS types,
+           sum(collected) FILTER (WHERE list_contains(types, surcharge_type)) AS collected,
+           sum(vocational) FILTER (WHERE list_contains(types, surcharge_type)) AS vocational,
+           list({'sheet': 'surcharge', 'row': _row, 'col': 'vocational'} ORDER BY _row)
+               FILTER (WHERE list_contains(types, surcharge_type)) AS evidence
+    FROM counted
+    GROUP BY region_code, year
+)
+SELECT
+    CASE
+        WHEN min_share IS NULL OR types IS NULL THEN 'unevaluable'
+        WHEN coalesce(collected, 0) = 0 THEN 'unevaluable'
+        -- quotients, not products: exactly 30% compares equal in floating point
+        WHEN vocational / collected < min_share / 100.0 THEN 'fail'
+        ELSE 'pass'
+    END AS outcome,
+    CASE
+        WHEN min_share IS NULL OR types IS NULL THEN 'not_in_force'
+        WHEN coalesce(collected, 0) = 0 THEN 'no_surcharge'
+    END AS reason,
+    region_code, region_name, year, CAST(NULL AS VARCHAR) AS level, CAST(NULL AS VARCHAR) AS school_id,
+    100.0 * vocational / nullif(collected, 0) AS actual, min_share AS required,
+    CASE WHEN vocational / collected < min_share / 100.0 THEN min_share / 100.0 * collected - vocational END
+        AS shortfall_yuan,
+    collected, vocational, types, coalesce(evidence, []) AS evidence
+FROM totals
