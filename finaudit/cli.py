@@ -75,6 +75,82 @@ def validate(ledger, fmt, lang):
     sys.exit(EXIT_FINDINGS if findings else EXIT_OK)
 
 
+FAIL_ON = ("violation", "warning", "info", "never")
+
+
+@main.command()
+@click.argument("ledger", type=click.Path(path_type=str))
+@click.option("--profile", help="Audit every region under this profile (default: the most specific one covering each region).")
+@click.option("--json", "json_path", type=click.Path(path_type=str), help="Write the findings document to this file.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="What to print on standard output.")
+@click.option("--fail-on", type=click.Choice(FAIL_ON), default="violation", show_default=True,
+              help="Exit 1 when there is a finding at or above this severity.")
+@click.option("--year", type=int, help="Audit this fiscal year only.")
+@click.option("--show-info", is_flag=True, help="Also list info findings (not evaluable cases) in the text output.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing; the exit code tells the result (for cron).")
+@LANG
+def check(ledger, profile, json_path, fmt, fail_on, year, show_info, quiet, lang):
+    """Audit LEDGER against the funding guarantees.
+
+    Exit 0 when no finding is at or above --fail-on, 1 when there is one, 2 when the
+    audit could not be carried out (unreadable ledger, wrong usage).
+    """
+    from .engine import check as run_check
+    from .findings import at_or_above
+    from .render_text import check_report
+
+    result = run_guarded(lang, lambda: run_check(ledger, profile=profile, year=year))
+    if json_path:
+        def write():
+            from pathlib import Path
+            Path(json_path).parent.mkdir(parents=True, exist_ok=True)
+            Path(json_path).write_text(result.to_json() + "\n", encoding="utf-8")
+        run_guarded(lang, write)
+    if not quiet:
+        click.echo(result.to_json() if fmt == "json" else check_report(result, lang, show_info=show_info))
+    sys.exit(EXIT_FINDINGS if at_or_above(result.findings, fail_on) else EXIT_OK)
+
+
+@main.group(invoke_without_command=True)
+@LANG
+@click.pass_context
+def rules(ctx, lang):
+    """The rule catalogue with its legal basis (`finaudit rules show ID` for one rule)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from .catalogue import load_rules
+    from .render_text import table
+
+    catalogue = run_guarded(lang, load_rules)
+    zh = lang == "zh"
+    headers = ["规则", "级别", "名称", "依据"] if zh else ["rule", "severity", "title", "basis"]
+    rows = [[r.id, r.severity, r.title[lang], f"{r.basis['document']} {r.basis['clause']}"] for r in catalogue.values()]
+    click.echo(table(headers, rows))
+
+
+@rules.command("show")
+@click.argument("rule_id")
+@LANG
+def rules_show(rule_id, lang):
+    """Everything about one rule: its clause, what it measures, parameters per profile."""
+    from .catalogue import get_rule
+    from .docs import rule_text
+
+    rule = run_guarded(lang, lambda: get_rule(rule_id))
+    click.echo(rule_text(rule, lang))
+
+
+@main.command()
+@click.option("--year", type=int, help="Show only the values in force in this fiscal year.")
+@LANG
+def profiles(year, lang):
+    """Jurisdiction profiles and the parameter values in force per year, with sources."""
+    from .docs import profiles_text
+
+    click.echo(run_guarded(lang, lambda: profiles_text(lang, year)))
+
+
 @main.command()
 @click.argument("out", type=click.Path(path_type=str))
 @LANG

@@ -41,3 +41,70 @@ def yuan(amount, lang: str) -> str:
     if amount is None:
         return ""
     return f"{amount:,.2f} 元" if lang == "zh" else f"{amount:,.2f} yuan"
+
+
+def _evidence_text(finding, limit: int = 4) -> str:
+    cells = [e.cell for e in finding.evidence[:limit]]
+    total = finding.evidence_total if finding.evidence_total is not None else len(finding.evidence)
+    more = total - len(cells)
+    return ", ".join(cells) + (f" …(+{more})" if more > 0 else "")
+
+
+def check_report(result, lang: str, show_info: bool = False) -> str:
+    """The terminal report of a check: facts of the run, the summary, then findings by rule."""
+    from .profiles import load_profiles
+
+    zh = lang == "zh"
+    summary = result.summary
+    profiles = load_profiles()
+    out = []
+    out.append(("台账：" if zh else "Ledger: ") + str(result.ledger.path))
+    regions = {}
+    for e in result.evaluations:
+        regions.setdefault(e["region_code"], e.get("region_name"))
+    assign = [f"{code} {regions.get(code) or ''} → {pid}（{profiles[pid].name['zh']}）" if zh
+              else f"{code} {regions.get(code) or ''} → {pid} ({profiles[pid].name['en']})"
+              for code, pid in sorted(result.region_profiles.items())]
+    out.append(("适用配置：" if zh else "Profiles: ") + ("；".join(assign) if zh else "; ".join(assign)))
+    if result.years:
+        out.append(("审计年度：" if zh else "Years audited: ") + f"{result.years[0]}–{result.years[-1]}")
+    out.append("")
+    out.append(sheets_table([s.summary() for s in result.ledger.sheets.values()], lang))
+    out.append("")
+    sev = summary["by_severity"]
+    if zh:
+        out.append(f"结论：违规 {sev['violation']} 项，警示 {sev['warning']} 项，提示 {sev['info']} 项；"
+                   f"整改资金缺口合计 {summary['shortfall_yuan_total']:,.2f} 元。")
+    else:
+        out.append(f"Result: {sev['violation']} violations, {sev['warning']} warnings, {sev['info']} info; "
+                   f"money needed to comply: {summary['shortfall_yuan_total']:,.2f} yuan.")
+    out.append("")
+    titles = {rid: rule.title[lang] for rid, rule in result.rules.items()}
+    headers = (["规则", "名称", "违规", "警示", "提示", "符合", "缺口（元）"] if zh
+               else ["rule", "title", "violations", "warnings", "info", "passed", "shortfall (yuan)"])
+    rows = [[rid, titles.get(rid, ""), c["violation"], c["warning"], c["info"], c["pass"],
+             f"{c['shortfall_yuan']:,.2f}" if c["shortfall_yuan"] else ""]
+            for rid, c in summary["by_rule"].items()]
+    out.append(table(headers, rows))
+
+    shown = [f for f in result.findings if show_info or f.severity != "info"]
+    current = None
+    for finding in shown:
+        if finding.rule_id != current:
+            current = finding.rule_id
+            rule = result.rules.get(current)
+            out.append("")
+            out.append(f"■ {current}  {titles.get(current, '')}")
+            if rule is not None:
+                basis = rule.basis
+                out.append(("  依据：" if zh else "  Basis: ") + f"{basis['document']} {basis['clause']}：“{basis['text']}”")
+        out.append(f"  - [{SEVERITY_LABEL[lang][finding.severity]}] {finding.text(lang)}")
+        if finding.evidence:
+            out.append(("    证据：" if zh else "    Evidence: ") + _evidence_text(finding))
+    hidden = sev["info"] if not show_info else 0
+    if hidden:
+        out.append("")
+        out.append(f"另有 {hidden} 项提示（如上年数据缺失、要求尚未生效而未评价），加 --show-info 查看，JSON 输出中全部列出。" if zh
+                   else f"{hidden} info findings (e.g. not evaluable: no previous year, requirement not yet in force) "
+                        "are not shown; add --show-info, or see the JSON output.")
+    return "\n".join(out)
