@@ -48,7 +48,7 @@ class Rule:
 
 
     def check_severity(self, check: str) -> str:
-        return self.checks.get(check, {}).get("severity", self.severity)
+        return (self.checks.get(check) or {}).get("severity", self.severity)
 
     def basis_dict(self) -> dict:
         return {k: self.basis.get(k) for k in ("document", "issuer", "clause", "text")}

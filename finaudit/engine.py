@@ -192,7 +192,12 @@ def _collect(rule: Rule, row: dict, profile_id: str, ledger: Ledger, findings: l
     if outcome == "fail":
         severity = (profiles_mod.severity_override(profile_id, rule.id, year) if year else None) \
             or rule.check_severity(check_name)
-        template = rule.checks[check_name]["message"]
+        # Data-integrity rules name the sheet as their check and share one message.
+        spec = rule.checks.get(check_name) or (rule.checks["main"] if list(rule.checks) == ["main"] else None)
+        if spec is None:
+            raise RuleError(f"rules/{rule.path.name} 没有声明检查“{check_name}”。",
+                            f"rules/{rule.path.name} does not declare check '{check_name}'.")
+        template = spec["message"]
     elif outcome == "unevaluable":
         severity = "info"
         reason = row.get("reason")
@@ -214,7 +219,7 @@ def _collect(rule: Rule, row: dict, profile_id: str, ledger: Ledger, findings: l
         rule_id=rule.id, severity=severity, message=render(template, row, rule),
         subject=_subject(row), evidence=evidence,
         measure={"actual": _round(row.get("actual")), "required": _round(row.get("required")), "unit": unit},
-        shortfall_yuan=_round(row.get("shortfall_yuan")), basis=rule.basis_dict(), profile=profile_id,
+        shortfall_yuan=_round(row.get("shortfall_yuan")) if outcome == "fail" else None, basis=rule.basis_dict(), profile=profile_id,
         parameters=used, check=check_name,
         details={"outcome": outcome, "reason": row.get("reason")} if outcome == "unevaluable" or row.get("reason")
         else None,

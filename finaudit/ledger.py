@@ -121,7 +121,8 @@ def _load_sheet(raw: RawSheet) -> tuple[Sheet, list[Finding]]:
     rejected: set[int] = set()
     subtotal_rows = set(frame.index[subtotal.to_numpy()])
     for idx in sorted(subtotal_rows):
-        findings.append(_subtotal_finding(sheet, frame, idx))
+        subject = {k: v for k, v in _subject(typed, idx).items() if k in ("region_code", "region_name", "year")}
+        findings.append(_subtotal_finding(sheet, frame, idx, subject))
     rejected |= subtotal_rows
 
     typed_bad = {(f.index, f.column) for f in failures}
@@ -176,7 +177,12 @@ def _subject(frame: pd.DataFrame, idx: int) -> dict:
     return out
 
 
-def _subtotal_finding(sheet: Sheet, frame: pd.DataFrame, idx: int) -> Finding:
+def _label_column(frame: pd.DataFrame, idx: int, label: str) -> str | None:
+    """The column whose cell says 合计/小计, so the evidence names a cell Excel can open."""
+    return next((c for c in frame.columns if c != "_row" and frame.at[idx, c] == label), None)
+
+
+def _subtotal_finding(sheet: Sheet, frame: pd.DataFrame, idx: int, subject: dict) -> Finding:
     row = int(frame.at[idx, "_row"])
     label = next((str(frame.at[idx, c]) for c in frame.columns
                   if c != "_row" and isinstance(frame.at[idx, c], str)
@@ -185,5 +191,6 @@ def _subtotal_finding(sheet: Sheet, frame: pd.DataFrame, idx: int) -> Finding:
         rule_id="DATA_SUBTOTAL_ROW", severity="info",
         message={"zh": f"{sheet.source}第{row}行是汇总行（“{label}”），未与明细行相加。",
                  "en": f"{sheet.source} row {row} is a subtotal row ('{label}'); it was not added to the detail rows."},
-        evidence=[sheet.evidence(row)],
+        subject=subject,
+        evidence=[sheet.evidence(row, _label_column(frame, idx, label))],
     )

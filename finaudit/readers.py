@@ -138,11 +138,14 @@ def _read_table(path: Path, schema: SheetSchema) -> RawSheet:
     head = list(csv.reader(io.StringIO("\n".join(text.splitlines()[:HEADER_SCAN_ROWS])), delimiter=delimiter))
     match = find_header(head, schema, path.name)
     positions = sorted(match.columns.items(), key=lambda kv: kv[1])
-    frame = pd.read_csv(
-        io.StringIO(text), sep=delimiter, header=None, skiprows=match.row_index + 1,
-        usecols=[pos for _, pos in positions], dtype=str, keep_default_na=False,
-        skip_blank_lines=False, engine="c",
-    )
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text), sep=delimiter, header=None, skiprows=match.row_index + 1,
+            usecols=[pos for _, pos in positions], dtype=str, keep_default_na=False,
+            skip_blank_lines=False, engine="c",
+        )
+    except pd.errors.EmptyDataError:  # a header and no rows: a sheet with nothing to report
+        frame = pd.DataFrame({pos: pd.Series(dtype="str") for _, pos in positions})
     frame = frame[[pos for _, pos in positions]]
     frame.columns = [name for name, _ in positions]
     # CSV line numbers, as a spreadsheet program opening the file shows them.
@@ -226,8 +229,8 @@ def _read_excel_sheet(path: Path, schema: SheetSchema, name: str, match, head, h
             f"Sheet '{name}' came back with {frame.shape[1]} columns instead of {len(positions)}.",
         )
     frame.columns = [col for col, _ in positions]
-    if errors is not None and errors.errors:
-        frame = _recover_text_cells(reader, name, match, positions, numeric, frame, errors)
+    if errors is not None and errors.errors and numeric:
+        frame = _recover_text_cells(reader, name, match, positions, numeric, frame)
     frame["_row"] = np.arange(len(frame), dtype=np.int64) + match.row_index + 2
     return RawSheet(
         schema=schema, file=str(path), sheet=name, frame=frame, letters=letters,
@@ -235,10 +238,12 @@ def _read_excel_sheet(path: Path, schema: SheetSchema, name: str, match, head, h
     )
 
 
-def _recover_text_cells(reader, name, match, positions, numeric, frame, errors) -> pd.DataFrame:
+def _recover_text_cells(reader, name, match, positions, numeric, frame) -> pd.DataFrame:
     """Numbers typed as text ("1,234.50", "２０２３年") fail the float read: read those
     columns again as text and keep, for the failed cells only, what was written."""
-    failed = set(_failed_columns(errors, positions, numeric))
+    # fastexcel reports error offsets within the sheet's used range, not within the
+    # selected columns, so every numeric column is read again: only messy sheets pay this.
+    failed = numeric
     letters = ",".join(column_letter(pos) for col, pos in positions if col in failed)
     text = reader.load_sheet(name, header_row=match.row_index, use_columns=letters,
                              dtypes="string").to_pandas()
@@ -249,11 +254,3 @@ def _recover_text_cells(reader, name, match, positions, numeric, frame, errors) 
         as_text[typed.isna()] = text[col][typed.isna()].to_numpy()
         frame[col] = as_text.astype("str")
     return frame
-
-
-def _failed_columns(errors, positions, numeric):
-    by_offset = [col for col, _ in positions]
-    for error in errors.errors:
-        col = by_offset[error.offset_position[1]]
-        if col in numeric:
-            yield col

@@ -14,21 +14,22 @@ _DTYPES = {"year": "Int64", "count": "Int64", "money": "float64"}
 
 
 def _checks(column: Column):
+    """pandera checks of one column; `error` carries our reason into failure_cases.check."""
     import pandera.pandas as pa
 
     if column.type == "year":
-        return [pa.Check.in_range(*YEAR_RANGE, name="range")]
+        return [pa.Check.in_range(*YEAR_RANGE, name="range", error="range")]
     if column.type in ("money", "count"):
         checks = []
         if column.min is not None:
-            checks.append(pa.Check.ge(column.min, name="range"))
+            checks.append(pa.Check.ge(column.min, name="range", error="range"))
         if column.max is not None:
-            checks.append(pa.Check.le(column.max, name="range"))
+            checks.append(pa.Check.le(column.max, name="range", error="range"))
         return checks
     if column.type == "enum":
-        return [pa.Check.isin(list(enums()[column.enum]), name="allowed_value")]
+        return [pa.Check.isin(list(enums()[column.enum]), name="allowed_value", error="allowed_value")]
     if column.type == "region_code":
-        return [pa.Check.str_matches(REGION_CODE_PATTERN, name="region_code")]
+        return [pa.Check.str_matches(REGION_CODE_PATTERN, name="region_code", error="region_code")]
     return []
 
 

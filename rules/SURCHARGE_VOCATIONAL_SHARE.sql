@@ -1,19 +1,27 @@
 -- Share of the counted surcharge types spent on vocational education, per region and year.
-WITH counted AS (
-    SELECT s.*, map_extract_value($surcharge_vocational_share_min, s.year) AS min_share,
-           map_extract_value($surcharge_types_counted, s.year) AS types
-    FROM surcharge s
-    WHERE list_contains($regions, s.region_code) AND list_contains($years, s.year)
+-- A region and year with budget rows but no surcharge rows is reported as not evaluable.
+WITH subjects AS (
+    SELECT region_code, year FROM surcharge
+    UNION SELECT region_code, year FROM audited_region_years
+),
+counted AS (
+    SELECT j.region_code, j.year, s.region_name, s.surcharge_type, s.collected, s.vocational, s._row,
+           map_extract_value($surcharge_vocational_share_min, j.year) AS min_share,
+           map_extract_value($surcharge_types_counted, j.year) AS types
+    FROM subjects j
+    LEFT JOIN surcharge s ON s.region_code = j.region_code AND s.year = j.year
+    WHERE list_contains($regions, j.region_code) AND list_contains($years, j.year)
 ),
 totals AS (
-    SELECT region_code, min(region_name) AS region_name, year,
+    SELECT c.region_code, coalesce(min(c.region_name), min(a.region_name)) AS region_name, c.year,
            any_value(min_share) AS min_share, any_value(types) AS types,
            sum(collected) FILTER (WHERE list_contains(types, surcharge_type)) AS collected,
            sum(vocational) FILTER (WHERE list_contains(types, surcharge_type)) AS vocational,
            list({'sheet': 'surcharge', 'row': _row, 'col': 'vocational'} ORDER BY _row)
                FILTER (WHERE list_contains(types, surcharge_type)) AS evidence
-    FROM counted
-    GROUP BY region_code, year
+    FROM counted c
+    LEFT JOIN audited_region_years a ON a.region_code = c.region_code AND a.year = c.year
+    GROUP BY c.region_code, c.year
 )
 SELECT
     CASE

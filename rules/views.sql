@@ -52,3 +52,11 @@ regions AS (
 SELECT *, amount / nullif(students, 0) AS per_student FROM schools
 UNION ALL
 SELECT *, amount / nullif(students, 0) AS per_student FROM regions;
+
+-- Every region and year the ledger's budget or enrollment speaks of: the subjects a
+-- rule on another sheet must still answer for (as not evaluable when that sheet is silent).
+CREATE OR REPLACE VIEW audited_region_years AS
+SELECT region_code, min(region_name) AS region_name, year
+FROM (SELECT region_code, region_name, year FROM budget
+      UNION ALL SELECT region_code, region_name, year FROM enrollment)
+GROUP BY region_code, year;

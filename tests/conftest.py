@@ -1,0 +1,91 @@
+"""Shared fixtures: small ledgers written on the fly, and the CLI."""
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+# The sheets of a small valid ledger as a bureau writes it: Chinese sheet names,
+# headers and enumeration names. Row 1 is the header; columns A.. in this order.
+BUDGET_HEADER = ["年度", "行政区划代码", "地区", "学段", "办学性质", "资金来源", "支出类别", "金额"]
+ENROLLMENT_HEADER = ["年度", "行政区划代码", "地区", "学段", "办学性质", "在校生数"]
+
+
+@pytest.fixture
+def sheets() -> dict[str, list[list]]:
+    """A minimal valid ledger (budget + enrollment), a fresh copy for each test to change."""
+    return {
+        "教育经费": [
+            list(BUDGET_HEADER),
+            [2023, "130682", "定州市", "小学", "公办", "一般公共预算", "公用经费", 1500],
+            [2023, "130682", "定州市", "初中", "公办", "一般公共预算", "人员经费", 2500.5],
+        ],
+        "在校生": [
+            list(ENROLLMENT_HEADER),
+            [2023, "130682", "定州市", "小学", "公办", 30],
+            [2023, "130682", "定州市", "初中", "公办", 20],
+        ],
+    }
+
+
+@pytest.fixture
+def write_xlsx(tmp_path):
+    """write_xlsx(sheets, name=..., titles=..., merge_titles=..., hidden=...) -> Path.
+
+    `sheets` maps a sheet name to its rows, header first; `titles` maps a sheet name
+    to rows written above its header (a one-cell title row is merged across the
+    header's width when merge_titles). A row given as [] is left empty in the file.
+    """
+    import openpyxl
+
+    def write(sheets: dict[str, list[list]], *, name: str = "ledger.xlsx",
+              titles: dict[str, list[list]] | None = None, merge_titles: bool = True,
+              hidden: tuple[str, ...] = ()):
+        book = openpyxl.Workbook()
+        book.remove(book.active)
+        for sheet, rows in sheets.items():
+            ws = book.create_sheet(sheet)
+            above = (titles or {}).get(sheet, [])
+            width = len(rows[0]) if rows else 1
+            for r, row in enumerate([*above, *rows], start=1):
+                for c, value in enumerate(row, start=1):
+                    if value is not None:
+                        ws.cell(row=r, column=c, value=value)
+                if r <= len(above) and merge_titles and len(row) == 1 and width > 1:
+                    ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=width)
+            if sheet in hidden:
+                ws.sheet_state = "hidden"
+        path = tmp_path / name
+        book.save(path)
+        return path
+
+    return write
+
+
+@pytest.fixture
+def write_csv(tmp_path):
+    """write_csv(relative path, rows, encoding=...) -> Path; folders are created as needed."""
+
+    def write(relative: str, rows: list[list], *, encoding: str = "utf-8"):
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows(rows)
+        path = tmp_path / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(buffer.getvalue().encode(encoding))
+        return path
+
+    return write
+
+
+@pytest.fixture
+def cli():
+    """cli(*args) -> click Result of `finaudit args...` (stdout and stderr kept apart)."""
+    from click.testing import CliRunner
+
+    from finaudit.cli import main
+
+    def run(*args):
+        return CliRunner().invoke(main, [str(a) for a in args])
+
+    return run

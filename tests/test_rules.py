@@ -1,0 +1,112 @@
+"""Every rule's test cases (tests/rules/<RULE>.yaml), run by one parametrised test.
+
+A case is a small inline ledger (canonical English columns, money in yuan), the
+profile and year to audit, and the exact findings of that rule expected, worked out
+by hand from the clause (the arithmetic is written beside each case). The test id
+is <RULE>-<case name>.
+"""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+import yaml
+
+import finaudit
+from finaudit.catalogue import load_rules
+
+CASES_DIR = Path(__file__).parent / "rules"
+REGION_DEFAULTS = {"region_code": "130682", "region_name": "定州市"}
+SHEET_DEFAULTS = {
+    "budget": {**REGION_DEFAULTS, "ownership": "public", "fund_source": "general_budget", "basis": "final"},
+    "enrollment": {**REGION_DEFAULTS, "ownership": "public"},
+    "surcharge": dict(REGION_DEFAULTS),
+    "salaries": dict(REGION_DEFAULTS),
+    "reference": {},
+}
+SUBJECT_KEYS = ("region_code", "year", "level", "school_id")
+
+
+def _cases():
+    for path in sorted(CASES_DIR.glob("*.yaml")):
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+        assert spec["rule"] == path.stem, f"{path.name} names rule {spec['rule']}"
+        for case in spec["cases"]:
+            yield pytest.param(spec["rule"], case, id=f"{spec['rule']}-{case['name']}")
+
+
+def write_ledger(folder: Path, ledger: dict) -> Path:
+    """Writes an inline ledger as a folder of CSV files (budget and enrollment always)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for sheet in ("budget", "enrollment", "surcharge", "salaries", "reference"):
+        rows = ledger.get(sheet)
+        if rows is None and sheet not in ("budget", "enrollment"):
+            continue
+        rows = [{**SHEET_DEFAULTS[sheet], **r} for r in (rows or [])]
+        columns = list(SHEET_DEFAULTS[sheet]) + [c for r in rows for c in r if c not in SHEET_DEFAULTS[sheet]]
+        columns = list(dict.fromkeys(columns)) or ["year", "region_code", "region_name", "level"]
+        if sheet in ("budget", "enrollment") and not rows:
+            columns = {"budget": ["year", "region_code", "region_name", "level", "ownership", "fund_source",
+                                  "expense_class", "amount"],
+                       "enrollment": ["year", "region_code", "region_name", "level", "ownership", "students"]}[sheet]
+        with open(folder / f"{sheet}.csv", "w", encoding="utf-8", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=columns)
+            writer.writeheader()
+            for r in rows:
+                writer.writerow({c: ("" if r.get(c) is None else r.get(c)) for c in columns})
+    return folder
+
+
+def _actual(finding) -> dict:
+    out = {"check": finding.check or "main", "severity": finding.severity,
+           "subject": {k: finding.subject.get(k) for k in SUBJECT_KEYS},
+           "shortfall_yuan": finding.shortfall_yuan}
+    if finding.details and finding.details.get("reason"):
+        out["reason"] = finding.details["reason"]
+    return out
+
+
+def _expected(item: dict) -> dict:
+    subject = {k: None for k in SUBJECT_KEYS}
+    subject["region_code"] = REGION_DEFAULTS["region_code"]
+    subject.update({k: (str(v) if k in ("region_code", "school_id") and v is not None else v)
+                    for k, v in item["subject"].items()})
+    out = {"check": item.get("check", "main"), "severity": item["severity"], "subject": subject,
+           "shortfall_yuan": item.get("shortfall_yuan")}
+    if "reason" in item:
+        out["reason"] = item["reason"]
+    return out
+
+
+def _key(d: dict):
+    s = d["subject"]
+    return (d["check"], d["severity"], s["region_code"], s["year"] or 0, s["level"] or "", s["school_id"] or "")
+
+
+@pytest.mark.parametrize("rule_id, case", list(_cases()))
+def test_rule_case(rule_id, case, tmp_path):
+    result = finaudit.check(write_ledger(tmp_path / "ledger", case["ledger"]),
+                            profile=case.get("profile"), year=case.get("year"))
+    actual = sorted((_actual(f) for f in result.findings if f.rule_id == rule_id), key=_key)
+    expected = sorted((_expected(e) for e in case.get("expected", [])), key=_key)
+    for item in actual:
+        # A reason is compared only where the case names one (for fails it is 'raw'/'comparable').
+        exp = next((e for e in expected if _key(e) == _key(item)), None)
+        if exp is not None and "reason" not in exp:
+            item.pop("reason", None)
+        if item["shortfall_yuan"] is not None and exp is not None and exp["shortfall_yuan"] is not None:
+            assert item["shortfall_yuan"] == pytest.approx(exp["shortfall_yuan"], abs=0.01)
+            item["shortfall_yuan"] = exp["shortfall_yuan"]
+    assert actual == expected
+
+
+def test_every_rule_has_passing_and_failing_cases():
+    """STYLE.md 4: each rule has its own cases file, with a case that finds nothing and one that fails."""
+    for rule_id in load_rules():
+        path = CASES_DIR / f"{rule_id}.yaml"
+        assert path.exists(), f"tests/rules/{rule_id}.yaml is missing"
+        cases = yaml.safe_load(path.read_text(encoding="utf-8"))["cases"]
+        assert any(not c.get("expected") for c in cases), f"{rule_id}: no passing case"
+        assert any(any(e["severity"] != "info" or rule_id in ("DATA_YEAR_GAP", "DATA_SUBTOTAL_ROW")
+                       for e in c.get("expected", [])) for c in cases), f"{rule_id}: no failing case"
