@@ -1,0 +1,138 @@
+"""Loading rules and profiles is strict: a broken rule file stops the program, named."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from finaudit import profiles
+from finaudit.catalogue import load_rule, load_rules
+from finaudit.engine import prepare_rules
+from finaudit.errors import RuleError
+from finaudit.resources import rules_dir
+
+RULES = Path(rules_dir())
+
+
+def _copy_rule(tmp_path: Path, rule_id: str) -> tuple[Path, Path]:
+    yaml_path = tmp_path / f"{rule_id}.yaml"
+    shutil.copy(RULES / f"{rule_id}.yaml", yaml_path)
+    shutil.copy(RULES / f"{rule_id}.sql", tmp_path / f"{rule_id}.sql")
+    return yaml_path, tmp_path / f"{rule_id}.sql"
+
+
+def test_every_shipped_rule_loads_and_its_sql_runs_on_an_empty_ledger():
+    rules = load_rules()
+    assert len(rules) >= 14
+    prepare_rules(rules)
+
+
+def test_a_rule_without_basis_fails_loading_naming_the_file(tmp_path):
+    path, _ = _copy_rule(tmp_path, "FLOOR_PRESCHOOL")
+    text = path.read_text(encoding="utf-8")
+    start = text.index("basis:")
+    end = text.index("parameters:")
+    path.write_text(text[:start] + text[end:], encoding="utf-8")
+    with pytest.raises(RuleError) as err:
+        load_rule(path)
+    assert "FLOOR_PRESCHOOL.yaml" in err.value.zh and "basis" in err.value.en
+
+
+def test_a_rule_whose_basis_has_no_clause_text_fails_loading(tmp_path):
+    path, _ = _copy_rule(tmp_path, "FLOOR_PRESCHOOL")
+    text = path.read_text(encoding="utf-8").replace("  text: 落实", "  txt: 落实")
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(RuleError, match="FLOOR_PRESCHOOL.yaml"):
+        load_rule(path)
+
+
+def test_a_rule_naming_an_undeclared_parameter_fails_loading(tmp_path):
+    path, _ = _copy_rule(tmp_path, "FLOOR_PRESCHOOL")
+    text = path.read_text(encoding="utf-8").replace(
+        "parameters: [floor_preschool_public_funds_per_student]",
+        "parameters: [floor_preschool_public_funds_per_student, floor_for_unicorns]")
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(RuleError, match="floor_for_unicorns"):
+        load_rule(path)
+
+
+def test_sql_binding_a_parameter_the_metadata_does_not_list_fails_loading(tmp_path):
+    path, sql = _copy_rule(tmp_path, "FLOOR_PRESCHOOL")
+    sql.write_text(sql.read_text(encoding="utf-8").replace("level = 'preschool'", "level = $level"), encoding="utf-8")
+    with pytest.raises(RuleError, match=r"\$level"):
+        load_rule(path)
+
+
+def test_a_rule_whose_id_is_not_its_file_name_fails_loading(tmp_path):
+    path, _ = _copy_rule(tmp_path, "FLOOR_PRESCHOOL")
+    path.write_text(path.read_text(encoding="utf-8").replace("id: FLOOR_PRESCHOOL", "id: FLOOR_KINDERGARTEN"),
+                    encoding="utf-8")
+    with pytest.raises(RuleError, match="FLOOR_KINDERGARTEN"):
+        load_rule(path)
+
+
+def test_sql_that_does_not_run_stops_the_audit_naming_the_file(tmp_path):
+    path, sql = _copy_rule(tmp_path, "FLOOR_PRESCHOOL")
+    sql.write_text(sql.read_text(encoding="utf-8").replace("per_student AS actual", "per_studnet AS actual"),
+                   encoding="utf-8")
+    rule = load_rule(path)
+    with pytest.raises(RuleError) as err:
+        prepare_rules({rule.id: rule})
+    assert "FLOOR_PRESCHOOL.sql" in err.value.en
+
+
+def test_a_missing_sql_file_fails_loading(tmp_path):
+    path, sql = _copy_rule(tmp_path, "FLOOR_PRESCHOOL")
+    sql.unlink()
+    with pytest.raises(RuleError, match="FLOOR_PRESCHOOL.sql"):
+        load_rule(path)
+
+
+def test_no_threshold_is_a_literal_in_rule_sql():
+    """STYLE.md 3: a threshold in SQL is a bug; floors and shares come from profiles."""
+    import re
+
+    for sql in RULES.glob("*.sql"):
+        text = re.sub(r"--[^\n]*", "", sql.read_text(encoding="utf-8"))
+        for literal in ("400", "650", "850", "1000", "6000", "0.3", "30"):
+            assert f" {literal}" not in text.replace(",", " ").replace("(", " "), f"{sql.name} has {literal}"
+
+
+def test_a_parameter_value_is_the_latest_in_force_on_the_fiscal_year():
+    assert profiles.parameter("dingzhou", "floor_preschool_public_funds_per_student", 2020) is None
+    assert profiles.parameter("dingzhou", "floor_preschool_public_funds_per_student", 2021)["value"] == 400
+    assert profiles.parameter("dingzhou", "floor_preschool_public_funds_per_student", 2030)["value"] == 400
+
+
+def test_a_profile_inherits_its_parents_values_with_their_sources():
+    entry = profiles.parameter("xingtai", "benchmark_junior_public_funds_per_student", 2023)
+    assert entry["value"] == 850 and "国发〔2015〕67号" in entry["source"]
+    assert profiles.parameter("national", "benchmark_junior_public_funds_per_student", 2023) is None
+
+
+def test_each_region_gets_the_most_specific_profile_covering_its_code():
+    assert profiles.most_specific("130682") == "dingzhou"
+    assert profiles.most_specific("130502") == "xingtai"
+    assert profiles.most_specific("130102") == "hebei"
+    assert profiles.most_specific("110101") == "national"
+
+
+def test_xingtai_makes_the_provincial_average_advisory_from_2025():
+    assert profiles.severity_override("xingtai", "COMPULSORY_PROVINCIAL_AVERAGE", 2025) == "warning"
+    assert profiles.severity_override("dingzhou", "COMPULSORY_PROVINCIAL_AVERAGE", 2025) is None
+
+
+def test_a_profile_setting_an_undeclared_parameter_is_refused(tmp_path, monkeypatch):
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    (folder / "national.yaml").write_text(
+        "id: national\nname: {zh: 全国, en: National}\ncovers: ['']\nparameters:\n"
+        "  floor_for_unicorns:\n    values:\n      2020: {value: 1, source: none}\n", encoding="utf-8")
+    monkeypatch.setattr(profiles, "profiles_dir", lambda: folder)
+    profiles.load_profiles.cache_clear()
+    try:
+        with pytest.raises(RuleError, match="floor_for_unicorns"):
+            profiles.load_profiles()
+    finally:
+        profiles.load_profiles.cache_clear()

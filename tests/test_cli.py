@@ -1,0 +1,151 @@
+"""The check, rules and profiles commands as a user meets them: output, files, exit codes."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_ledgers"
+GOLDEN = Path(__file__).resolve().parent / "golden"
+CLEAN = SAMPLES / "clean.xlsx"
+BROKEN = SAMPLES / "break_FLOOR_PRESCHOOL.xlsx"
+FINDING_KEYS = {"rule_id", "check", "severity", "subject", "measure", "shortfall_yuan", "basis", "profile",
+                "parameters", "message", "evidence", "evidence_total", "fingerprint"}
+
+
+def _one_line_error(run):
+    assert run.exit_code == 2
+    assert "Traceback" not in run.output
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    return lines[0]
+
+
+def test_check_exits_1_on_a_violation_and_0_when_told_to_fail_never(cli):
+    assert cli("check", BROKEN).exit_code == 1
+    assert cli("check", BROKEN, "--fail-on", "never").exit_code == 0
+
+
+def test_check_fails_on_info_when_asked(cli):
+    # the clean sample's first year has no previous year: info findings exist
+    assert cli("check", CLEAN, "--fail-on", "info", "--quiet").exit_code == 1
+    assert cli("check", CLEAN, "--fail-on", "warning", "--quiet").exit_code == 0
+
+
+def test_quiet_prints_nothing(cli):
+    run = cli("check", BROKEN, "--quiet")
+    assert run.exit_code == 1 and run.output == ""
+
+
+def test_the_text_report_names_the_clause_the_cell_and_the_money(cli):
+    run = cli("check", BROKEN)
+    assert "幼儿园生均公用经费(生均400元)" in run.stdout
+    assert "缺口123,640.00元" in run.stdout
+    assert "教育经费!H70" in run.stdout
+    assert "定州市 → dingzhou" in run.stdout
+
+
+def test_the_text_report_speaks_english_when_asked(cli):
+    run = cli("check", BROKEN, "--lang", "en")
+    assert "Result: 1 violations" in run.stdout
+    assert "below the floor of 400 yuan" in run.stdout
+
+
+def test_json_is_written_with_the_documented_shape(cli, tmp_path):
+    out = tmp_path / "out" / "findings.json"
+    run = cli("check", BROKEN, "--json", out, "--quiet")
+    assert run.exit_code == 1
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert set(doc) == {"finaudit_version", "format_version", "run", "summary", "findings"}
+    assert set(doc["run"]) == {"started_at", "profiles", "inputs"}
+    assert doc["run"]["inputs"][0]["sha256"] and len(doc["run"]["inputs"][0]["sheets"]) == 5
+    for finding in doc["findings"]:
+        assert FINDING_KEYS <= set(finding)
+        assert set(finding["subject"]) == {"region_code", "region_name", "year", "level", "school_id"}
+    violation = next(f for f in doc["findings"] if f["severity"] == "violation")
+    assert violation["measure"] == {"actual": 390.0, "required": 400.0, "unit": "元/生·年"}
+    assert violation["parameters"]["floor_preschool_public_funds_per_student"]["value"] == 400
+    assert {e["cell"] for e in violation["evidence"]} == {"教育经费!H70", "在校生!F24"}
+
+
+def test_fingerprints_are_stable_across_runs(cli):
+    first = json.loads(cli("check", BROKEN, "--format", "json").stdout)
+    second = json.loads(cli("check", BROKEN, "--format", "json").stdout)
+    assert [f["fingerprint"] for f in first["findings"]] == [f["fingerprint"] for f in second["findings"]]
+    assert len({f["fingerprint"] for f in first["findings"]}) == len(first["findings"])
+
+
+def _normalised(doc: dict) -> dict:
+    doc["run"]["started_at"] = "<started_at>"
+    for item in doc["run"]["inputs"]:
+        item["path"] = Path(item["path"]).name
+        item["sha256"] = "<sha256>"
+        for sheet in item["sheets"]:
+            sheet["file"] = Path(sheet["file"]).name
+    for finding in doc["findings"]:
+        for evidence in finding["evidence"]:
+            evidence["file"] = Path(evidence["file"]).name
+    doc["finaudit_version"] = "<version>"
+    return doc
+
+
+@pytest.mark.parametrize("sample", ["break_FLOOR_PRESCHOOL", "break_ONLY_INCREASE_PER_STUDENT"])
+def test_json_output_matches_the_golden_file(cli, sample):
+    """A golden file changes only in a commit that says why (FINAUDIT_UPDATE_GOLDEN=1 rewrites it)."""
+    doc = _normalised(json.loads(cli("check", SAMPLES / f"{sample}.xlsx", "--format", "json").stdout))
+    golden = GOLDEN / f"{sample}.json"
+    if os.environ.get("FINAUDIT_UPDATE_GOLDEN"):
+        golden.write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    assert doc == json.loads(golden.read_text(encoding="utf-8"))
+
+
+def test_a_missing_ledger_is_one_line_and_exit_2(cli, tmp_path):
+    line = _one_line_error(cli("check", tmp_path / "没有这个文件.xlsx"))
+    assert "没有这个文件.xlsx" in line
+
+
+def test_an_unknown_profile_is_one_line_naming_the_valid_ones(cli):
+    line = _one_line_error(cli("check", CLEAN, "--profile", "beijing"))
+    assert "beijing" in line and "dingzhou" in line
+
+
+def test_a_year_not_in_the_ledger_is_one_line(cli):
+    line = _one_line_error(cli("check", CLEAN, "--year", "2030", "--lang", "en"))
+    assert "2030" in line and "2019" in line
+
+
+def test_auditing_one_year_reports_only_that_year(cli):
+    doc = json.loads(cli("check", BROKEN, "--year", "2022", "--format", "json").stdout)
+    assert {f["subject"]["year"] for f in doc["findings"] if f["subject"]["year"]} == {2022}
+
+
+def test_rules_lists_every_rule_with_its_basis(cli):
+    from finaudit.catalogue import load_rules
+
+    run = cli("rules")
+    assert run.exit_code == 0
+    for rule in load_rules().values():
+        assert rule.id in run.stdout
+    assert "国发〔2015〕67号" in run.stdout
+
+
+def test_rules_show_gives_the_clause_and_the_parameters_per_profile(cli):
+    run = cli("rules", "show", "FLOOR_PRESCHOOL")
+    assert run.exit_code == 0
+    assert "幼儿园生均公用经费(生均400元)" in run.stdout
+    assert "dingzhou: 2021年起 400" in run.stdout
+
+
+def test_rules_show_of_an_unknown_rule_is_one_line(cli):
+    line = _one_line_error(cli("rules", "show", "FLOOR_UNICORN"))
+    assert "FLOOR_UNICORN" in line and "FLOOR_PRESCHOOL" in line
+
+
+def test_profiles_shows_the_values_in_force_with_their_sources(cli):
+    run = cli("profiles", "--year", "2023")
+    assert run.exit_code == 0
+    for pid in ("national", "hebei", "dingzhou", "xingtai"):
+        assert pid in run.stdout
+    assert "floor_preschool_public_funds_per_student = 400  2021年起" in run.stdout

@@ -1,0 +1,68 @@
+"""The committed sample ledgers: the clean one breaks nothing, each break_<RULE> one
+breaks exactly that rule, and the generator still writes what is committed."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import finaudit
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_ledgers"
+BREAKING = sorted(SAMPLES.glob("break_*.xlsx"))
+
+
+def _generator():
+    spec = importlib.util.spec_from_file_location("generate", SAMPLES / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_clean_sample_has_no_violation_and_no_warning():
+    result = finaudit.check(SAMPLES / "clean.xlsx")
+    assert [f for f in result.findings if f.severity != "info"] == []
+    assert all(f.details and f.details["outcome"] == "unevaluable" for f in result.findings)
+
+
+def test_the_clean_sample_exits_0(cli):
+    run = cli("check", SAMPLES / "clean.xlsx")
+    assert run.exit_code == 0, run.output
+    assert "违规 0 项" in run.output
+
+
+def test_there_is_a_breaking_sample_for_every_guarantee_with_money():
+    names = {p.stem.removeprefix("break_") for p in BREAKING}
+    assert {"ONLY_INCREASE_TOTAL", "ONLY_INCREASE_PER_STUDENT", "FLOOR_SENIOR_GENERAL", "FLOOR_PRESCHOOL",
+            "FLOOR_SECONDARY_VOCATIONAL", "SURCHARGE_VOCATIONAL_SHARE", "TEACHER_PAY_PARITY"} <= names
+
+
+@pytest.mark.parametrize("path", BREAKING, ids=lambda p: p.stem)
+def test_a_breaking_sample_breaks_exactly_its_rule_and_exits_1(path, cli):
+    rule_id = path.stem.removeprefix("break_")
+    result = finaudit.check(path)
+    breaches = [f for f in result.findings if f.severity != "info"]
+    assert breaches, f"{path.name} breaks nothing"
+    assert {f.rule_id for f in breaches} == {rule_id}
+    assert all(f.shortfall_yuan and f.shortfall_yuan > 0 for f in breaches)
+    assert cli("check", path, "--quiet").exit_code == 1
+
+
+def test_the_committed_samples_are_what_the_generator_writes(tmp_path):
+    written = _generator().main(tmp_path)
+    assert {p.name for p in written} == {p.name for p in [SAMPLES / "clean.xlsx", *BREAKING]}
+    for fresh in written:
+        committed, regenerated = finaudit.load(SAMPLES / fresh.name), finaudit.load(fresh)
+        for name, sheet in committed.sheets.items():
+            pd.testing.assert_frame_equal(sheet.frame, regenerated.sheets[name].frame, obj=f"{fresh.name}:{name}")
+
+
+def test_every_sample_says_inside_that_it_is_synthetic():
+    import openpyxl
+
+    for path in [SAMPLES / "clean.xlsx", *BREAKING]:
+        book = openpyxl.load_workbook(path, read_only=True)
+        assert "合成数据" in str(book["说明"]["A1"].value)
+        book.close()
