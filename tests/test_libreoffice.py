@@ -1,0 +1,70 @@
+"""A workbook saved by a real office suite (LibreOffice Calc) reads the same numbers.
+
+LibreOffice writes shared strings, its own styles and dimension records, and stores
+numbers as it sees fit: the loader must not depend on how openpyxl wrote the file.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import finaudit
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_ledgers"
+SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(SOFFICE is None, reason="LibreOffice is not installed (apt-get install libreoffice-calc-nogui; "
+                                                ".ci/run installs it)"),
+]
+
+
+def _convert(source: Path, out_dir: Path, target: str) -> Path:
+    profile = out_dir / "lo-profile"
+    subprocess.run([SOFFICE, f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", target,
+                    "--outdir", str(out_dir / "out"), str(source)],
+                   check=True, capture_output=True, timeout=180)
+    return out_dir / "out" / f"{source.stem}.{target.split(':')[0]}"
+
+
+def test_a_workbook_resaved_by_libreoffice_reads_the_same_numbers(tmp_path):
+    resaved = _convert(SAMPLES / "break_FLOOR_PRESCHOOL.xlsx", tmp_path, "xlsx")
+    original, again = finaudit.load(SAMPLES / "break_FLOOR_PRESCHOOL.xlsx"), finaudit.load(resaved)
+    assert again.findings == []
+    for name, sheet in original.sheets.items():
+        other = again.sheets[name]
+        assert (other.rows_read, other.rows_rejected, other.unit_label()) == \
+               (sheet.rows_read, sheet.rows_rejected, sheet.unit_label())
+        pd.testing.assert_frame_equal(sheet.frame, other.frame, obj=name)
+
+
+def test_an_audit_of_the_resaved_workbook_finds_the_same(tmp_path):
+    resaved = _convert(SAMPLES / "break_FLOOR_PRESCHOOL.xlsx", tmp_path, "xlsx")
+    first = finaudit.check(SAMPLES / "break_FLOOR_PRESCHOOL.xlsx")
+    second = finaudit.check(resaved)
+    assert [(f.fingerprint, f.shortfall_yuan, [e.cell for e in f.evidence]) for f in first.findings] == \
+           [(f.fingerprint, f.shortfall_yuan, [e.cell for e in f.evidence]) for f in second.findings]
+
+
+def test_a_sheet_exported_by_libreoffice_as_gbk_csv_reads_the_same(tmp_path, write_xlsx, sheets):
+    # Filter options: 44 (,), 34 ("), 85 = GB18030 (its Chinese text is GBK bytes), from row 1.
+    source = write_xlsx({"教育经费": sheets["教育经费"]}, name="教育经费.xlsx")
+    csv_path = _convert(source, tmp_path, 'csv:Text - txt - csv (StarCalc):44,34,85,1')
+    raw = csv_path.read_bytes()
+    assert "年度".encode("gbk") in raw
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")
+    folder = tmp_path / "ledger"
+    folder.mkdir()
+    shutil.copy(csv_path, folder / "教育经费.csv")
+    enrollment = "\n".join(",".join(map(str, r)) for r in sheets["在校生"]) + "\n"
+    (folder / "在校生.csv").write_text(enrollment, encoding="utf-8")
+    ledger = finaudit.load(folder)
+    assert ledger.findings == []
+    assert ledger.sheets["budget"].frame["amount"].tolist() == [1500.0, 2500.5]
+    assert ledger.sheets["budget"].frame["level"].tolist() == ["primary", "junior"]
