@@ -136,6 +136,7 @@ def check(path, profile: str | None = None, year: int | None = None, rules: dict
         profiles_mod.get(profile)
     prepare_rules(rules)
     ledger = load(path)
+    _require_audit_sheets(ledger)
 
     con = connect()
     create_tables(con)
@@ -175,6 +176,20 @@ def check(path, profile: str | None = None, year: int | None = None, rules: dict
         unique.setdefault(finding.fingerprint, finding)
     return CheckResult(ledger=ledger, findings=sorted(unique.values(), key=sort_key), evaluations=evaluations,
                        region_profiles=region_profiles, years=years, started_at=started_at, rules=rules)
+
+
+def _require_audit_sheets(ledger: Ledger) -> None:
+    """A single CSV or Parquet file validates on its own, but an audit needs budget and enrollment."""
+    from .errors import LedgerError
+
+    for schema in load_schemas().values():
+        if schema.required and schema.name not in ledger.sheets:
+            raise LedgerError(
+                f"审计需要工作表“{schema.aliases[0]}”，但“{ledger.path.name}”中没有。"
+                f"请用工作簿或包含各表文件的文件夹。",
+                f"An audit needs the '{schema.name}' sheet, which '{ledger.path.name}' does not have; "
+                "give a workbook or a folder with one file per sheet.",
+            )
 
 
 def _subject(row: dict) -> dict:

@@ -201,6 +201,8 @@ def _read_workbook(path: Path) -> list[RawSheet]:
             ws = book[name]
             # Only the first rows are parsed here (openpyxl streams); the bulk read is fastexcel's.
             head = [list(r) for r in ws.iter_rows(min_row=1, max_row=HEADER_SCAN_ROWS, values_only=True)]
+            if not schema.required and not any(c is not None and str(c).strip() for row in head for c in row):
+                continue  # an optional sheet left empty is the same as no sheet
             match = find_header(head, schema, name)
             probes[schema.name] = (name, match, head, ws.sheet_state != "visible")
         _require_sheets(probes, book.sheetnames, path)

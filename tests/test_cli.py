@@ -149,3 +149,10 @@ def test_profiles_shows_the_values_in_force_with_their_sources(cli):
     for pid in ("national", "hebei", "dingzhou", "xingtai"):
         assert pid in run.stdout
     assert "floor_preschool_public_funds_per_student = 400  2021年起" in run.stdout
+
+
+def test_a_single_csv_validates_but_cannot_be_audited_alone(cli, write_csv, sheets):
+    path = write_csv("教育经费.csv", sheets["教育经费"])
+    assert cli("validate", path).exit_code == 0
+    line = _one_line_error(cli("check", path))
+    assert "在校生" in line

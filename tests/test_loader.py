@@ -469,3 +469,9 @@ def test_validate_json_has_one_entry_per_sheet_and_every_finding_with_its_eviden
         {"file": str(path), "sheet": "教育经费", "row": 4, "cell": "教育经费!H4"}
     assert by_rule["DATA_SUBTOTAL_ROW"]["severity"] == "info"
     assert by_rule["DATA_SUBTOTAL_ROW"]["evidence"][0]["row"] == 5
+
+
+def test_an_empty_optional_sheet_is_the_same_as_no_sheet(write_xlsx, sheets):
+    path = write_xlsx({**sheets, "工资": []})
+    ledger = finaudit.load(path)
+    assert ledger.findings == [] and "salaries" not in ledger.sheets
