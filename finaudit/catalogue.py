@@ -41,6 +41,7 @@ class Rule:
     examples: dict
     labels: dict
     evidence_column: str | None
+    chart: str | None           # "trend" (year-on-year lines) | "bars" (actual against required) | None
     stage: str                  # "sql" (runs on the tables) or "load" (found by the loader)
     sql: str | None
     path: Path
@@ -109,6 +110,7 @@ def load_rule(path: Path) -> Rule:
         why_it_matters=spec["why_it_matters"], remediation=spec["remediation"], checks=spec["checks"],
         unevaluable=spec.get("unevaluable") or {}, examples=spec.get("examples") or {},
         labels=spec.get("labels") or {}, evidence_column=spec.get("evidence_column"),
+        chart=spec.get("chart"),
         stage=stage, sql=sql, path=path, bound=bound,
     )
 

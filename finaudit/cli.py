@@ -78,6 +78,31 @@ def validate(ledger, fmt, lang):
 FAIL_ON = ("violation", "warning", "info", "never")
 
 
+def write_outputs(result, lang, *, json_path=None, html_path=None, annotate_path=None, sarif_path=None,
+                  csv_path=None) -> None:
+    """Writes every output file asked for; folders are created as needed."""
+    from pathlib import Path
+
+    def target(path):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return Path(path)
+
+    if json_path:
+        target(json_path).write_text(result.to_json() + "\n", encoding="utf-8")
+    if html_path:
+        from .report_html import write_html
+        write_html(result, target(html_path), lang=lang)
+    if annotate_path:
+        from .annotate import annotate_workbook
+        annotate_workbook(result, target(annotate_path), lang=lang)
+    if sarif_path:
+        from .render_sarif import write_sarif
+        write_sarif(result, target(sarif_path), lang=lang)
+    if csv_path:
+        from .render_csv import write_csv
+        write_csv(result, target(csv_path), lang=lang)
+
+
 @main.command()
 @click.argument("ledger", type=click.Path(path_type=str))
 @click.option("--profile", help="Audit every region under this profile (default: the most specific one covering each region).")
@@ -87,10 +112,16 @@ FAIL_ON = ("violation", "warning", "info", "never")
 @click.option("--fail-on", type=click.Choice(FAIL_ON), default="violation", show_default=True,
               help="Exit 1 when there is a finding at or above this severity.")
 @click.option("--year", type=int, help="Audit this fiscal year only.")
+@click.option("--html", "html_path", type=click.Path(path_type=str), help="Write the auditor's HTML report (one offline file).")
+@click.option("--annotate", "annotate_path", type=click.Path(path_type=str),
+              help="Write a copy of the workbook with every finding's cells marked (.xlsx).")
+@click.option("--sarif", "sarif_path", type=click.Path(path_type=str), help="Write the findings as SARIF 2.1.0.")
+@click.option("--csv", "csv_path", type=click.Path(path_type=str), help="Write one finding a row as CSV (UTF-8 with BOM).")
 @click.option("--show-info", is_flag=True, help="Also list info findings (not evaluable cases) in the text output.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing; the exit code tells the result (for cron).")
 @LANG
-def check(ledger, profile, json_path, fmt, fail_on, year, show_info, quiet, lang):
+def check(ledger, profile, json_path, fmt, fail_on, year, html_path, annotate_path, sarif_path, csv_path,
+          show_info, quiet, lang):
     """Audit LEDGER against the funding guarantees.
 
     Exit 0 when no finding is at or above --fail-on, 1 when there is one, 2 when the
@@ -101,12 +132,8 @@ def check(ledger, profile, json_path, fmt, fail_on, year, show_info, quiet, lang
     from .render_text import check_report
 
     result = run_guarded(lang, lambda: run_check(ledger, profile=profile, year=year))
-    if json_path:
-        def write():
-            from pathlib import Path
-            Path(json_path).parent.mkdir(parents=True, exist_ok=True)
-            Path(json_path).write_text(result.to_json() + "\n", encoding="utf-8")
-        run_guarded(lang, write)
+    run_guarded(lang, lambda: write_outputs(result, lang, json_path=json_path, html_path=html_path,
+                                            annotate_path=annotate_path, sarif_path=sarif_path, csv_path=csv_path))
     if not quiet:
         click.echo(result.to_json() if fmt == "json" else check_report(result, lang, show_info=show_info))
     sys.exit(EXIT_FINDINGS if at_or_above(result.findings, fail_on) else EXIT_OK)

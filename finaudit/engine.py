@@ -200,7 +200,8 @@ def _collect(rule: Rule, row: dict, profile_id: str, ledger: Ledger, findings: l
     outcome = row["outcome"]
     check_name = row.get("check_name") or "main"
     evaluations.append({"rule_id": rule.id, "check": check_name, "outcome": outcome, "profile": profile_id,
-                        **_subject(row)})
+                        "actual": _round(row.get("actual")), "required": _round(row.get("required")),
+                        "school_name": row.get("school_name"), **_subject(row)})
     if outcome == "pass":
         return
     year = row.get("year")

@@ -1,0 +1,144 @@
+"""The auditor's HTML report: one self-contained, offline, printable file.
+
+The view model is built here; templates/ only lays it out (autoescaped, split into
+partials). Charts are inline SVG from charts.py; CSS and the little JS are inline.
+"""
+from __future__ import annotations
+
+import functools
+from collections import defaultdict
+from pathlib import Path
+
+from . import __version__, charts
+from .findings import SEVERITY_RANK
+from .schema import enum_label
+
+EVIDENCE_SHOWN = 20            # evidence rows per finding in the HTML; JSON has them all
+TEXT = {
+    "zh": {"title": "教育经费保障审计报告", "violation": "违规", "warning": "警示", "info": "提示",
+           "compliant": "符合", "violated": "违规", "not_evaluable": "未评价", "overall": "全学段"},
+    "en": {"title": "Education funding guarantee audit", "violation": "violation", "warning": "warning",
+           "info": "info", "compliant": "compliant", "violated": "violated", "not_evaluable": "not evaluable",
+           "overall": "all levels"},
+}
+
+
+@functools.lru_cache(maxsize=None)
+def environment():
+    """The jinja2 environment: autoescaping on, every filter registered here and only here."""
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.PackageLoader("finaudit", "templates"),
+                             autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
+                             trim_blocks=True, lstrip_blocks=True)
+    env.filters["yuan"] = lambda v: "" if v is None else f"{v:,.2f}"
+    env.filters["num"] = lambda v: "" if v is None else (f"{v:,.0f}" if float(v).is_integer() else f"{v:,.2f}")
+    return env
+
+
+def _subject_label(subject: dict, lang: str, school_name: str | None = None) -> str:
+    parts = [subject.get("region_name") or subject.get("region_code") or ""]
+    if subject.get("year") is not None:
+        parts.append(f"{subject['year']}年" if lang == "zh" else str(subject["year"]))
+    if subject.get("level"):
+        parts.append(enum_label("level", subject["level"], lang))
+    if subject.get("school_id"):
+        parts.append(school_name or subject["school_id"])
+    return " ".join(p for p in parts if p)
+
+
+def _chart(rule, evaluations: list[dict], lang: str) -> str:
+    title = rule.title[lang]
+    rows = [e for e in evaluations if e["rule_id"] == rule.id and e.get("actual") is not None
+            and e.get("check") == "main"]
+    if not rows:
+        return ""
+    if rule.chart == "trend":
+        series = defaultdict(list)
+        failed_series = {(e["region_code"], e.get("level")) for e in rows if e["outcome"] == "fail"}
+        for e in rows:
+            key = (e["region_code"], e.get("level"))
+            if e.get("level") is None or key in failed_series:
+                series[key].append((e["year"], e["actual"], e["outcome"] == "fail"))
+        names = {e["region_code"]: e.get("region_name") or e["region_code"] for e in rows}
+        ordered = sorted(series, key=lambda k: (k not in failed_series, k[0], k[1] or ""))
+        return charts.trend([{"label": f"{names[c]} {enum_label('level', lv, lang) if lv else TEXT[lang]['overall']}",
+                              "points": series[(c, lv)]} for c, lv in ordered], title)
+    if rule.chart == "bars":
+        latest = {}
+        for e in rows:
+            latest[e["region_code"]] = max(latest.get(e["region_code"], 0), e["year"])
+        chosen = [e for e in rows if e["outcome"] == "fail" or e["year"] == latest[e["region_code"]]]
+        chosen.sort(key=lambda e: (e["outcome"] != "fail", e["region_code"], e["year"], e.get("level") or "",
+                                   e.get("school_id") or ""))
+        items = [{"label": _subject_label(e, lang, e.get("school_name")), "actual": e["actual"],
+                  "required": e.get("required"), "failed": e["outcome"] == "fail"} for e in chosen]
+        return charts.bars(items, title, rule.measures.get("unit", ""))
+    return ""
+
+
+def _finding_view(finding, lang: str) -> dict:
+    total = finding.evidence_total if finding.evidence_total is not None else len(finding.evidence)
+    return {
+        "f": finding,
+        "subject": _subject_label(finding.subject, lang),
+        "region": finding.subject.get("region_code") or "",
+        "message": finding.text(lang),
+        "evidence": finding.evidence[:EVIDENCE_SHOWN],
+        "evidence_more": max(0, total - min(len(finding.evidence), EVIDENCE_SHOWN)),
+        "parameters": [(k, v) for k, v in (finding.parameters or {}).items() if v is not None],
+    }
+
+
+def view(result, lang: str = "zh") -> dict:
+    """Everything the templates show, in display order."""
+    from .profiles import load_profiles
+
+    summary = result.summary
+    profiles = load_profiles()
+    by_rule = defaultdict(list)
+    for finding in result.findings:
+        by_rule[finding.rule_id].append(finding)
+    sections = []
+    # Breached guarantees first, then the rest; data-integrity checks last.
+    ordered = sorted(result.rules.items(), key=lambda kv: (
+        not any(f.severity != "info" for f in by_rule.get(kv[0], [])), kv[0].startswith("DATA_"), kv[0]))
+    for rule_id, rule in ordered:
+        findings = by_rule.pop(rule_id, [])
+        evaluated = any(e["rule_id"] == rule_id for e in result.evaluations)
+        if not findings and not evaluated:
+            continue
+        findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], -(f.shortfall_yuan or 0)))
+        sections.append({"rule": rule, "counts": summary["by_rule"].get(rule_id, {}),
+                         "chart": _chart(rule, result.evaluations, lang),
+                         "findings": [_finding_view(f, lang) for f in findings if f.severity != "info"],
+                         "notes": [_finding_view(f, lang) for f in findings if f.severity == "info"]})
+    ledger_checks = [_finding_view(f, lang) for fs in by_rule.values() for f in fs]   # SCHEMA_* and the like
+
+    regions = {}
+    for cell in summary["matrix"]:
+        regions.setdefault(cell["region_code"], cell.get("region_name") or cell["region_code"])
+    years = sorted({c["year"] for c in summary["matrix"]})
+    matrix = defaultdict(dict)
+    for cell in summary["matrix"]:
+        matrix[cell["rule_id"]][(cell["region_code"], cell["year"])] = cell["status"]
+    used = sorted(set(result.region_profiles.values()))
+    return {
+        "lang": lang, "t": TEXT[lang], "version": __version__, "started_at": result.started_at,
+        "ledger": {"name": Path(result.ledger.path).name, "sha256": result.ledger.sha256(),
+                   "sheets": [s.summary() for s in result.ledger.sheets.values()]},
+        "profiles": [{"id": pid, "name": profiles[pid].name[lang], "documents": profiles[pid].documents,
+                      "regions": sorted(r for r, p in result.region_profiles.items() if p == pid)} for pid in used],
+        "summary": summary, "sections": sections, "ledger_checks": ledger_checks,
+        "matrix": {"rules": [s["rule"] for s in sections if s["rule"].id in matrix], "regions": regions,
+                   "years": years, "cells": matrix},
+        "region_names": regions,
+    }
+
+
+def render(result, lang: str = "zh") -> str:
+    return environment().get_template("report.html.j2").render(**view(result, lang))
+
+
+def write_html(result, path: Path, lang: str = "zh") -> None:
+    Path(path).write_text(render(result, lang), encoding="utf-8")
