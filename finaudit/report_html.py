@@ -86,7 +86,6 @@ def _finding_view(finding, lang: str) -> dict:
         "message": finding.text(lang),
         "evidence": finding.evidence[:EVIDENCE_SHOWN],
         "evidence_more": max(0, total - min(len(finding.evidence), EVIDENCE_SHOWN)),
-        "parameters": [(k, v) for k, v in (finding.parameters or {}).items() if v is not None],
     }
 
 
@@ -109,7 +108,9 @@ def view(result, lang: str = "zh") -> dict:
         if not findings and not evaluated:
             continue
         findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], -(f.shortfall_yuan or 0)))
-        sections.append({"rule": rule, "counts": summary["by_rule"].get(rule_id, {}),
+        used = sorted({(name, str(p["value"]), p["source"], f.profile) for f in findings
+                       for name, p in (f.parameters or {}).items() if p is not None})
+        sections.append({"rule": rule, "counts": summary["by_rule"].get(rule_id, {}), "parameters": used,
                          "chart": _chart(rule, result.evaluations, lang),
                          "findings": [_finding_view(f, lang) for f in findings if f.severity != "info"],
                          "notes": [_finding_view(f, lang) for f in findings if f.severity == "info"]})

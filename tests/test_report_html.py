@@ -1,0 +1,64 @@
+"""The HTML report as a file: self-contained, escaped, light at scale."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+import finaudit
+from finaudit.report_html import render
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_ledgers"
+HOSTILE = ['<script>alert(1)</script>', '"><img src=x onerror=alert(1)>']
+
+
+def test_the_report_needs_nothing_from_the_network():
+    html = render(finaudit.check(SAMPLES / "break_FLOOR_SENIOR_GENERAL.xlsx"))
+    assert not re.search(r'(src|href)\s*=\s*"(https?:)?//', html)
+    assert "<link" not in html and "@import" not in html and "url(" not in html
+
+
+def test_the_report_shows_the_clause_the_money_and_the_cells():
+    html = render(finaudit.check(SAMPLES / "break_FLOOR_SENIOR_GENERAL.xlsx"))
+    assert "落实公办普通高中(生均1000元)" in html
+    assert "416,200.00" in html
+    assert "教育经费!H" in html
+    assert 'id="matrix"' in html and '<svg class="chart"' in html
+
+
+def test_the_report_is_in_english_when_asked():
+    html = render(finaudit.check(SAMPLES / "break_FLOOR_SENIOR_GENERAL.xlsx"), lang="en")
+    assert "Education funding guarantee audit" in html and 'lang="en"' in html
+
+
+def test_hostile_names_in_the_ledger_are_escaped(write_xlsx, sheets):
+    sheets["教育经费"][1][2] = HOSTILE[0]
+    sheets["在校生"][1][2] = HOSTILE[0]
+    sheets["教育经费"][2][2] = HOSTILE[1]
+    sheets["在校生"][2][2] = HOSTILE[1]
+    html = render(finaudit.check(write_xlsx(sheets)))
+    assert "<script>alert(1)</script>" not in html
+    assert "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_ten_thousand_findings_make_a_report_under_10_mb(tmp_path):
+    # 10,000 public kindergartens, each given 399 yuan per child: 10,000 violations of the floor,
+    # and one more for the region as a whole (also 399 per child).
+    n = 10_000
+    folder = tmp_path / "ledger"
+    folder.mkdir()
+    base = {"year": 2023, "region_code": "130682", "region_name": "定州市", "level": "preschool",
+            "ownership": "public"}
+    schools = [f"K{i:05d}" for i in range(n)]
+    pd.DataFrame([{**base, "fund_source": "general_budget", "expense_class": "public_funds", "amount": 39900.0,
+                   "school_id": s, "school_name": f"第{i}幼儿园"} for i, s in enumerate(schools)]
+                 ).to_parquet(folder / "budget.parquet")
+    pd.DataFrame([{**base, "students": 100, "school_id": s} for s in schools]).to_parquet(folder / "enrollment.parquet")
+    result = finaudit.check(folder, year=2023)
+    assert sum(f.rule_id == "FLOOR_PRESCHOOL" and f.severity == "violation" for f in result.findings) == n + 1
+    out = tmp_path / "report.html"
+    from finaudit.report_html import write_html
+    write_html(result, out)
+    assert out.stat().st_size < 10 * 1024 * 1024
