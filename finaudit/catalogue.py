@@ -42,6 +42,7 @@ class Rule:
     labels: dict
     evidence_column: str | None
     chart: str | None           # "trend" (year-on-year lines) | "bars" (actual against required) | None
+    levels_detail_overall: bool  # per-level findings break down the overall one (money counted once)
     stage: str                  # "sql" (runs on the tables) or "load" (found by the loader)
     sql: str | None
     path: Path
@@ -110,7 +111,7 @@ def load_rule(path: Path) -> Rule:
         why_it_matters=spec["why_it_matters"], remediation=spec["remediation"], checks=spec["checks"],
         unevaluable=spec.get("unevaluable") or {}, examples=spec.get("examples") or {},
         labels=spec.get("labels") or {}, evidence_column=spec.get("evidence_column"),
-        chart=spec.get("chart"),
+        chart=spec.get("chart"), levels_detail_overall=bool(spec.get("levels_detail_overall", False)),
         stage=stage, sql=sql, path=path, bound=bound,
     )
 

@@ -15,15 +15,14 @@ def summarize(result) -> dict:
                                                    "shortfall_yuan": 0.0})
     for f in result.findings:
         by_severity[f.severity] += 1
-        entry = by_rule[f.rule_id]
-        entry[f.severity] += 1
-        if f.severity == "violation" and f.shortfall_yuan:
-            entry["shortfall_yuan"] += f.shortfall_yuan
+        by_rule[f.rule_id][f.severity] += 1
+    for rule_id, gap in _rule_gaps(result.findings, result.rules).items():
+        by_rule[rule_id]["shortfall_yuan"] = gap
     for e in result.evaluations:
         if e["outcome"] == "pass":
             by_rule[e["rule_id"]]["pass"] += 1
     matrix = _matrix(result)
-    total = sum(f.shortfall_yuan or 0 for f in result.findings if f.severity == "violation")
+    total = sum(v["shortfall_yuan"] for v in by_rule.values())
     return {
         "by_severity": by_severity,
         "by_rule": {k: {**v, "shortfall_yuan": round(v["shortfall_yuan"], 2)} for k, v in sorted(by_rule.items())},
@@ -32,6 +31,35 @@ def summarize(result) -> dict:
         "years": result.years,
         "matrix": matrix,
     }
+
+
+def _rule_gaps(findings, rules) -> dict[str, float]:
+    """Money needed per rule, counting each region and year once.
+
+    A rule may report the same money twice: per school and for the region, per level
+    and overall. Per rule, region and year the gap is the larger of the detailed sum
+    (schools, or levels) and the aggregate one. For floors the school sum is always
+    the larger (a school above the floor does not lift one below it); for per-student
+    spending neither bounds the other, so the larger is what complying with both needs.
+    A rule whose per-level findings detail its overall one says so (`levels_detail_overall`).
+    Gaps of different rules may overlap: the grand total is their sum, an upper bound.
+    """
+    detailed: dict[tuple, float] = defaultdict(float)
+    aggregate: dict[tuple, float] = defaultdict(float)
+    for f in findings:
+        if f.severity != "violation" or not f.shortfall_yuan:
+            continue
+        s = f.subject
+        if s.get("school_id"):
+            detailed[(f.rule_id, f.check, s.get("region_code"), s.get("year"), s.get("level"))] += f.shortfall_yuan
+        elif s.get("level") and getattr(rules.get(f.rule_id), "levels_detail_overall", False):
+            detailed[(f.rule_id, f.check, s.get("region_code"), s.get("year"), None)] += f.shortfall_yuan
+        else:
+            aggregate[(f.rule_id, f.check, s.get("region_code"), s.get("year"), s.get("level"))] += f.shortfall_yuan
+    gaps: dict[str, float] = defaultdict(float)
+    for key in set(detailed) | set(aggregate):
+        gaps[key[0]] += max(detailed.get(key, 0.0), aggregate.get(key, 0.0))
+    return dict(gaps)
 
 
 def _matrix(result) -> list[dict]:

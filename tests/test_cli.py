@@ -156,3 +156,34 @@ def test_a_single_csv_validates_but_cannot_be_audited_alone(cli, write_csv, shee
     assert cli("validate", path).exit_code == 0
     line = _one_line_error(cli("check", path))
     assert "在校生" in line
+
+
+def test_the_money_gap_counts_a_school_and_its_region_once(tmp_path):
+    """One kindergarten with a school code is both the school and the region: 10 x (400 - 390) = 100."""
+    import finaudit
+    from test_rules import write_ledger
+
+    folder = write_ledger(tmp_path / "ledger", {
+        "budget": [{"year": 2023, "level": "preschool", "expense_class": "public_funds", "amount": 3900,
+                    "school_id": "K1"}],
+        "enrollment": [{"year": 2023, "level": "preschool", "students": 10, "school_id": "K1"}]})
+    result = finaudit.check(folder, profile="dingzhou", year=2023)
+    gaps = [f.shortfall_yuan for f in result.findings if f.rule_id == "FLOOR_PRESCHOOL" and f.severity == "violation"]
+    assert gaps == [100.0, 100.0]
+    assert result.summary["by_rule"]["FLOOR_PRESCHOOL"]["shortfall_yuan"] == 100.0
+
+
+def test_the_money_gap_counts_levels_and_overall_once(tmp_path):
+    import finaudit
+    from test_rules import write_ledger
+
+    # primary falls 10,000 -> 9,000 per student over 1000 students (1,000,000); junior unchanged;
+    # overall 20,000,000/2000 = 10,000 -> 19,000,000/2000 = 9,500: (500 x 2000) = 1,000,000.
+    folder = write_ledger(tmp_path / "ledger", {
+        "budget": [{"year": y, "level": lv, "expense_class": "personnel", "amount": a}
+                   for y, lv, a in [(2022, "primary", 10_000_000), (2022, "junior", 10_000_000),
+                                    (2023, "primary", 9_000_000), (2023, "junior", 10_000_000)]],
+        "enrollment": [{"year": y, "level": lv, "students": 1000}
+                       for y in (2022, 2023) for lv in ("primary", "junior")]})
+    result = finaudit.check(folder, profile="dingzhou", year=2023)
+    assert result.summary["by_rule"]["ONLY_INCREASE_PER_STUDENT"]["shortfall_yuan"] == 1_000_000
