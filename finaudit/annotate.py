@@ -131,7 +131,7 @@ def _link(evidence) -> str:
 
 
 def _findings_sheet(book, result, lang: str) -> None:
-    from openpyxl.styles import Font, PatternFill
+    from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.hyperlink import Hyperlink
 
@@ -146,13 +146,21 @@ def _findings_sheet(book, result, lang: str) -> None:
         put(ws, row, 3, rule_title(result, finding.rule_id, lang))
         put(ws, row, 4, _subject_text(finding.subject, lang))
         put(ws, row, 5, finding.shortfall_yuan).number_format = "#,##0.00"
-        put(ws, row, 6, finding.text(lang))
+        wrap = Alignment(wrap_text=True, vertical="top")
+        put(ws, row, 6, finding.text(lang)).alignment = wrap
         evidence = put(ws, row, 7, evidence_text(finding)[:CELL_CHARS])
+        evidence.alignment = wrap
         first = next((e for e in finding.evidence if e.sheet in book.sheetnames), None)
         if first is not None:
             evidence.hyperlink = Hyperlink(ref=evidence.coordinate, location=_link(first))
             evidence.font = Font(color="0563C1", underline="single")
     ws.freeze_panes = "A2"
+    # Printed for the working papers: landscape, every column on the page width.
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "1:1"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(HEADERS[lang]))}{max(1, len(result.findings) + 1)}"
     for sheet in book.worksheets:           # one selected tab: several would group the sheets
         sheet.sheet_view.tabSelected = sheet is ws
