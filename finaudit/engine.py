@@ -13,7 +13,9 @@ from .messages import render
 from .catalogue import Rule, load_rules, views_sql
 from .schema import load_schemas
 
-EVIDENCE_LIMIT = 1000          # evidence cells listed per finding; evidence_total keeps the count
+EVIDENCE_LIMIT = 1000          # evidence rows per sheet listed with a finding; evidence_total keeps the count
+NOTE_EVIDENCE_LIMIT = 20       # the same for a case that could not be evaluated (an info note)
+_RESULT_COLUMNS: dict[str, list[str]] = {}   # rule id -> columns its SQL returns (seen by prepare_rules)
 _SQL_TYPES = {"year": "INTEGER", "count": "BIGINT", "money": "DOUBLE"}
 _DUMMY = {"number": 1.0, "boolean": True, "list": ["x"]}
 
@@ -31,13 +33,30 @@ def create_tables(con) -> None:
         con.execute(f'CREATE TABLE "{sheet.name}" ({columns}, _row BIGINT)')
 
 
-def _run(con, rule: Rule, params: dict):
+def _row_lists(rule: Rule) -> list[str]:
+    return [c for c in _RESULT_COLUMNS.get(rule.id, []) if c.endswith("_rows")]
+
+
+def _wrap(rule: Rule) -> str:
+    """The rule's query, its evidence row lists cut in SQL: none for a pass (only failures
+    and notes are reported with evidence), a few for a note, EVIDENCE_LIMIT for a failure."""
     sql = rule.sql.strip().rstrip(";")
-    # Pass rows keep no evidence: only failures and unevaluable cases are reported with it.
-    wrapped = ("SELECT * REPLACE (CASE WHEN outcome = 'pass' THEN NULL ELSE evidence END AS evidence) "
-               f"FROM (\n{sql}\n)")
+    lists = _row_lists(rule)
+    if not lists:
+        return sql
+    cut = ", ".join(f"CASE WHEN outcome = 'pass' THEN NULL WHEN outcome = 'unevaluable' THEN {c}[1:$note_cap] "
+                    f"ELSE {c}[1:$evidence_cap] END AS {c}" for c in lists)
+    totals = ", ".join(f"len({c}) AS {c}_total" for c in lists)
+    return f"SELECT * REPLACE ({cut}), {totals} FROM (\n{sql}\n)"
+
+
+def _run(con, rule: Rule, params: dict):
+    if rule.id not in _RESULT_COLUMNS:
+        raise RuleError(f"规则 {rule.id} 尚未检查。", f"Rule {rule.id} was run before prepare_rules checked it.")
+    if _row_lists(rule):
+        params = {**params, "evidence_cap": EVIDENCE_LIMIT, "note_cap": NOTE_EVIDENCE_LIMIT}
     try:
-        cursor = con.execute(wrapped, params)
+        cursor = con.execute(_wrap(rule), params)
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row)) for row in cursor.fetchall()]
     except Exception as exc:  # duckdb raises many types; each is a broken rule file
@@ -61,8 +80,29 @@ def prepare_rules(rules: dict[str, Rule]) -> None:
     _create_views(con)
     for rule in rules.values():
         if rule.stage == "sql":
-            _run(con, rule, _dummy_params(rule))
+            try:
+                cursor = con.execute(rule.sql.strip().rstrip(";"), _dummy_params(rule))
+                _RESULT_COLUMNS[rule.id] = [d[0] for d in cursor.description]
+                cursor.fetchall()
+            except Exception as exc:  # duckdb raises many types; each is a broken rule file
+                first = str(exc).strip().splitlines()[0]
+                name = rule.path.with_suffix(".sql").name
+                raise RuleError(f"规则 rules/{name} 的查询无法执行：{first}",
+                                f"The query of rules/{name} does not run: {first}") from None
+            _check_result_columns(rule)
     con.close()
+
+
+def _check_result_columns(rule: Rule) -> None:
+    """The columns every rule must return (rules/README.md); row lists must name a sheet."""
+    columns = _RESULT_COLUMNS[rule.id]
+    missing = [c for c in ("outcome", "region_code", "year") if c not in columns]
+    unknown = [c for c in columns if c.endswith("_rows") and c[:-5] not in load_schemas()]
+    if missing or unknown:
+        name = rule.path.with_suffix(".sql").name
+        what = missing or unknown
+        raise RuleError(f"规则 rules/{name} 的结果列不符合约定：{'、'.join(what)}（见 rules/README.md）。",
+                        f"The query of rules/{name} returns the wrong columns: {', '.join(what)} (see rules/README.md).")
 
 
 def _create_views(con) -> None:
@@ -224,8 +264,7 @@ def _collect(rule: Rule, row: dict, profile_id: str, ledger: Ledger, findings: l
     else:
         raise RuleError(f"rules/{rule.path.with_suffix('.sql').name} 返回了未知的 outcome“{outcome}”。",
                         f"rules/{rule.path.with_suffix('.sql').name} returned unknown outcome '{outcome}'.")
-    evidence_rows = row.get("evidence") or []
-    evidence = [_evidence(ledger, e) for e in evidence_rows[:EVIDENCE_LIMIT]]
+    evidence, total = _evidence(ledger, rule, row)
     used = {}
     for name in rule.parameters:
         entry = profiles_mod.parameter(profile_id, name, year) if year else None
@@ -239,7 +278,7 @@ def _collect(rule: Rule, row: dict, profile_id: str, ledger: Ledger, findings: l
         parameters=used, check=check_name,
         details={"outcome": outcome, "reason": row.get("reason")} if outcome == "unevaluable" or row.get("reason")
         else None,
-        evidence_total=len(evidence_rows),
+        evidence_total=total,
     ))
 
 
@@ -247,8 +286,14 @@ def _round(value):
     return None if value is None else round(float(value), 2)
 
 
-def _evidence(ledger: Ledger, item: dict) -> Evidence:
-    sheet = ledger.sheets.get(item["sheet"])
-    if sheet is None:
-        raise RuleError(f"规则引用了不存在的工作表“{item['sheet']}”。", f"A rule cites unknown sheet '{item['sheet']}'.")
-    return sheet.evidence(int(item["row"]), item.get("col"))
+def _evidence(ledger: Ledger, rule: Rule, row: dict) -> tuple[list[Evidence], int]:
+    """The cells a result rests on: each `<sheet>_rows` list, pointing at the sheet's measure column."""
+    evidence, total = [], 0
+    for name in _row_lists(rule):
+        rows = row.get(name) or []
+        total += row.get(f"{name}_total") or len(rows)
+        if rows:
+            sheet = ledger.sheets[name[:-5]]
+            column = sheet.schema.measure_column
+            evidence.extend(sheet.evidence(int(r), column) for r in rows)
+    return evidence, total

@@ -9,7 +9,7 @@ SEVERITIES = ("violation", "warning", "info")
 SEVERITY_RANK = {"violation": 3, "warning": 2, "info": 1}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Evidence:
     file: str
     sheet: str

@@ -3,7 +3,8 @@
 WITH compulsory AS (
     SELECT region_code, min(region_name) AS region_name, year,
            sum(amount) AS amount, sum(students) AS students,
-           flatten(list(evidence)) AS evidence
+           list_sort(flatten(list(budget_rows))) AS budget_rows,
+           list_sort(flatten(list(enrollment_rows))) AS enrollment_rows
     FROM public_funds_per_student
     WHERE school_id IS NULL AND level IN ('primary', 'junior')
       AND list_contains($regions, region_code) AND list_contains($years, year)
@@ -37,7 +38,7 @@ SELECT
     CASE WHEN c.amount / nullif(c.students, 0) < r.value THEN (r.value - c.amount / c.students) * c.students END
         AS shortfall_yuan,
     c.students, c.amount,
-    CASE WHEN r.ref_row IS NULL THEN c.evidence
-         ELSE list_append(c.evidence, {'sheet': 'reference', 'row': r.ref_row, 'col': 'value'}) END AS evidence
+    c.budget_rows, c.enrollment_rows,
+    CASE WHEN r.ref_row IS NULL THEN [] ELSE [r.ref_row] END AS reference_rows
 FROM compulsory c
 LEFT JOIN reference_value r ON r.region_code = c.region_code AND r.year = c.year

@@ -2,7 +2,7 @@
 -- own) in a region and year with no enrolled students of that level.
 WITH money AS (
     SELECT region_code, min(region_name) AS region_name, year, level, sum(amount) AS amount,
-           list({'sheet': 'budget', 'row': _row, 'col': 'amount'} ORDER BY _row) AS evidence
+           list(_row ORDER BY _row) AS budget_rows
     FROM budget
     WHERE fund_source = 'general_budget' AND basis = 'final' AND level <> 'other'
       AND list_contains($regions, region_code) AND list_contains($years, year)
@@ -16,6 +16,6 @@ heads AS (
 SELECT CASE WHEN coalesce(h.students, 0) = 0 AND m.amount > 0 THEN 'fail' ELSE 'pass' END AS outcome,
        m.region_code, m.region_name, m.year, m.level, CAST(NULL AS VARCHAR) AS school_id,
        m.amount AS actual, CAST(NULL AS DOUBLE) AS required, CAST(NULL AS DOUBLE) AS shortfall_yuan,
-       m.evidence
+       m.budget_rows
 FROM money m
 LEFT JOIN heads h ON h.region_code = m.region_code AND h.year = m.year AND h.level = m.level

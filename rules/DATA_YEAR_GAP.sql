@@ -10,6 +10,6 @@ WITH spans AS (
 SELECT 'fail' AS outcome, sheet AS check_name, sheet, region_code, region_name, y AS year, y + 1 AS next_year,
        CAST(NULL AS VARCHAR) AS level, CAST(NULL AS VARCHAR) AS school_id,
        CAST(NULL AS DOUBLE) AS actual, CAST(NULL AS DOUBLE) AS required, CAST(NULL AS DOUBLE) AS shortfall_yuan,
-       first_year, last_year, [] AS evidence
+       first_year, last_year
 FROM spans, range(first_year + 1, last_year) AS r(y)
 WHERE NOT list_contains(years, y)

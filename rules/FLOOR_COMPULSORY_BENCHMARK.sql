@@ -11,7 +11,7 @@ SELECT
     region_code, region_name, year, level, school_id, school_name,
     per_student AS actual, benchmark AS required,
     CASE WHEN per_student < benchmark THEN (benchmark - per_student) * students END AS shortfall_yuan,
-    students, amount, evidence
+    students, amount, budget_rows, enrollment_rows
 FROM (
     SELECT *,
            CASE level

@@ -10,7 +10,7 @@ SELECT
     region_code, region_name, year, level, school_id, school_name,
     per_student AS actual, floor AS required,
     CASE WHEN per_student < floor THEN (floor - per_student) * students END AS shortfall_yuan,
-    students, amount, evidence
+    students, amount, budget_rows, enrollment_rows
 FROM (
     SELECT *, map_extract_value($floor_preschool_public_funds_per_student, year) AS floor
     FROM public_funds_per_student

@@ -8,7 +8,7 @@ WITH voc AS (
     WHERE level = 'secondary_vocational' AND list_contains($regions, region_code) AND list_contains($years, year)
 ),
 general AS (
-    SELECT region_code, year, per_student, evidence
+    SELECT region_code, year, per_student, budget_rows, enrollment_rows
     FROM public_funds_per_student
     WHERE level = 'senior_general' AND school_id IS NULL
 )
@@ -24,7 +24,7 @@ SELECT
     region_code, region_name, year, level, school_id, school_name,
     per_student AS actual, floor AS required,
     CASE WHEN per_student < floor THEN (floor - per_student) * students END AS shortfall_yuan,
-    students, amount, evidence
+    students, amount, budget_rows, enrollment_rows
 FROM voc
 WHERE NOT (floor IS NULL AND school_id IS NOT NULL)
 UNION ALL
@@ -40,7 +40,9 @@ SELECT
     v.region_code, v.region_name, v.year, v.level, v.school_id, v.school_name,
     v.per_student AS actual, g.per_student AS required,
     CASE WHEN v.per_student < g.per_student THEN (g.per_student - v.per_student) * v.students END AS shortfall_yuan,
-    v.students, v.amount, list_concat(v.evidence, coalesce(g.evidence, [])) AS evidence
+    v.students, v.amount,
+    list_concat(v.budget_rows, coalesce(g.budget_rows, [])) AS budget_rows,
+    list_concat(v.enrollment_rows, coalesce(g.enrollment_rows, [])) AS enrollment_rows
 FROM voc v
 LEFT JOIN general g ON g.region_code = v.region_code AND g.year = v.year
 WHERE v.compare_general AND v.school_id IS NULL

@@ -3,8 +3,7 @@ WITH totals AS (
     SELECT region_code, min(region_name) AS region_name, year,
            sum(amount) AS total,
            coalesce(sum(amount) FILTER (WHERE level = 'secondary_vocational'), 0) AS vocational,
-           list({'sheet': 'budget', 'row': _row, 'col': 'amount'} ORDER BY _row)
-               FILTER (WHERE level = 'secondary_vocational') AS evidence
+           list(_row ORDER BY _row) FILTER (WHERE level = 'secondary_vocational') AS budget_rows
     FROM budget
     WHERE fund_source = 'general_budget' AND basis = 'final' AND list_contains($regions, region_code)
     GROUP BY region_code, year
@@ -15,7 +14,7 @@ paired AS (
            cur.vocational - prev.vocational AS vocational_increase,
            prev.vocational / nullif(prev.total, 0) AS prev_share,
            prev.total IS NULL AS no_prior,
-           list_concat(coalesce(cur.evidence, []), coalesce(prev.evidence, [])) AS evidence,
+           list_concat(coalesce(cur.budget_rows, []), coalesce(prev.budget_rows, [])) AS budget_rows,
            coalesce(map_extract_value($new_funds_tilt_vocational, cur.year), false) AS in_force
     FROM totals cur
     LEFT JOIN totals prev ON prev.region_code = cur.region_code AND prev.year = cur.year - 1
@@ -39,5 +38,5 @@ SELECT
     100.0 * vocational_increase / nullif(increase, 0) AS actual, 100.0 * prev_share AS required,
     CASE WHEN increase > 0 AND vocational_increase / increase < prev_share
          THEN prev_share * increase - vocational_increase END AS shortfall_yuan,
-    increase, vocational_increase, evidence
+    increase, vocational_increase, budget_rows
 FROM paired

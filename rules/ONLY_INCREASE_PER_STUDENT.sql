@@ -8,7 +8,7 @@ WITH money AS (
            count(*) AS n_rows,
            count(prior_year_comparable) AS n_restated,
            sum(prior_year_comparable) AS restated_prior,
-           list({'sheet': 'budget', 'row': _row, 'col': 'amount'} ORDER BY _row) AS evidence
+           list(_row ORDER BY _row) AS budget_rows
     FROM budget
     WHERE fund_source = 'general_budget' AND basis = 'final' AND list_contains($regions, region_code)
     GROUP BY GROUPING SETS ((region_code, year, level), (region_code, year))
@@ -19,7 +19,7 @@ heads AS (
            count(*) AS n_rows,
            count(prior_year_comparable) AS n_restated,
            sum(prior_year_comparable) AS restated_prior,
-           list({'sheet': 'enrollment', 'row': _row, 'col': 'students'} ORDER BY _row) AS evidence
+           list(_row ORDER BY _row) AS enrollment_rows
     FROM enrollment
     WHERE list_contains($regions, region_code)
     GROUP BY GROUPING SETS ((region_code, year, level), (region_code, year))
@@ -28,7 +28,7 @@ per_year AS (
     SELECT m.region_code, m.year, m.level, m.region_name, m.amount, h.students,
            m.n_rows AS m_rows, m.n_restated AS m_restated, m.restated_prior AS m_restated_prior,
            h.n_rows AS h_rows, h.n_restated AS h_restated, h.restated_prior AS h_restated_prior,
-           list_concat(m.evidence, coalesce(h.evidence, [])) AS evidence
+           m.budget_rows, coalesce(h.enrollment_rows, []) AS enrollment_rows
     FROM money m
     LEFT JOIN heads h ON h.region_code = m.region_code AND h.year = m.year
                      AND h.level IS NOT DISTINCT FROM m.level
@@ -42,7 +42,7 @@ paired AS (
                AS comparison,
            (cur.m_restated > 0 AND cur.m_restated < cur.m_rows)
                OR (cur.h_restated > 0 AND cur.h_restated < cur.h_rows) AS partial,
-           prev.evidence AS prev_evidence
+           prev.budget_rows AS prev_budget_rows, prev.enrollment_rows AS prev_enrollment_rows
     FROM per_year cur
     LEFT JOIN per_year prev ON prev.region_code = cur.region_code AND prev.year = cur.year - 1
                            AND prev.level IS NOT DISTINCT FROM cur.level
@@ -75,5 +75,8 @@ SELECT
     base_per_student AS required,
     CASE WHEN per_student < base_per_student THEN (base_per_student - per_student) * students END AS shortfall_yuan,
     students, amount, base_amount, base_students, comparison,
-    CASE WHEN comparison = 'raw' THEN list_concat(evidence, coalesce(prev_evidence, [])) ELSE evidence END AS evidence
+    CASE WHEN comparison = 'raw' THEN list_concat(budget_rows, coalesce(prev_budget_rows, [])) ELSE budget_rows END
+        AS budget_rows,
+    CASE WHEN comparison = 'raw' THEN list_concat(enrollment_rows, coalesce(prev_enrollment_rows, [])) ELSE enrollment_rows END
+        AS enrollment_rows
 FROM measured

@@ -8,7 +8,7 @@ WITH totals AS (
            count(*) AS n_rows,
            count(prior_year_comparable) AS n_restated,
            sum(prior_year_comparable) AS restated_prior,
-           list({'sheet': 'budget', 'row': _row, 'col': 'amount'} ORDER BY _row) AS evidence
+           list(_row ORDER BY _row) AS budget_rows
     FROM budget
     WHERE fund_source = 'general_budget' AND basis = 'final' AND list_contains($regions, region_code)
     GROUP BY region_code, year
@@ -16,7 +16,7 @@ WITH totals AS (
 paired AS (
     SELECT cur.*,
            prev.amount AS prev_amount,
-           prev.evidence AS prev_evidence,
+           prev.budget_rows AS prev_rows,
            CASE WHEN cur.n_restated = cur.n_rows THEN cur.restated_prior ELSE prev.amount END AS base,
            CASE WHEN cur.n_restated = cur.n_rows THEN 'comparable' ELSE 'raw' END AS comparison
     FROM totals cur
@@ -43,5 +43,6 @@ SELECT
     base AS required,
     CASE WHEN amount < base THEN base - amount END AS shortfall_yuan,
     comparison,
-    CASE WHEN comparison = 'raw' THEN list_concat(evidence, coalesce(prev_evidence, [])) ELSE evidence END AS evidence
+    CASE WHEN comparison = 'raw' THEN list_concat(budget_rows, coalesce(prev_rows, [])) ELSE budget_rows END
+        AS budget_rows
 FROM paired

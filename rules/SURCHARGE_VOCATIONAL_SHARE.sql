@@ -17,8 +17,7 @@ totals AS (
            any_value(min_share) AS min_share, any_value(types) AS types,
            sum(collected) FILTER (WHERE list_contains(types, surcharge_type)) AS collected,
            sum(vocational) FILTER (WHERE list_contains(types, surcharge_type)) AS vocational,
-           list({'sheet': 'surcharge', 'row': _row, 'col': 'vocational'} ORDER BY _row)
-               FILTER (WHERE list_contains(types, surcharge_type)) AS evidence
+           list(_row ORDER BY _row) FILTER (WHERE list_contains(types, surcharge_type)) AS surcharge_rows
     FROM counted c
     LEFT JOIN audited_region_years a ON a.region_code = c.region_code AND a.year = c.year
     GROUP BY c.region_code, c.year
@@ -39,5 +38,5 @@ SELECT
     100.0 * vocational / nullif(collected, 0) AS actual, min_share AS required,
     CASE WHEN vocational / collected < min_share / 100.0 THEN min_share / 100.0 * collected - vocational END
         AS shortfall_yuan,
-    collected, vocational, types, coalesce(evidence, []) AS evidence
+    collected, vocational, types, coalesce(surcharge_rows, []) AS surcharge_rows
 FROM totals

@@ -10,8 +10,7 @@ groups AS (
            sum(headcount) FILTER (WHERE pay_group = 'compulsory_teacher') AS teachers,
            sum(total_pay) FILTER (WHERE pay_group = 'civil_servant') AS civil_pay,
            sum(headcount) FILTER (WHERE pay_group = 'civil_servant') AS civil_servants,
-           list({'sheet': 'salaries', 'row': s._row, 'col': 'total_pay'} ORDER BY s._row)
-               FILTER (WHERE s._row IS NOT NULL) AS evidence
+           list(s._row ORDER BY s._row) FILTER (WHERE s._row IS NOT NULL) AS salaries_rows
     FROM subjects j
     LEFT JOIN salaries s ON s.region_code = j.region_code AND s.year = j.year
     LEFT JOIN audited_region_years a ON a.region_code = j.region_code AND a.year = j.year
@@ -40,5 +39,5 @@ SELECT
     region_code, region_name, year, CAST(NULL AS VARCHAR) AS level, CAST(NULL AS VARCHAR) AS school_id,
     teacher_avg AS actual, required_avg AS required,
     CASE WHEN teacher_avg < required_avg THEN (required_avg - teacher_avg) * teachers END AS shortfall_yuan,
-    teachers, civil_servants, teacher_pay, civil_pay, coalesce(evidence, []) AS evidence
+    teachers, civil_servants, teacher_pay, civil_pay, coalesce(salaries_rows, []) AS salaries_rows
 FROM measured
