@@ -27,7 +27,9 @@ def connect():
 
 
 def create_tables(con) -> None:
-    """One empty table per ledger sheet, typed from schemas/ (absent sheets stay empty)."""
+    """One empty table per ledger sheet, typed from schemas/ (absent sheets stay empty), and
+    param(p, region, year): the value of a bound parameter in force for a region in a year."""
+    con.execute("CREATE MACRO param(p, region, yr) AS map_extract_value(map_extract_value(p, region), yr)")
     for sheet in load_schemas().values():
         columns = ", ".join(f'"{c.name}" {_SQL_TYPES.get(c.type, "VARCHAR")}' for c in sheet.columns)
         con.execute(f'CREATE TABLE "{sheet.name}" ({columns}, _row BIGINT)')
@@ -51,14 +53,13 @@ def _wrap(rule: Rule) -> str:
 
 
 def _run(con, rule: Rule, params: dict):
+    """The rule's result as an Arrow table (one row per subject evaluated)."""
     if rule.id not in _RESULT_COLUMNS:
         raise RuleError(f"规则 {rule.id} 尚未检查。", f"Rule {rule.id} was run before prepare_rules checked it.")
     if _row_lists(rule):
         params = {**params, "evidence_cap": EVIDENCE_LIMIT, "note_cap": NOTE_EVIDENCE_LIMIT}
     try:
-        cursor = con.execute(_wrap(rule), params)
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+        return con.sql(_wrap(rule), params=params).to_arrow_table()
     except Exception as exc:  # duckdb raises many types; each is a broken rule file
         first = str(exc).strip().splitlines()[0]
         raise RuleError(f"规则 rules/{rule.path.with_suffix('.sql').name} 的查询无法执行：{first}",
@@ -69,7 +70,7 @@ def _dummy_params(rule: Rule) -> dict:
     registry = profiles_mod.parameter_registry()
     params = {"regions": ["000000"], "years": [2000]}
     for name in rule.parameters:
-        params[name] = {"key": [2000], "value": [_DUMMY[registry[name]["type"]]]}
+        params[name] = {"key": ["000000"], "value": [{"key": [2000], "value": [_DUMMY[registry[name]["type"]]]}]}
     return {k: v for k, v in params.items() if k in rule.bound}
 
 
@@ -120,7 +121,7 @@ class CheckResult:
     """What an audit found: findings, the passes behind the summary, and the run's facts."""
     ledger: Ledger
     findings: list[Finding]
-    evaluations: list[dict]
+    evaluations: "pandas.DataFrame"    # one row per subject evaluated (EVALUATION_COLUMNS), passes included
     region_profiles: dict[str, str]
     years: list[int]
     started_at: str
@@ -153,18 +154,24 @@ def _ledger_regions(con) -> list[str]:
     return [r[0] for r in rows if r[0] is not None]
 
 
-def _parameter_maps(profile_id: str, years: list[int]) -> dict[str, dict]:
-    """Each parameter as a MAP(year -> value in force) over the ledger's years and the one before."""
+def _parameter_maps(region_profiles: dict[str, str], years: list[int]) -> dict[str, dict]:
+    """Each parameter as MAP(region -> MAP(year -> value in force under the region's profile)),
+    over the ledger's years and the one before; a year with nothing in force has no key."""
     span = sorted(set(years) | {y - 1 for y in years})
+    registry = profiles_mod.parameter_registry()
     maps = {}
-    for name in profiles_mod.parameter_registry():
-        keys, values = [], []
-        for year in span:
-            entry = profiles_mod.parameter(profile_id, name, year)
-            if entry is not None:
-                keys.append(year)
-                values.append(entry["value"])
-        maps[name] = {"key": keys, "value": values}
+    for name, spec in registry.items():
+        per_profile = {}
+        for pid in set(region_profiles.values()):
+            keys, values = [], []
+            for year in span:
+                entry = profiles_mod.parameter(pid, name, year)
+                if entry is not None:
+                    keys.append(year)
+                    values.append(float(entry["value"]) if spec["type"] == "number" else entry["value"])
+            per_profile[pid] = {"key": keys, "value": values}
+        regions = sorted(region_profiles)
+        maps[name] = {"key": regions, "value": [per_profile[region_profiles[r]] for r in regions]}
     return maps
 
 
@@ -194,27 +201,26 @@ def check(path, profile: str | None = None, year: int | None = None, rules: dict
         years = [year]
     regions = _ledger_regions(con)
     region_profiles = {r: (profile or profiles_mod.most_specific(r)) for r in regions}
-    groups: dict[str, list[str]] = {}
-    for region, pid in region_profiles.items():
-        groups.setdefault(pid, []).append(region)
 
+    # One query per rule for every region: the parameters carry each region's profile.
+    maps = _parameter_maps(region_profiles, years)
     findings = list(ledger.findings)
     evaluations = []
-    for pid, group in sorted(groups.items()):
-        maps = _parameter_maps(pid, years)
-        for rule in rules.values():
-            if rule.stage != "sql":
-                continue
-            params = {"regions": group, "years": years, **{p: maps[p] for p in rule.parameters}}
-            params = {k: v for k, v in params.items() if k in rule.bound}
-            for row in _run(con, rule, params):
-                _collect(rule, row, pid, ledger, findings, evaluations)
+    for rule in rules.values():
+        if rule.stage != "sql":
+            continue
+        params = {"regions": regions, "years": years, **{p: maps[p] for p in rule.parameters}}
+        table = _run(con, rule, {k: v for k, v in params.items() if k in rule.bound})
+        evaluations.append(_evaluations(rule, table, region_profiles, profile))
+        for row in _reported(table):
+            findings.append(_finding(rule, row, _profile_of(row, region_profiles, profile), ledger))
     con.close()
 
     unique = {}
     for finding in findings:
         unique.setdefault(finding.fingerprint, finding)
-    return CheckResult(ledger=ledger, findings=sorted(unique.values(), key=sort_key), evaluations=evaluations,
+    return CheckResult(ledger=ledger, findings=sorted(unique.values(), key=sort_key),
+                       evaluations=_concat(evaluations),
                        region_profiles=region_profiles, years=years, started_at=started_at, rules=rules)
 
 
@@ -236,14 +242,50 @@ def _subject(row: dict) -> dict:
     return {k: row.get(k) for k in ("region_code", "region_name", "year", "level", "school_id")}
 
 
-def _collect(rule: Rule, row: dict, profile_id: str, ledger: Ledger, findings: list, evaluations: list) -> None:
+EVALUATION_COLUMNS = ("rule_id", "check", "outcome", "profile", "region_code", "region_name", "year", "level",
+                      "school_id", "school_name", "actual", "required")
+
+
+def _evaluations(rule: Rule, table, region_profiles: dict[str, str], forced: str | None):
+    """Every subject the rule evaluated (passes included) as a DataFrame, for the summary and charts."""
+    import pandas as pd
+
+    names = set(table.column_names)
+    frame = pd.DataFrame({c: table.column(c).to_numpy(zero_copy_only=False) if c in names else None
+                          for c in ("outcome", "check_name", "region_code", "region_name", "year", "level",
+                                    "school_id", "school_name", "actual", "required")})
+    frame = frame.rename(columns={"check_name": "check"})
+    frame["check"] = frame["check"].fillna("main")
+    frame["rule_id"] = rule.id
+    frame["profile"] = frame["region_code"].map(lambda r: _profile_of({"region_code": r}, region_profiles, forced))
+    for col in ("actual", "required"):
+        frame[col] = pd.to_numeric(frame[col], errors="coerce").round(2)
+    frame["year"] = pd.to_numeric(frame["year"], errors="coerce").astype("Int64")
+    return frame[list(EVALUATION_COLUMNS)]
+
+
+def _concat(frames):
+    import pandas as pd
+
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(EVALUATION_COLUMNS))
+
+
+def _reported(table) -> list[dict]:
+    """The rows that become findings: failures and cases that could not be evaluated."""
+    import pyarrow.compute as pc
+
+    return table.filter(pc.not_equal(table.column("outcome"), "pass")).to_pylist()
+
+
+def _profile_of(row: dict, region_profiles: dict[str, str], forced: str | None) -> str:
+    code = row.get("region_code")
+    return forced or region_profiles.get(code) or profiles_mod.most_specific(code or "")
+
+
+def _finding(rule: Rule, row: dict, profile_id: str, ledger: Ledger) -> Finding:
     outcome = row["outcome"]
     check_name = row.get("check_name") or "main"
-    evaluations.append({"rule_id": rule.id, "check": check_name, "outcome": outcome, "profile": profile_id,
-                        "actual": _round(row.get("actual")), "required": _round(row.get("required")),
-                        "school_name": row.get("school_name"), **_subject(row)})
-    if outcome == "pass":
-        return
     year = row.get("year")
     if outcome == "fail":
         severity = (profiles_mod.severity_override(profile_id, rule.id, year) if year else None) \
@@ -269,17 +311,17 @@ def _collect(rule: Rule, row: dict, profile_id: str, ledger: Ledger, findings: l
     for name in rule.parameters:
         entry = profiles_mod.parameter(profile_id, name, year) if year else None
         used[name] = None if entry is None else {"value": entry["value"], "source": entry["source"]}
-    unit = rule.measures.get("unit")
-    findings.append(Finding(
+    return Finding(
         rule_id=rule.id, severity=severity, message=render(template, row, rule),
         subject=_subject(row), evidence=evidence,
-        measure={"actual": _round(row.get("actual")), "required": _round(row.get("required")), "unit": unit},
-        shortfall_yuan=_round(row.get("shortfall_yuan")) if outcome == "fail" else None, basis=rule.basis_dict(), profile=profile_id,
-        parameters=used, check=check_name,
+        measure={"actual": _round(row.get("actual")), "required": _round(row.get("required")),
+                 "unit": rule.measures.get("unit")},
+        shortfall_yuan=_round(row.get("shortfall_yuan")) if outcome == "fail" else None,
+        basis=rule.basis_dict(), profile=profile_id, parameters=used, check=check_name,
         details={"outcome": outcome, "reason": row.get("reason")} if outcome == "unevaluable" or row.get("reason")
         else None,
         evidence_total=total,
-    ))
+    )
 
 
 def _round(value):

@@ -59,9 +59,8 @@ def check_report(result, lang: str, show_info: bool = False) -> str:
     profiles = load_profiles()
     out = []
     out.append(("台账：" if zh else "Ledger: ") + str(result.ledger.path))
-    regions = {}
-    for e in result.evaluations:
-        regions.setdefault(e["region_code"], e.get("region_name"))
+    ev = result.evaluations.dropna(subset=["region_code"]).drop_duplicates("region_code")
+    regions = dict(zip(ev["region_code"], ev["region_name"]))
     assign = [f"{code} {regions.get(code) or ''} → {pid}（{profiles[pid].name['zh']}）" if zh
               else f"{code} {regions.get(code) or ''} → {pid} ({profiles[pid].name['en']})"
               for code, pid in sorted(result.region_profiles.items())]

@@ -47,34 +47,42 @@ def _subject_label(subject: dict, lang: str, school_name: str | None = None) -> 
     return " ".join(p for p in parts if p)
 
 
-def _chart(rule, evaluations: list[dict], lang: str) -> str:
+def _records(frame) -> list[dict]:
+    """DataFrame rows as dicts with None for every missing value (NaN, NA, NaT)."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def _chart(rule, evaluations, lang: str) -> str:
+    """The rule's chart from its evaluations (a DataFrame), passes included."""
+    import pandas as pd
+
     title = rule.title[lang]
-    rows = [e for e in evaluations if e["rule_id"] == rule.id and e.get("actual") is not None
-            and e.get("check") == "main"]
-    if not rows:
+    ev = evaluations
+    ev = ev[(ev["rule_id"] == rule.id) & ev["actual"].notna() & (ev["check"] == "main")]
+    if ev.empty or rule.chart not in ("trend", "bars"):
         return ""
+    failed = ev["outcome"].eq("fail")
     if rule.chart == "trend":
+        ev = ev[ev["school_id"].isna()]
+        failing = set(zip(ev.loc[failed, "region_code"], ev.loc[failed, "level"]))
+        in_failing = pd.Series([k in failing for k in zip(ev["region_code"], ev["level"])], index=ev.index, dtype=bool)
+        keep = ev["level"].isna() | in_failing
         series = defaultdict(list)
-        failed_series = {(e["region_code"], e.get("level")) for e in rows if e["outcome"] == "fail"}
-        for e in rows:
-            key = (e["region_code"], e.get("level"))
-            if e.get("level") is None or key in failed_series:
-                series[key].append((e["year"], e["actual"], e["outcome"] == "fail"))
-        names = {e["region_code"]: e.get("region_name") or e["region_code"] for e in rows}
-        ordered = sorted(series, key=lambda k: (k not in failed_series, k[0], k[1] or ""))
+        names = {}
+        for e in _records(ev[keep]):
+            key = (e["region_code"], e["level"])
+            names[e["region_code"]] = e["region_name"] or e["region_code"]
+            series[key].append((int(e["year"]), e["actual"], e["outcome"] == "fail"))
+        ordered = sorted(series, key=lambda k: (k not in failing, k[0], k[1] or ""))
         return charts.trend([{"label": f"{names[c]} {enum_label('level', lv, lang) if lv else TEXT[lang]['overall']}",
                               "points": series[(c, lv)]} for c, lv in ordered], title)
-    if rule.chart == "bars":
-        latest = {}
-        for e in rows:
-            latest[e["region_code"]] = max(latest.get(e["region_code"], 0), e["year"])
-        chosen = [e for e in rows if e["outcome"] == "fail" or e["year"] == latest[e["region_code"]]]
-        chosen.sort(key=lambda e: (e["outcome"] != "fail", e["region_code"], e["year"], e.get("level") or "",
-                                   e.get("school_id") or ""))
-        items = [{"label": _subject_label(e, lang, e.get("school_name")), "actual": e["actual"],
-                  "required": e.get("required"), "failed": e["outcome"] == "fail"} for e in chosen]
-        return charts.bars(items, title, rule.measures.get("unit", ""))
-    return ""
+    latest = ev.groupby("region_code")["year"].transform("max")
+    chosen = ev[failed | (ev["year"] == latest)].sort_values(
+        ["outcome", "region_code", "year", "level", "school_id"], key=lambda c: c.ne("fail") if c.name == "outcome" else c,
+        na_position="first").head(charts.MAX_BARS)
+    items = [{"label": _subject_label(e, lang, e["school_name"]), "actual": e["actual"],
+              "required": e["required"], "failed": e["outcome"] == "fail"} for e in _records(chosen)]
+    return charts.bars(items, title, rule.measures.get("unit", ""))
 
 
 def _finding_view(finding, lang: str) -> dict:
@@ -95,6 +103,7 @@ def view(result, lang: str = "zh") -> dict:
 
     summary = result.summary
     profiles = load_profiles()
+    evaluated_rules = set(result.evaluations["rule_id"])
     by_rule = defaultdict(list)
     for finding in result.findings:
         by_rule[finding.rule_id].append(finding)
@@ -104,7 +113,7 @@ def view(result, lang: str = "zh") -> dict:
         not any(f.severity != "info" for f in by_rule.get(kv[0], [])), kv[0].startswith("DATA_"), kv[0]))
     for rule_id, rule in ordered:
         findings = by_rule.pop(rule_id, [])
-        evaluated = any(e["rule_id"] == rule_id for e in result.evaluations)
+        evaluated = rule_id in evaluated_rules
         if not findings and not evaluated:
             continue
         findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], -(f.shortfall_yuan or 0)))

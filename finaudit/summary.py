@@ -18,9 +18,9 @@ def summarize(result) -> dict:
         by_rule[f.rule_id][f.severity] += 1
     for rule_id, gap in _rule_gaps(result.findings, result.rules).items():
         by_rule[rule_id]["shortfall_yuan"] = gap
-    for e in result.evaluations:
-        if e["outcome"] == "pass":
-            by_rule[e["rule_id"]]["pass"] += 1
+    ev = result.evaluations
+    for rule_id, passes in ev[ev["outcome"] == "pass"].groupby("rule_id").size().items():
+        by_rule[rule_id]["pass"] += int(passes)
     matrix = _matrix(result)
     total = sum(v["shortfall_yuan"] for v in by_rule.values())
     return {
@@ -64,9 +64,7 @@ def _rule_gaps(findings, rules) -> dict[str, float]:
 
 def _matrix(result) -> list[dict]:
     """Worst status per rule x region x year, from evaluations and the findings they produced."""
-    cells: dict[tuple, str] = {}
-    names = {}
-    severity_of = {}
+    severity_of: dict[tuple, str] = {}
     for f in result.findings:
         if f.subject.get("region_code") and f.subject.get("year") is not None:
             key = (f.rule_id, f.subject["region_code"], f.subject["year"])
@@ -75,13 +73,15 @@ def _matrix(result) -> list[dict]:
                 status = "not_evaluable" if (f.details or {}).get("outcome") == "unevaluable" else None
             if status and _STATUS_RANK[status] > _STATUS_RANK.get(severity_of.get(key), 0):
                 severity_of[key] = status
-    for e in result.evaluations:
-        if e.get("region_code") is None or e.get("year") is None:
-            continue
-        key = (e["rule_id"], e["region_code"], e["year"])
-        names[e["region_code"]] = e.get("region_name")
-        status = severity_of.get(key, "compliant" if e["outcome"] == "pass" else None)
-        if status and _STATUS_RANK[status] > _STATUS_RANK.get(cells.get(key), 0):
-            cells[key] = status
-    return [{"rule_id": r, "region_code": c, "region_name": names.get(c), "year": y, "status": s}
-            for (r, c, y), s in sorted(cells.items())]
+    ev = result.evaluations.dropna(subset=["region_code", "year"])
+    ev = ev.assign(passed=ev["outcome"].eq("pass"))
+    groups = ev.groupby(["rule_id", "region_code", "year"], sort=True).agg(
+        region_name=("region_name", "first"), passed=("passed", "max"))
+    cells = []
+    for (rule_id, code, year), row in zip(groups.index, groups.itertuples(index=False)):
+        key = (rule_id, code, int(year))
+        status = severity_of.get(key) or ("compliant" if row.passed else None)
+        if status:
+            cells.append({"rule_id": rule_id, "region_code": code, "region_name": row.region_name,
+                          "year": int(year), "status": status})
+    return cells

@@ -22,14 +22,14 @@ reference_value AS (
 )
 SELECT
     CASE
-        WHEN NOT coalesce(map_extract_value($compulsory_reach_provincial_average, c.year), false) THEN 'unevaluable'
+        WHEN NOT coalesce(param($compulsory_reach_provincial_average, c.region_code, c.year), false) THEN 'unevaluable'
         WHEN coalesce(c.students, 0) = 0 THEN 'unevaluable'
         WHEN r.value IS NULL THEN 'unevaluable'
         WHEN c.amount / c.students < r.value THEN 'fail'
         ELSE 'pass'
     END AS outcome,
     CASE
-        WHEN NOT coalesce(map_extract_value($compulsory_reach_provincial_average, c.year), false) THEN 'not_in_force'
+        WHEN NOT coalesce(param($compulsory_reach_provincial_average, c.region_code, c.year), false) THEN 'not_in_force'
         WHEN coalesce(c.students, 0) = 0 THEN 'no_students'
         WHEN r.value IS NULL THEN 'no_reference'
     END AS reason,

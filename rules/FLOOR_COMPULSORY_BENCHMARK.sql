@@ -15,9 +15,9 @@ SELECT
 FROM (
     SELECT *,
            CASE level
-               WHEN 'primary' THEN map_extract_value($benchmark_primary_public_funds_per_student, year)
-               WHEN 'junior' THEN map_extract_value($benchmark_junior_public_funds_per_student, year)
-               WHEN 'special' THEN map_extract_value($benchmark_special_public_funds_per_student, year)
+               WHEN 'primary' THEN param($benchmark_primary_public_funds_per_student, region_code, year)
+               WHEN 'junior' THEN param($benchmark_junior_public_funds_per_student, region_code, year)
+               WHEN 'special' THEN param($benchmark_special_public_funds_per_student, region_code, year)
            END AS benchmark
     FROM public_funds_per_student
     WHERE level IN ('primary', 'junior', 'special')

@@ -12,7 +12,7 @@ SELECT
     CASE WHEN per_student < floor THEN (floor - per_student) * students END AS shortfall_yuan,
     students, amount, budget_rows, enrollment_rows
 FROM (
-    SELECT *, map_extract_value($floor_preschool_public_funds_per_student, year) AS floor
+    SELECT *, param($floor_preschool_public_funds_per_student, region_code, year) AS floor
     FROM public_funds_per_student
     WHERE level = 'preschool' AND list_contains($regions, region_code) AND list_contains($years, year)
 )

@@ -2,8 +2,8 @@
 -- (check `main`) and, advisory, against the region's public general high schools
 -- (check `not_below_general`, region level only).
 WITH voc AS (
-    SELECT *, map_extract_value($floor_secondary_vocational_per_student, year) AS floor,
-           coalesce(map_extract_value($vocational_not_below_general, year), false) AS compare_general
+    SELECT *, param($floor_secondary_vocational_per_student, region_code, year) AS floor,
+           coalesce(param($vocational_not_below_general, region_code, year), false) AS compare_general
     FROM public_funds_per_student
     WHERE level = 'secondary_vocational' AND list_contains($regions, region_code) AND list_contains($years, year)
 ),

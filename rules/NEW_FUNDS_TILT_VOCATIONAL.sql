@@ -15,7 +15,7 @@ paired AS (
            prev.vocational / nullif(prev.total, 0) AS prev_share,
            prev.total IS NULL AS no_prior,
            list_concat(coalesce(cur.budget_rows, []), coalesce(prev.budget_rows, [])) AS budget_rows,
-           coalesce(map_extract_value($new_funds_tilt_vocational, cur.year), false) AS in_force
+           coalesce(param($new_funds_tilt_vocational, cur.region_code, cur.year), false) AS in_force
     FROM totals cur
     LEFT JOIN totals prev ON prev.region_code = cur.region_code AND prev.year = cur.year - 1
     WHERE list_contains($years, cur.year)

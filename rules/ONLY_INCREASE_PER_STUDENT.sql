@@ -56,7 +56,7 @@ measured AS (
 )
 SELECT
     CASE
-        WHEN NOT coalesce(map_extract_value($only_increase_required, year), false) THEN 'unevaluable'
+        WHEN NOT coalesce(param($only_increase_required, region_code, year), false) THEN 'unevaluable'
         WHEN coalesce(students, 0) = 0 THEN 'unevaluable'
         WHEN partial THEN 'unevaluable'
         WHEN base_per_student IS NULL THEN 'unevaluable'
@@ -64,7 +64,7 @@ SELECT
         ELSE 'pass'
     END AS outcome,
     CASE
-        WHEN NOT coalesce(map_extract_value($only_increase_required, year), false) THEN 'not_in_force'
+        WHEN NOT coalesce(param($only_increase_required, region_code, year), false) THEN 'not_in_force'
         WHEN coalesce(students, 0) = 0 THEN 'no_students'
         WHEN partial THEN 'partial_restatement'
         WHEN base_per_student IS NULL THEN 'no_prior_year'

@@ -25,14 +25,14 @@ paired AS (
 )
 SELECT
     CASE
-        WHEN NOT coalesce(map_extract_value($only_increase_required, year), false) THEN 'unevaluable'
+        WHEN NOT coalesce(param($only_increase_required, region_code, year), false) THEN 'unevaluable'
         WHEN n_restated > 0 AND n_restated < n_rows THEN 'unevaluable'
         WHEN base IS NULL THEN 'unevaluable'
         WHEN amount < base THEN 'fail'
         ELSE 'pass'
     END AS outcome,
     CASE
-        WHEN NOT coalesce(map_extract_value($only_increase_required, year), false) THEN 'not_in_force'
+        WHEN NOT coalesce(param($only_increase_required, region_code, year), false) THEN 'not_in_force'
         WHEN n_restated > 0 AND n_restated < n_rows THEN 'partial_restatement'
         WHEN base IS NULL THEN 'no_prior_year'
         ELSE comparison

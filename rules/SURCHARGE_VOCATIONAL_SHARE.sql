@@ -6,8 +6,8 @@ WITH subjects AS (
 ),
 counted AS (
     SELECT j.region_code, j.year, s.region_name, s.surcharge_type, s.collected, s.vocational, s._row,
-           map_extract_value($surcharge_vocational_share_min, j.year) AS min_share,
-           map_extract_value($surcharge_types_counted, j.year) AS types
+           param($surcharge_vocational_share_min, j.region_code, j.year) AS min_share,
+           param($surcharge_types_counted, j.region_code, j.year) AS types
     FROM subjects j
     LEFT JOIN surcharge s ON s.region_code = j.region_code AND s.year = j.year
     WHERE list_contains($regions, j.region_code) AND list_contains($years, j.year)

@@ -19,8 +19,8 @@ groups AS (
 ),
 measured AS (
     SELECT *, teacher_pay / nullif(teachers, 0) AS teacher_avg,
-           civil_pay / nullif(civil_servants, 0) * map_extract_value($teacher_pay_parity_min_ratio, year) AS required_avg,
-           map_extract_value($teacher_pay_parity_min_ratio, year) AS min_ratio
+           civil_pay / nullif(civil_servants, 0) * param($teacher_pay_parity_min_ratio, region_code, year) AS required_avg,
+           param($teacher_pay_parity_min_ratio, region_code, year) AS min_ratio
     FROM groups
 )
 SELECT
