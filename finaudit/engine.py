@@ -14,7 +14,7 @@ from .catalogue import Rule, load_rules, views_sql
 from .schema import load_schemas
 
 EVIDENCE_LIMIT = 1000          # evidence rows per sheet listed with a finding; evidence_total keeps the count
-NOTE_EVIDENCE_LIMIT = 20       # the same for a case that could not be evaluated (an info note)
+NOTE_EVIDENCE_LIMIT = 5        # the same for a case that could not be evaluated (an info note)
 _RESULT_COLUMNS: dict[str, list[str]] = {}   # rule id -> columns its SQL returns (seen by prepare_rules)
 _SQL_TYPES = {"year": "INTEGER", "count": "BIGINT", "money": "DOUBLE"}
 _DUMMY = {"number": 1.0, "boolean": True, "list": ["x"]}
@@ -257,7 +257,9 @@ def _evaluations(rule: Rule, table, region_profiles: dict[str, str], forced: str
     frame = frame.rename(columns={"check_name": "check"})
     frame["check"] = frame["check"].fillna("main")
     frame["rule_id"] = rule.id
-    frame["profile"] = frame["region_code"].map(lambda r: _profile_of({"region_code": r}, region_profiles, forced))
+    frame["profile"] = forced or frame["region_code"].map(region_profiles)
+    unmapped = frame["profile"].isna() & frame["region_code"].notna()    # e.g. a province's reference rows
+    frame.loc[unmapped, "profile"] = frame.loc[unmapped, "region_code"].map(profiles_mod.most_specific)
     for col in ("actual", "required"):
         frame[col] = pd.to_numeric(frame[col], errors="coerce").round(2)
     frame["year"] = pd.to_numeric(frame["year"], errors="coerce").astype("Int64")
@@ -335,7 +337,5 @@ def _evidence(ledger: Ledger, rule: Rule, row: dict) -> tuple[list[Evidence], in
         rows = row.get(name) or []
         total += row.get(f"{name}_total") or len(rows)
         if rows:
-            sheet = ledger.sheets[name[:-5]]
-            column = sheet.schema.measure_column
-            evidence.extend(sheet.evidence(int(r), column) for r in rows)
+            evidence.extend(ledger.sheets[name[:-5]].measure_evidence(rows))
     return evidence, total

@@ -9,10 +9,11 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .findings import Evidence, Finding
-from .normalize import TypeFailure, normalize_column, subtotal_mask
+from .normalize import RawColumn, TypeFailure, normalize_column
 from .readers import RawSheet, read_ledger
 from .schema import SheetSchema, load_schemas
 from .validate import failure_cases, schema_finding
@@ -52,6 +53,15 @@ class Sheet:
                 "rows_valid": self.rows_valid, "rows_rejected": self.rows_rejected,
                 "rows_blank": self.rows_blank, "unit": self.unit_label(), "units": self.units,
                 "hidden": self.hidden, "ignored_columns": self.ignored_headers}
+
+    def measure_evidence(self, rows) -> list[Evidence]:
+        """Evidence for many rows at once, each pointing at the sheet's measure column."""
+        column = self.schema.measure_column
+        letter = self.letters.get(column)
+        if letter is None:
+            return [self.evidence(int(r)) for r in rows]
+        prefix = f"{self.source}!{letter}"
+        return [Evidence(self.file, self.source, r, f"{prefix}{r}", column) for r in rows]
 
     def evidence(self, row: int, column: str | None = None, value=None) -> Evidence:
         letter = self.letters.get(column) if column else None
@@ -93,23 +103,27 @@ def load(path) -> Ledger:
 
 def _load_sheet(raw: RawSheet) -> tuple[Sheet, list[Finding]]:
     schema = raw.schema
-    frame = raw.frame
-    data_columns = [c for c in frame.columns if c != "_row"]
-    blank = _blank_rows(frame, data_columns)
+    frame = raw.frame.reset_index(drop=True)
+    # The blank, subtotal and type passes all read a column through its RawColumn,
+    # so a text column is factorized once for the three.
+    cells = {c: RawColumn(frame[c]) for c in frame.columns if c != "_row"}
+    blank = _blank_rows(cells, len(frame))
     rows_blank = int(blank.sum())
-    frame = frame[~blank].reset_index(drop=True)
+    if rows_blank:
+        frame = frame[~blank].reset_index(drop=True)
+        cells = {c: column.keep(~blank, frame[c]) for c, column in cells.items()}
 
-    text_columns = [c.name for c in schema.columns if c.name in frame.columns and not c.numeric]
-    subtotal = subtotal_mask(frame, text_columns)
+    subtotal = _subtotal_rows(schema, cells, len(frame))
 
     failures: list[TypeFailure] = []
-    typed = pd.DataFrame(index=frame.index)
+    columns = {}
     for column in schema.columns:
-        if column.name in frame.columns:
-            typed[column.name] = normalize_column(frame[column.name], column, failures)
+        if column.name in cells:
+            columns[column.name] = normalize_column(cells[column.name], column, failures)
         elif column.default is not None:
-            typed[column.name] = pd.Series(column.default, index=frame.index, dtype="str")
-    typed["_row"] = frame["_row"].to_numpy()
+            columns[column.name] = pd.Series(column.default, index=frame.index, dtype="str")
+    columns["_row"] = frame["_row"].to_numpy()
+    typed = pd.DataFrame(columns, index=frame.index)
 
     sheet = Sheet(schema=schema, file=raw.file, source=raw.sheet, frame=typed, letters=raw.letters,
                   units={c: (raw.units.get(c) or "元") for c in raw.letters
@@ -119,7 +133,7 @@ def _load_sheet(raw: RawSheet) -> tuple[Sheet, list[Finding]]:
 
     findings: list[Finding] = []
     rejected: set[int] = set()
-    subtotal_rows = set(frame.index[subtotal.to_numpy()])
+    subtotal_rows = set(frame.index[subtotal])
     for idx in sorted(subtotal_rows):
         subject = {k: v for k, v in _subject(typed, idx).items() if k in ("region_code", "region_name", "year")}
         findings.append(_subtotal_finding(sheet, frame, idx, subject))
@@ -127,7 +141,7 @@ def _load_sheet(raw: RawSheet) -> tuple[Sheet, list[Finding]]:
 
     typed_bad = {(f.index, f.column) for f in failures}
     cases = [(f.index, f.column, "SCHEMA_TYPE", f.value) for f in failures]
-    cases += [c for c in failure_cases(typed.drop(index=list(subtotal_rows)), schema.name)
+    cases += [c for c in failure_cases(_without(typed, subtotal_rows), schema.name)
               if not (c[2] == "SCHEMA_REQUIRED" and (c[0], c[1]) in typed_bad)]
     for idx, col, reason, value in sorted(cases, key=lambda c: (c[0], c[1])):
         if idx in subtotal_rows:
@@ -138,11 +152,17 @@ def _load_sheet(raw: RawSheet) -> tuple[Sheet, list[Finding]]:
         rejected.add(idx)
 
     sheet.rows_rejected = len(rejected)
-    valid = typed.drop(index=list(rejected))
+    valid = _without(typed, rejected)
     for col, unit in sheet.units.items():
         valid[col] = _to_yuan(valid[col], unit)
     sheet.frame = valid.reset_index(drop=True)
     return sheet, findings
+
+
+def _without(frame: pd.DataFrame, rows: set[int]) -> pd.DataFrame:
+    """The frame less some rows (index labels). Dropping no rows would still copy every
+    column, all the strings of a 100k-row sheet included, so then the copy is shallow."""
+    return frame.drop(index=list(rows)) if rows else frame.copy(deep=False)
 
 
 def _unit_factor(unit: str) -> int:
@@ -156,16 +176,23 @@ def _to_yuan(values: pd.Series, unit: str) -> pd.Series:
     return values if factor == 1 else (values * factor).round(4)
 
 
-def _blank_rows(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+def _blank_rows(cells: dict[str, RawColumn], rows: int) -> np.ndarray:
     """Rows with nothing written in any schema column: not data, counted apart."""
-    mask = pd.Series(True, index=frame.index)
-    for col in columns:
-        values = frame[col]
-        if pd.api.types.is_numeric_dtype(values):
-            mask &= values.isna()
-        else:
-            mask &= values.isna() | (values.astype("str").str.strip() == "")
-    return mask
+    blank = np.ones(rows, dtype=bool)
+    for column in cells.values():
+        if not blank.any():
+            break  # no column can make a row blank again
+        blank &= column.blank()
+    return blank
+
+
+def _subtotal_rows(schema: SheetSchema, cells: dict[str, RawColumn], rows: int) -> np.ndarray:
+    """Rows whose text cells say 合计/小计/总计/累计: summary rows, not detail rows."""
+    subtotal = np.zeros(rows, dtype=bool)
+    for column in schema.columns:
+        if column.name in cells and not column.numeric:
+            subtotal |= cells[column.name].subtotal()
+    return subtotal
 
 
 def _subject(frame: pd.DataFrame, idx: int) -> dict:
