@@ -1,12 +1,15 @@
 """Turning raw cells into typed values: numbers written as text, full-width digits,
 Chinese spellings of enumerations, region codes stored as numbers.
 
-Per-value Python work is done once per distinct value (pd.factorize), so a
-million-row column with a few hundred distinct values costs a few hundred calls.
+A text-like column is factorized once (RawColumn): cleaning it, and testing its
+cells for blanks and subtotal labels, costs one Python call per distinct value,
+and the results reach the rows by numpy indexing. A million-row column with a few
+hundred distinct values thus costs a few hundred calls and no per-row Python.
 A value that cannot be read is kept aside as a type failure, never guessed.
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -20,6 +23,7 @@ from .schema import Column, enum_lookup, fold
 # never zero: a required amount left as "—" is reported, not summed as 0.
 BLANKS = {"", "-", "—", "——", "－", "–", "/", "／", "无", "n/a", "na", "none", "null", "nan"}
 SUBTOTAL_MARKS = ("合计", "小计", "总计", "累计")
+_SUBTOTAL = re.compile("|".join(SUBTOTAL_MARKS))
 _CN_DIGITS = str.maketrans("〇零一二三四五六七八九", "00123456789")
 _SEPARATORS = re.compile(r"[,，'\s]")
 _INTEGRAL = re.compile(r"^[+-]?\d+(\.0*)?$")
@@ -30,6 +34,79 @@ class TypeFailure:
     index: int
     column: str
     value: str
+
+
+class RawColumn:
+    """One column's raw cells, as read; text-like cells also as codes into their
+    distinct values (`codes[i]` is row i's value in `uniques`, -1 where missing)."""
+
+    def __init__(self, series: pd.Series, distinct: tuple[np.ndarray, np.ndarray] | None = None):
+        self.series = series
+        self._distinct = distinct   # (codes, uniques), made on first use
+
+    @property
+    def numeric(self) -> bool:
+        """Stored as numbers (fastexcel floats, Parquet ints): nothing to clean."""
+        return pd.api.types.is_numeric_dtype(self.series)
+
+    def _factorized(self) -> tuple[np.ndarray, np.ndarray]:
+        # Only on first use: a float column of amounts is never factorized.
+        if self._distinct is None:
+            codes, uniques = pd.factorize(self.series, use_na_sentinel=True)
+            # The uniques as the Python objects iterating them gives, without Arrow's slow iteration.
+            self._distinct = (codes, np.asarray(uniques, dtype=object))
+        return self._distinct
+
+    @property
+    def codes(self) -> np.ndarray:
+        return self._factorized()[0]
+
+    @property
+    def uniques(self) -> np.ndarray:
+        return self._factorized()[1]
+
+    def has_missing(self) -> bool:
+        return bool((self.codes < 0).any())
+
+    def spread_flags(self, per_value) -> np.ndarray:
+        """A boolean per distinct value as a boolean per row; False for missing cells."""
+        # Code -1 picks the appended last item.
+        return np.append(np.asarray(per_value, dtype=bool), False)[self.codes]
+
+    def spread_str(self, per_value: list[str | None], missing: str | None) -> pd.Series:
+        """A string per distinct value as a `str` column over the rows; `missing` for
+        missing cells. One Arrow take, no row-long array of Python objects."""
+        values = pd.array([*per_value, missing], dtype="str")
+        if (self.series.dtype == values.dtype and (missing is None or not self.has_missing())
+                and all(new == old for new, old in zip(per_value, self.uniques))):
+            # Already clean, as names and codes mostly are: keep the column's own array.
+            return pd.Series(self.series.array, index=self.series.index)
+        return pd.Series(values[self.codes], index=self.series.index)
+
+    def blank(self) -> np.ndarray:
+        """Rows with nothing written in this column: missing, or only spaces."""
+        if self.numeric:
+            return self.series.isna().to_numpy()
+        spaces = pd.Series(self.uniques, dtype=object).astype("str").str.strip() == ""
+        return self.spread_flags(spaces.to_numpy()) | (self.codes < 0)
+
+    def subtotal(self) -> np.ndarray:
+        """Rows whose cell, as written, contains 合计/小计/总计/累计."""
+        marks = [isinstance(v, str) and _SUBTOTAL.search(v) is not None for v in self.uniques]
+        return self.spread_flags(marks)
+
+    def keep(self, rows: np.ndarray, series: pd.Series) -> RawColumn:
+        """This column reduced to `rows` (a boolean mask); `series` is its cells already reduced."""
+        if self._distinct is None:
+            return RawColumn(series)
+        codes, uniques = self._distinct
+        codes = codes[rows]
+        # Drop the values only the removed rows held: parsing numbers depends on the
+        # set of values present (see _parse_numbers), so `uniques` must stay that set.
+        present = np.zeros(len(uniques), dtype=bool)
+        present[codes[codes >= 0]] = True
+        renumbered = np.append(np.cumsum(present) - 1, -1)  # code -1 picks the last item: stays -1
+        return RawColumn(series, (renumbered[codes], uniques[present]))
 
 
 def _clean_text(value) -> str | None:
@@ -53,27 +130,36 @@ def _number_text(value, column: Column) -> str | None:
     return text
 
 
-def _per_distinct(series: pd.Series, fn) -> pd.Series:
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    mapped = np.array([fn(u) for u in uniques] + [None], dtype=object)
-    return pd.Series(mapped[codes], index=series.index, dtype=object)
+def _parse_numbers(texts: list[str | None], with_missing: bool) -> np.ndarray:
+    """float64 of each text (NaN where blank or unreadable), then NaN for missing cells.
+
+    pandas infers one dtype for the whole array it parses (int, float, or object when a
+    huge integer meets a missing value), so it is given exactly the set of texts the
+    rows hold, a missing one only when some cell is missing: each number comes out as
+    parsing the whole column would give it.
+    """
+    present = texts + [None] if with_missing else texts
+    parsed = pd.to_numeric(pd.Series(present, dtype=object), errors="coerce").astype("float64").to_numpy()
+    return parsed if with_missing else np.append(parsed, np.nan)
 
 
-def _numeric(series: pd.Series, column: Column, failures: list[TypeFailure]) -> pd.Series:
-    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+def _numeric(raw: RawColumn, column: Column, failures: list[TypeFailure]) -> pd.Series:
+    series = raw.series
+    if raw.numeric and not pd.api.types.is_bool_dtype(series):
         values = series.astype("float64")
-        raw = values
+        shown = values
     else:
-        raw = series
-        texts = _per_distinct(series, lambda v: _number_text(v, column))
-        values = pd.to_numeric(texts, errors="coerce").astype("float64")
-        bad = values.isna() & texts.notna()
-        for idx in series.index[bad.to_numpy()]:
+        shown = series
+        texts = [_number_text(v, column) for v in raw.uniques]
+        numbers = _parse_numbers(texts, raw.has_missing())
+        values = pd.Series(numbers[raw.codes], index=series.index)
+        unreadable = np.array([t is not None for t in texts], dtype=bool) & np.isnan(numbers[: len(texts)])
+        for idx in series.index[raw.spread_flags(unreadable)]:
             failures.append(TypeFailure(int(idx), column.name, str(series.at[idx])))
     if column.type in ("year", "count"):
         fractional = values.notna() & (values != np.floor(values.fillna(0)))
         for idx in values.index[fractional.to_numpy()]:
-            failures.append(TypeFailure(int(idx), column.name, str(raw.at[idx])))
+            failures.append(TypeFailure(int(idx), column.name, str(shown.at[idx])))
         values = values.mask(fractional)
         return values.astype("Int64")
     return values
@@ -95,27 +181,18 @@ def _enum(value, lookup: dict[str, str]) -> str | None:
     return lookup.get(fold(text), text)
 
 
-def normalize_column(series: pd.Series, column: Column, failures: list[TypeFailure]) -> pd.Series:
+def normalize_column(raw: RawColumn, column: Column, failures: list[TypeFailure]) -> pd.Series:
     """One column's raw cells as the typed values the schema declares."""
     if column.numeric:
-        return _numeric(series, column, failures)
+        return _numeric(raw, column, failures)
     if column.type == "region_code":
-        out = _per_distinct(series, _region_code)
+        clean = _region_code
     elif column.type == "enum":
         lookup = enum_lookup(column.enum)
-        out = _per_distinct(series, lambda v: _enum(v, lookup))
+        clean = functools.partial(_enum, lookup=lookup)
     else:
-        out = _per_distinct(series, _clean_text)
+        clean = _clean_text
+    values = [clean(v) for v in raw.uniques]
     if column.default is not None:
-        out = out.fillna(column.default)
-    return out.astype("str")
-
-
-def subtotal_mask(frame: pd.DataFrame, text_columns: list[str]) -> pd.Series:
-    """Rows whose text cells say 合计/小计/总计: summary rows, not detail rows."""
-    mask = pd.Series(False, index=frame.index)
-    for col in text_columns:
-        marks = _per_distinct(frame[col], lambda v: v is not None and isinstance(v, str)
-                              and any(m in v for m in SUBTOTAL_MARKS))
-        mask |= marks.fillna(False).astype(bool)
-    return mask
+        values = [column.default if v is None else v for v in values]
+    return raw.spread_str(values, column.default)
