@@ -11,8 +11,13 @@ from . import __version__
 from .errors import FinauditError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_FAILED = 0, 1, 2
+def _remember_lang(ctx, param, value):
+    ctx.meta["finaudit.lang"] = value     # meta is shared by every context: the group sees it too
+    return value
+
+
 LANG = click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
-                    help="Language of messages and output.")
+                    callback=_remember_lang, help="Language of messages and output.")
 
 
 def _fail(message: str) -> None:
@@ -21,21 +26,34 @@ def _fail(message: str) -> None:
 
 
 def run_guarded(lang: str, fn):
-    """Runs fn; a FinauditError becomes one line on stderr and exit 2, never a traceback."""
+    """Runs fn; a FinauditError becomes one line on stderr, in the user's language, and exit 2.
+    Anything else is a bug of ours, turned into one line by the command group below."""
     try:
         return fn()
     except FinauditError as exc:
         _fail(exc.message(lang))
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except Exception as exc:  # a bug of ours: still one line, the traceback only on request
-        if os.environ.get("FINAUDIT_DEBUG"):
+
+
+def _internal_error(exc: Exception, lang: str) -> None:
+    _fail(f"内部错误：{type(exc).__name__}: {exc}（设置 FINAUDIT_DEBUG=1 可查看详情）" if lang == "zh"
+          else f"Internal error: {type(exc).__name__}: {exc} (set FINAUDIT_DEBUG=1 for details)")
+
+
+class _Guarded(click.Group):
+    """Whatever escapes a command (a bug, a broken install) is still one line and exit 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit, KeyboardInterrupt):
             raise
-        _fail(f"内部错误：{type(exc).__name__}: {exc}（设置 FINAUDIT_DEBUG=1 可查看详情）" if lang == "zh"
-              else f"Internal error: {type(exc).__name__}: {exc} (set FINAUDIT_DEBUG=1 for details)")
+        except Exception as exc:
+            if os.environ.get("FINAUDIT_DEBUG"):
+                raise
+            _internal_error(exc, ctx.meta.get("finaudit.lang", "zh"))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Guarded, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="finaudit")
 def main():
     """finaudit: audits education-finance ledgers against the statutory funding guarantees."""

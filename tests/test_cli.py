@@ -187,3 +187,14 @@ def test_the_money_gap_counts_levels_and_overall_once(tmp_path):
                        for y in (2022, 2023) for lv in ("primary", "junior")]})
     result = finaudit.check(folder, profile="dingzhou", year=2023)
     assert result.summary["by_rule"]["ONLY_INCREASE_PER_STUDENT"]["shortfall_yuan"] == 1_000_000
+
+
+def test_a_bug_of_ours_is_still_one_line_and_exit_2(cli, monkeypatch):
+    import finaudit.engine
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(finaudit.engine, "check", broken)
+    line = _one_line_error(cli("check", CLEAN, "--lang", "en"))
+    assert line.startswith("Internal error: ZeroDivisionError")
