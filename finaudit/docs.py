@@ -15,7 +15,7 @@ def dated_values(profile_id: str, name: str) -> list[dict]:
     return [entries[y] for y in sorted(entries)]
 
 
-def _value_text(value, lang: str = "zh") -> str:
+def value_text(value, lang: str = "zh") -> str:
     if isinstance(value, bool):
         return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
     if isinstance(value, list):
@@ -47,8 +47,8 @@ def rule_text(rule, lang: str) -> str:
             lines.append(f"  {name}  {registry[name]['description'][lang]}")
             for pid in sorted(load_profiles()):
                 values = dated_values(pid, name)
-                text = "；".join(f"{v['effective']}年起 {_value_text(v['value'], lang)}" for v in values) if zh \
-                    else "; ".join(f"from {v['effective']}: {_value_text(v['value'], lang)}" for v in values)
+                text = "；".join(f"{v['effective']}年起 {value_text(v['value'], lang)}" for v in values) if zh \
+                    else "; ".join(f"from {v['effective']}: {value_text(v['value'], lang)}" for v in values)
                 lines.append(f"    {pid}: {text or ('未规定' if zh else 'not set')}")
     if rule.stage == "load":
         lines.append("")
@@ -73,7 +73,7 @@ def profiles_text(lang: str, year: int | None = None) -> str:
             for v in values:
                 inherited = "" if v["profile"] == pid else (f"（继承自 {v['profile']}）" if zh else f" (from {v['profile']})")
                 when = f"{v['effective']}年起" if zh else f"from {v['effective']}"
-                lines.append(f"    {name} = {_value_text(v['value'], lang)}  {when}{inherited}  [{v['source']}]")
+                lines.append(f"    {name} = {value_text(v['value'], lang)}  {when}{inherited}  [{v['source']}]")
         for rule_id in sorted(profile.severity):
             if year is None or severity_override(pid, rule_id, year):
                 for eff, entry in sorted(profile.severity[rule_id].items()):

@@ -10,6 +10,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from . import __version__, charts
+from .docs import value_text
 from .findings import SEVERITY_RANK
 from .schema import enum_label
 
@@ -117,7 +118,7 @@ def view(result, lang: str = "zh") -> dict:
         if not findings and not evaluated:
             continue
         findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], -(f.shortfall_yuan or 0)))
-        used = sorted({(name, str(p["value"]), p["source"], f.profile) for f in findings
+        used = sorted({(name, value_text(p["value"], lang), p["source"], f.profile) for f in findings
                        for name, p in (f.parameters or {}).items() if p is not None})
         sections.append({"rule": rule, "counts": summary["by_rule"].get(rule_id, {}), "parameters": used,
                          "chart": _chart(rule, result.evaluations, lang),
