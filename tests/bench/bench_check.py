@@ -600,7 +600,7 @@ def profile(rows: int, top: int, out: Path | None, explain: int, with_cprofile: 
                     state["preparing"] = False
         return inner
 
-    for name in ("prepare_rules", "load", "_run", "_collect"):
+    for name in ("prepare_rules", "load", "_run", "_finding"):
         wrapped[name] = getattr(engine, name)
         setattr(engine, name, timed(name, wrapped[name]))
     start = time.perf_counter()
@@ -615,10 +615,10 @@ def profile(rows: int, top: int, out: Path | None, explain: int, with_cprofile: 
     print("phases (wall-clock s):")
     for name, value in (("prepare_rules (rules on empty tables)", phases["prepare_rules"]),
                         ("ledger.load (read + normalise + validate)", phases["load"]),
-                        ("rules: _run (execute + fetchall + dicts)", phases["_run"]),
-                        ("findings: _collect", phases["_collect"]),
-                        ("the rest: tables (register + INSERT), views, years, regions, dedupe, sort",
-                         total - phases["prepare_rules"] - phases["load"] - phases["_run"] - phases["_collect"])):
+                        ("rules: _run (execute + Arrow)", phases["_run"]),
+                        ("findings: _finding (evidence, messages)", phases["_finding"]),
+                        ("the rest: tables (register + INSERT), views, evaluations, dedupe, sort",
+                         total - phases["prepare_rules"] - phases["load"] - phases["_run"] - phases["_finding"])):
         print(f"  {value:8.3f}  {name}")
     print()
 
@@ -661,32 +661,34 @@ def _rule_breakdown(folder: Path, result, explain: int) -> None:
     print(f"ledger.load {load_s:.3f} s; tables {time.perf_counter() - start:.3f} s\n")
 
     rules = load_rules()
+    engine.prepare_rules(rules)
     years = result.years
-    groups: dict[str, list[str]] = {}
-    for region, pid in result.region_profiles.items():
-        groups.setdefault(pid, []).append(region)
+    regions = sorted(result.region_profiles)
+    maps = engine._parameter_maps(result.region_profiles, years)
     rows = []
-    for pid, group in sorted(groups.items()):
-        maps = engine._parameter_maps(pid, years)
-        for rule in rules.values():
-            if rule.stage != "sql":
-                continue
-            params = {"regions": group, "years": years, **{p: maps[p] for p in rule.parameters}}
-            params = {k: v for k, v in params.items() if k in rule.bound}
-            sql = rule.sql.strip().rstrip(";")
-            t = time.perf_counter()
-            n_rows, n_evidence = con.execute(
-                "SELECT count(*), sum(len(evidence)) FILTER (WHERE outcome <> 'pass') "
-                f"FROM (\n{sql}\n)", params).fetchall()[0]
-            duck_s = time.perf_counter() - t
-            t = time.perf_counter()
-            con.execute(f"SELECT count(*) FROM (SELECT * EXCLUDE (evidence) FROM (\n{sql}\n))", params).fetchall()
-            # DuckDB prunes the unused evidence column, and the lists with it.
-            no_evidence_s = time.perf_counter() - t
-            t = time.perf_counter()
-            engine._run(con, rule, params)
-            run_s = time.perf_counter() - t
-            rows.append((rule.id, pid, len(group), n_rows, n_evidence or 0, duck_s, no_evidence_s, run_s, sql, params))
+    pid = "all"
+    for rule in rules.values():
+        if rule.stage != "sql":
+            continue
+        params = {"regions": regions, "years": years, **{p: maps[p] for p in rule.parameters}}
+        params = {k: v for k, v in params.items() if k in rule.bound}
+        sql = rule.sql.strip().rstrip(";")
+        lists = [c for c in engine._RESULT_COLUMNS[rule.id] if c.endswith("_rows")]
+        evidence_len = " + ".join(f"coalesce(len({c}), 0)" for c in lists) or "0"
+        t = time.perf_counter()
+        n_rows, n_evidence = con.execute(
+            f"SELECT count(*), sum({evidence_len}) FILTER (WHERE outcome <> 'pass') FROM (\n{sql}\n)",
+            params).fetchall()[0]
+        duck_s = time.perf_counter() - t
+        t = time.perf_counter()
+        exclude = f"EXCLUDE ({', '.join(lists)})" if lists else ""
+        con.execute(f"SELECT count(*) FROM (SELECT * {exclude} FROM (\n{sql}\n))", params).fetchall()
+        # DuckDB prunes the unused row lists.
+        no_evidence_s = time.perf_counter() - t
+        t = time.perf_counter()
+        engine._run(con, rule, params)
+        run_s = time.perf_counter() - t
+        rows.append((rule.id, pid, len(regions), n_rows, n_evidence or 0, duck_s, no_evidence_s, run_s, sql, params))
     print(f"{'rule':<30} {'profile':<9} {'rows':>7} {'evidence':>10} {'count s':>8} {'no-evid s':>9} "
           f"{'_run s':>7}")
     for rule_id, pid, n_regions, n_rows, n_evidence, duck_s, no_ev_s, run_s, _, _ in rows:
