@@ -16,7 +16,9 @@ from .schema import load_schemas
 EVIDENCE_LIMIT = 1000          # evidence rows per sheet listed with a finding; evidence_total keeps the count
 NOTE_EVIDENCE_LIMIT = 5        # the same for a case that could not be evaluated (an info note)
 _RESULT_COLUMNS: dict[str, list[str]] = {}   # rule id -> columns its SQL returns (seen by prepare_rules)
-_SQL_TYPES = {"year": "INTEGER", "count": "BIGINT", "money": "DOUBLE"}
+# Money is exact decimal: sums of amounts like 100.10 + 200.20 must equal 300.30, or a
+# year spending the same as the last would be reported as a fall of 0.00 yuan.
+_SQL_TYPES = {"year": "INTEGER", "count": "BIGINT", "money": "DECIMAL(38, 4)"}
 _DUMMY = {"number": 1.0, "boolean": True, "list": ["x"]}
 
 

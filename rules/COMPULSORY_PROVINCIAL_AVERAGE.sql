@@ -24,6 +24,7 @@ SELECT
     CASE
         WHEN NOT coalesce(param($compulsory_reach_provincial_average, c.region_code, c.year), false) THEN 'unevaluable'
         WHEN coalesce(c.students, 0) = 0 THEN 'unevaluable'
+        WHEN c.amount IS NULL THEN 'unevaluable'
         WHEN r.value IS NULL THEN 'unevaluable'
         WHEN c.amount / c.students < r.value THEN 'fail'
         ELSE 'pass'
@@ -31,6 +32,7 @@ SELECT
     CASE
         WHEN NOT coalesce(param($compulsory_reach_provincial_average, c.region_code, c.year), false) THEN 'not_in_force'
         WHEN coalesce(c.students, 0) = 0 THEN 'no_students'
+        WHEN c.amount IS NULL THEN 'no_public_funds'
         WHEN r.value IS NULL THEN 'no_reference'
     END AS reason,
     c.region_code, c.region_name, c.year, CAST(NULL AS VARCHAR) AS level, CAST(NULL AS VARCHAR) AS school_id,

@@ -4,10 +4,12 @@ SELECT
     CASE
         WHEN benchmark IS NULL THEN 'unevaluable'
         WHEN coalesce(students, 0) = 0 THEN 'unevaluable'
+        WHEN amount IS NULL THEN 'unevaluable'
         WHEN per_student < benchmark THEN 'fail'
         ELSE 'pass'
     END AS outcome,
-    CASE WHEN benchmark IS NULL THEN 'not_in_force' WHEN coalesce(students, 0) = 0 THEN 'no_students' END AS reason,
+    CASE WHEN benchmark IS NULL THEN 'not_in_force' WHEN coalesce(students, 0) = 0 THEN 'no_students'
+         WHEN amount IS NULL THEN 'no_public_funds' END AS reason,
     region_code, region_name, year, level, school_id, school_name,
     per_student AS actual, benchmark AS required,
     CASE WHEN per_student < benchmark THEN (benchmark - per_student) * students END AS shortfall_yuan,

@@ -17,10 +17,12 @@ SELECT
     CASE
         WHEN floor IS NULL THEN 'unevaluable'
         WHEN coalesce(students, 0) = 0 THEN 'unevaluable'
+        WHEN amount IS NULL THEN 'unevaluable'
         WHEN per_student < floor THEN 'fail'
         ELSE 'pass'
     END AS outcome,
-    CASE WHEN floor IS NULL THEN 'not_in_force' WHEN coalesce(students, 0) = 0 THEN 'no_students' END AS reason,
+    CASE WHEN floor IS NULL THEN 'not_in_force' WHEN coalesce(students, 0) = 0 THEN 'no_students'
+         WHEN amount IS NULL THEN 'no_public_funds' END AS reason,
     region_code, region_name, year, level, school_id, school_name,
     per_student AS actual, floor AS required,
     CASE WHEN per_student < floor THEN (floor - per_student) * students END AS shortfall_yuan,
@@ -32,11 +34,13 @@ SELECT
     'not_below_general' AS check_name,
     CASE
         WHEN coalesce(v.students, 0) = 0 THEN 'unevaluable'
+        WHEN v.amount IS NULL THEN 'unevaluable'
         WHEN g.per_student IS NULL THEN 'unevaluable'
         WHEN v.per_student < g.per_student THEN 'fail'
         ELSE 'pass'
     END AS outcome,
-    CASE WHEN coalesce(v.students, 0) = 0 THEN 'no_students' WHEN g.per_student IS NULL THEN 'no_general' END AS reason,
+    CASE WHEN coalesce(v.students, 0) = 0 THEN 'no_students' WHEN v.amount IS NULL THEN 'no_public_funds'
+         WHEN g.per_student IS NULL THEN 'no_general' END AS reason,
     v.region_code, v.region_name, v.year, v.level, v.school_id, v.school_name,
     v.per_student AS actual, g.per_student AS required,
     CASE WHEN v.per_student < g.per_student THEN (g.per_student - v.per_student) * v.students END AS shortfall_yuan,

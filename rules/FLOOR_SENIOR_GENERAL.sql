@@ -3,10 +3,12 @@ SELECT
     CASE
         WHEN floor IS NULL THEN 'unevaluable'
         WHEN coalesce(students, 0) = 0 THEN 'unevaluable'
+        WHEN amount IS NULL THEN 'unevaluable'
         WHEN per_student < floor THEN 'fail'
         ELSE 'pass'
     END AS outcome,
-    CASE WHEN floor IS NULL THEN 'not_in_force' WHEN coalesce(students, 0) = 0 THEN 'no_students' END AS reason,
+    CASE WHEN floor IS NULL THEN 'not_in_force' WHEN coalesce(students, 0) = 0 THEN 'no_students'
+         WHEN amount IS NULL THEN 'no_public_funds' END AS reason,
     region_code, region_name, year, level, school_id, school_name,
     per_student AS actual, floor AS required,
     CASE WHEN per_student < floor THEN (floor - per_student) * students END AS shortfall_yuan,

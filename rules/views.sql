@@ -43,7 +43,7 @@ regions AS (
            coalesce(m.year, h.year) AS year,
            coalesce(m.level, h.level) AS level,
            CAST(NULL AS VARCHAR) AS school_id, CAST(NULL AS VARCHAR) AS school_name,
-           coalesce(m.amount, 0) AS amount, h.students,
+           m.amount, h.students,     -- NULL, not 0, when the ledger has no public-funds row
            coalesce(m.budget_rows, []) AS budget_rows, coalesce(h.enrollment_rows, []) AS enrollment_rows
     FROM (SELECT * FROM money WHERE region_total) m
     FULL JOIN (SELECT * FROM heads WHERE region_total) h
