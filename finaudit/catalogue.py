@@ -43,6 +43,7 @@ class Rule:
     evidence_column: str | None
     chart: str | None           # "trend" (year-on-year lines) | "bars" (actual against required) | None
     levels_detail_overall: bool  # per-level findings break down the overall one (money counted once)
+    compares_previous_year: bool  # reads the year before too (rejected rows there withhold the result)
     stage: str                  # "sql" (runs on the tables) or "load" (found by the loader)
     sql: str | None
     path: Path
@@ -112,6 +113,7 @@ def load_rule(path: Path) -> Rule:
         unevaluable=spec.get("unevaluable") or {}, examples=spec.get("examples") or {},
         labels=spec.get("labels") or {}, evidence_column=spec.get("evidence_column"),
         chart=spec.get("chart"), levels_detail_overall=bool(spec.get("levels_detail_overall", False)),
+        compares_previous_year=bool(spec.get("compares_previous_year", False)),
         stage=stage, sql=sql, path=path, bound=bound,
     )
 

@@ -204,6 +204,7 @@ def check(path, profile: str | None = None, year: int | None = None, rules: dict
     regions = _ledger_regions(con)
     region_profiles = {r: (profile or profiles_mod.most_specific(r)) for r in regions}
 
+    rejected = _rejected_subjects(ledger)
     # One query per rule for every region: the parameters carry each region's profile.
     maps = _parameter_maps(region_profiles, years)
     findings = list(ledger.findings)
@@ -213,6 +214,7 @@ def check(path, profile: str | None = None, year: int | None = None, rules: dict
             continue
         params = {"regions": regions, "years": years, **{p: maps[p] for p in rule.parameters}}
         table = _run(con, rule, {k: v for k, v in params.items() if k in rule.bound})
+        table = _withhold_on_rejected_rows(rule, table, rejected)
         evaluations.append(_evaluations(rule, table, region_profiles, profile))
         for row in _reported(table):
             findings.append(_finding(rule, row, _profile_of(row, region_profiles, profile), ledger))
@@ -275,6 +277,58 @@ def _concat(frames):
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(EVALUATION_COLUMNS))
 
 
+REJECTED_ROWS_MESSAGE = {
+    "zh": "{region_name}{year}年：台账中与此相关的行有未通过校验的（见“台账数据检查”），"
+          "为免依据不完整的数据下结论，本项未评价。",
+    "en": "{region_name} {year}: rows this rests on were rejected by validation (see the ledger data checks); "
+          "not evaluated rather than judged on incomplete figures.",
+}
+
+
+def _rejected_subjects(ledger: Ledger) -> dict[str, set]:
+    """(region_code, year) of every row rejected by validation, per sheet; None where unreadable
+    (such a row could belong to any region or year)."""
+    sheet_of = {sheet.source: name for name, sheet in ledger.sheets.items()}
+    out: dict[str, set] = {}
+    for finding in ledger.findings:
+        if finding.rule_id.startswith("SCHEMA_") and finding.evidence:
+            name = sheet_of.get(finding.evidence[0].sheet)
+            out.setdefault(name, set()).add((finding.subject.get("region_code"), finding.subject.get("year")))
+    return out
+
+
+def _withhold_on_rejected_rows(rule: Rule, table, rejected: dict[str, set]):
+    """A result resting on a region and year with rejected rows becomes not evaluable: a sum
+    missing a row can pass or fail falsely. Rules comparing with the previous year
+    (`compares_previous_year`) are withheld when that year has rejected rows too."""
+    import pyarrow as pa
+
+    sheets = [c[:-5] for c in _row_lists(rule)]
+    marks = set().union(*(rejected.get(s, set()) for s in sheets)) if sheets else set()
+    if not marks or rule.id.startswith("DATA_"):
+        return table
+    any_region = {y for r, y in marks if r is None}
+    any_year = {r for r, y in marks if y is None}
+    everything = (None, None) in marks
+
+    def hit(region, year) -> bool:
+        years = (year, year - 1) if rule.compares_previous_year and year is not None else (year,)
+        return everything or region in any_year or any((region, y) in marks or y in any_region for y in years)
+
+    regions, years = table.column("region_code").to_pylist(), table.column("year").to_pylist()
+    outcomes = table.column("outcome").to_pylist()
+    flags = [o != "unevaluable" and hit(r, y) for o, r, y in zip(outcomes, regions, years)]
+    if not any(flags):
+        return table
+    reasons = table.column("reason").to_pylist() if "reason" in table.column_names else [None] * len(flags)
+    table = table.set_column(table.column_names.index("outcome"), "outcome",
+                             pa.array(["unevaluable" if f else o for f, o in zip(flags, outcomes)]))
+    reason_column = pa.array(["rejected_rows" if f else r for f, r in zip(flags, reasons)], type=pa.string())
+    if "reason" in table.column_names:
+        return table.set_column(table.column_names.index("reason"), "reason", reason_column)
+    return table.append_column("reason", reason_column)
+
+
 def _reported(table) -> list[dict]:
     """The rows that become findings: failures and cases that could not be evaluated."""
     import pyarrow.compute as pc
@@ -303,10 +357,13 @@ def _finding(rule: Rule, row: dict, profile_id: str, ledger: Ledger) -> Finding:
     elif outcome == "unevaluable":
         severity = "info"
         reason = row.get("reason")
-        if reason not in rule.unevaluable:
+        if reason == "rejected_rows":
+            template = REJECTED_ROWS_MESSAGE
+        elif reason not in rule.unevaluable:
             raise RuleError(f"rules/{rule.path.name} 没有为原因“{reason}”提供说明（unevaluable）。",
                             f"rules/{rule.path.name} has no unevaluable message for reason '{reason}'.")
-        template = rule.unevaluable[reason]
+        else:
+            template = rule.unevaluable[reason]
     else:
         raise RuleError(f"rules/{rule.path.with_suffix('.sql').name} 返回了未知的 outcome“{outcome}”。",
                         f"rules/{rule.path.with_suffix('.sql').name} returned unknown outcome '{outcome}'.")
