@@ -133,7 +133,13 @@ def _load_sheet(raw: RawSheet) -> tuple[Sheet, list[Finding]]:
 
     findings: list[Finding] = []
     rejected: set[int] = set()
-    subtotal_rows = set(frame.index[subtotal])
+    if raw.ragged_rows:
+        ragged = frame.index[frame["_row"].isin(list(raw.ragged_rows))]
+        for idx in ragged:
+            findings.append(_ragged_finding(sheet, int(frame.at[idx, "_row"]), *raw.ragged_rows[int(frame.at[idx, "_row"])],
+                                            _subject(typed, idx)))
+        rejected |= set(ragged)
+    subtotal_rows = set(frame.index[subtotal]) - rejected
     for idx in sorted(subtotal_rows):
         subject = {k: v for k, v in _subject(typed, idx).items() if k in ("region_code", "region_name", "year")}
         findings.append(_subtotal_finding(sheet, frame, idx, subject))
@@ -144,7 +150,7 @@ def _load_sheet(raw: RawSheet) -> tuple[Sheet, list[Finding]]:
     cases += [c for c in failure_cases(_without(typed, subtotal_rows), schema.name)
               if not (c[2] == "SCHEMA_REQUIRED" and (c[0], c[1]) in typed_bad)]
     for idx, col, reason, value in sorted(cases, key=lambda c: (c[0], c[1])):
-        if idx in subtotal_rows:
+        if idx in subtotal_rows or idx in rejected:
             continue
         findings.append(schema_finding(reason, schema, schema.column(col), value, raw.file, raw.sheet,
                                        int(typed.at[idx, "_row"]), raw.letters[col],
@@ -202,6 +208,18 @@ def _subject(frame: pd.DataFrame, idx: int) -> dict:
             value = frame.at[idx, col]
             out[col] = None if pd.isna(value) else (int(value) if col == "year" else str(value))
     return out
+
+
+def _ragged_finding(sheet: Sheet, row: int, fields: int, expected: int, subject: dict) -> Finding:
+    return Finding(
+        rule_id="SCHEMA_FIELD_COUNT", severity="violation",
+        message={"zh": f"{sheet.source}第{row}行有{fields}个字段，表头有{expected}个；可能是未加引号的千分位逗号"
+                       f"（如 1,234）把一个数拆成了两格。此行未读取。",
+                 "en": f"{sheet.source} line {row} has {fields} fields where the header has {expected}; an unquoted "
+                       "thousands separator (1,234) may have split a number. The line was not read."},
+        subject={k: v for k, v in subject.items() if k in ("region_code", "region_name", "year")},
+        evidence=[sheet.evidence(row)], check="fields",
+    )
 
 
 def _label_column(frame: pd.DataFrame, idx: int, label: str) -> str | None:

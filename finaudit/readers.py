@@ -33,6 +33,9 @@ class RawSheet:
     units: dict[str, str | None]     # canonical column -> unit declared for it
     hidden: bool = False
     ignored_headers: list[str] = field(default_factory=list)
+    # CSV records whose field count differs from the header's: {row: (fields, header fields)}.
+    # An unquoted 1,234 splits one amount into two fields and shifts every cell after it.
+    ragged_rows: dict[int, tuple[int, int]] = field(default_factory=dict)
 
 
 def read_ledger(path: Path) -> list[RawSheet]:
@@ -138,6 +141,7 @@ def _read_table(path: Path, schema: SheetSchema) -> RawSheet:
     head = list(csv.reader(io.StringIO("\n".join(text.splitlines()[:HEADER_SCAN_ROWS])), delimiter=delimiter))
     match = find_header(head, schema, path.name)
     positions = sorted(match.columns.items(), key=lambda kv: kv[1])
+    ragged = _ragged_records(text, delimiter, match.row_index, len(head[match.row_index]))
     try:
         frame = pd.read_csv(
             io.StringIO(text), sep=delimiter, header=None, skiprows=match.row_index + 1,
@@ -146,6 +150,10 @@ def _read_table(path: Path, schema: SheetSchema) -> RawSheet:
         )
     except pd.errors.EmptyDataError:  # a header and no rows: a sheet with nothing to report
         frame = pd.DataFrame({pos: pd.Series(dtype="str") for _, pos in positions})
+    except (ValueError, pd.errors.ParserError) as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise LedgerError(f"无法按表格读取“{path.name}”：{first}。请检查分隔符和引号。",
+                          f"Cannot read '{path.name}' as a table: {first}. Check its delimiters and quotes.") from None
     frame = frame[[pos for _, pos in positions]]
     frame.columns = [name for name, _ in positions]
     # CSV line numbers, as a spreadsheet program opening the file shows them.
@@ -153,8 +161,23 @@ def _read_table(path: Path, schema: SheetSchema) -> RawSheet:
     return RawSheet(
         schema=schema, file=str(path), sheet=path.name, frame=frame,
         letters={name: column_letter(pos) for name, pos in positions},
-        units=_units(match, head), ignored_headers=match.ignored,
+        units=_units(match, head), ignored_headers=match.ignored, ragged_rows=ragged,
     )
+
+
+def _ragged_records(text: str, delimiter: str, header_index: int, expected: int) -> dict[int, tuple[int, int]]:
+    """Records after the header whose number of fields is not the header's (trailing empty
+    fields and blank lines aside), by line number."""
+    out = {}
+    for n, record in enumerate(csv.reader(io.StringIO(text), delimiter=delimiter)):
+        if n <= header_index or not record:
+            continue
+        fields = len(record)
+        while fields > expected and not record[fields - 1].strip():
+            fields -= 1
+        if fields != expected and any(c.strip() for c in record):
+            out[n + 1] = (fields, expected)
+    return out
 
 
 def _read_parquet(path: Path, schema: SheetSchema) -> RawSheet:
@@ -175,8 +198,12 @@ def _read_parquet(path: Path, schema: SheetSchema) -> RawSheet:
 
 
 def _units(match, title_rows) -> dict[str, str | None]:
+    """Each column's unit: its header's, else the title rows' (单位：万元), else the one unit every
+    other money header of the sheet declares (上年同口径数 beside 金额（万元） is in 万元 too)."""
     sheet_unit = title_unit(cell for row in title_rows[: match.row_index] for cell in row)
-    return {name: (unit or sheet_unit) for name, unit in match.units.items()}
+    declared = {unit for unit in match.units.values() if unit}
+    shared = declared.pop() if len(declared) == 1 else None
+    return {name: (unit or sheet_unit or shared) for name, unit in match.units.items()}
 
 
 # --- workbooks -------------------------------------------------------------

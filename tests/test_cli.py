@@ -198,3 +198,10 @@ def test_a_bug_of_ours_is_still_one_line_and_exit_2(cli, monkeypatch):
     monkeypatch.setattr(finaudit.engine, "check", broken)
     line = _one_line_error(cli("check", CLEAN, "--lang", "en"))
     assert line.startswith("Internal error: ZeroDivisionError")
+
+
+def test_a_ledger_with_headers_only_cannot_be_audited(cli, write_csv):
+    write_csv("ledger/教育经费.csv", [["年度", "行政区划代码", "地区", "学段", "办学性质", "资金来源", "支出类别", "金额"]])
+    path = write_csv("ledger/在校生.csv", [["年度", "行政区划代码", "地区", "学段", "办学性质", "在校生数"]])
+    line = _one_line_error(cli("check", path.parent))
+    assert "没有数据行" in line

@@ -475,3 +475,29 @@ def test_an_empty_optional_sheet_is_the_same_as_no_sheet(write_xlsx, sheets):
     path = write_xlsx({**sheets, "工资": []})
     ledger = finaudit.load(path)
     assert ledger.findings == [] and "salaries" not in ledger.sheets
+
+
+def test_an_unquoted_thousands_separator_in_a_csv_rejects_the_line_instead_of_misreading_it(write_csv):
+    rows = [["年度", "行政区划代码", "地区", "学段", "办学性质", "资金来源", "支出类别", "金额"],
+            [2023, "130682", "定州市", "小学", "公办", "一般公共预算", "公用经费", "1,234"],
+            [2023, "130682", "定州市", "初中", "公办", "一般公共预算", "公用经费", "99"]]
+    text = "\n".join(",".join(map(str, r)) for r in rows) + "\n"   # the 1,234 is not quoted
+    path = write_csv("ledger/教育经费.csv", [])
+    path.write_text(text, encoding="utf-8")
+    write_csv("ledger/在校生.csv", [["年度", "行政区划代码", "地区", "学段", "办学性质", "在校生数"]])
+    ledger = finaudit.load(path.parent)
+    budget = ledger.sheets["budget"]
+    assert (budget.rows_read, budget.rows_rejected) == (2, 1)
+    assert budget.frame["amount"].tolist() == [99.0]
+    finding = next(f for f in ledger.findings if f.rule_id == "SCHEMA_FIELD_COUNT")
+    assert finding.evidence[0].row == 2 and "1,234" in finding.message["zh"]
+
+
+def test_a_money_column_without_a_unit_takes_the_unit_the_other_money_headers_declare(write_xlsx, sheets):
+    sheets["教育经费"][0] = sheets["教育经费"][0][:-1] + ["金额（万元）", "上年同口径数"]
+    sheets["教育经费"][1] += [1400]
+    sheets["教育经费"][2] += [2400]
+    ledger = finaudit.load(write_xlsx(sheets))
+    frame = ledger.sheets["budget"].frame
+    assert frame["prior_year_comparable"].tolist() == [14_000_000.0, 24_000_000.0]
+    assert ledger.sheets["budget"].units == {"amount": "万元", "prior_year_comparable": "万元"}
