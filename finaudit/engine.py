@@ -232,13 +232,12 @@ def _require_audit_sheets(ledger: Ledger) -> None:
     """A single CSV or Parquet file validates on its own, but an audit needs budget and enrollment."""
     from .errors import LedgerError
 
+    budget = ledger.sheets.get("budget")
+    if budget is not None and budget.rows_read == 0:
+        # Headers only: "0 violations" would read as compliant to a scheduled run.
+        raise LedgerError(f"工作表“{budget.source}”没有数据行，无法审计。",
+                          f"Sheet '{budget.source}' has no data rows; there is nothing to audit.")
     for schema in load_schemas().values():
-        sheet = ledger.sheets.get(schema.name)
-        if schema.required and sheet is not None and sheet.rows_read == 0:
-            raise LedgerError(
-                f"工作表“{sheet.source}”没有数据行，无法审计。",
-                f"Sheet '{sheet.source}' has no data rows; there is nothing to audit.",
-            )
         if schema.required and schema.name not in ledger.sheets:
             raise LedgerError(
                 f"审计需要工作表“{schema.aliases[0]}”，但“{ledger.path.name}”中没有。"
