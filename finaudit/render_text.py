@@ -73,10 +73,11 @@ def check_report(result, lang: str, show_info: bool = False) -> str:
     sev = summary["by_severity"]
     if zh:
         out.append(f"结论：违规 {sev['violation']} 项，警示 {sev['warning']} 项，提示 {sev['info']} 项；"
-                   f"整改资金缺口合计 {summary['shortfall_yuan_total']:,.2f} 元。")
+                   f"各规则整改资金缺口之和 {summary['shortfall_yuan_total']:,.2f} 元（不同规则的缺口可能重叠，是上限）。")
     else:
         out.append(f"Result: {sev['violation']} violations, {sev['warning']} warnings, {sev['info']} info; "
-                   f"money needed to comply: {summary['shortfall_yuan_total']:,.2f} yuan.")
+                   f"money needed to comply, summed over rules: {summary['shortfall_yuan_total']:,.2f} yuan "
+                   "(gaps of different rules may overlap: an upper bound).")
     out.append("")
     titles = {rid: rule.title[lang] for rid, rule in result.rules.items()}
     headers = (["规则", "名称", "违规", "警示", "提示", "符合", "缺口（元）"] if zh
