@@ -8,7 +8,7 @@ import sys
 import click
 
 from . import __version__
-from .errors import FinauditError
+from .errors import FinauditError, UsageError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_FAILED = 0, 1, 2
 def _remember_lang(ctx, param, value):
@@ -102,7 +102,10 @@ def write_outputs(result, lang, *, json_path=None, html_path=None, annotate_path
     from pathlib import Path
 
     def target(path):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"无法写入“{path}”：{exc.strerror}。", f"Cannot write '{path}': {exc.strerror}.") from None
         return Path(path)
 
     if json_path:
@@ -150,8 +153,15 @@ def check(ledger, profile, json_path, fmt, fail_on, year, html_path, annotate_pa
     from .render_text import check_report
 
     result = run_guarded(lang, lambda: run_check(ledger, profile=profile, year=year))
-    run_guarded(lang, lambda: write_outputs(result, lang, json_path=json_path, html_path=html_path,
-                                            annotate_path=annotate_path, sarif_path=sarif_path, csv_path=csv_path))
+    def write():
+        try:
+            write_outputs(result, lang, json_path=json_path, html_path=html_path, annotate_path=annotate_path,
+                          sarif_path=sarif_path, csv_path=csv_path)
+        except OSError as exc:   # a folder where a file should go, no permission, disk full
+            where = exc.filename or ""
+            raise UsageError(f"无法写入“{where}”：{exc.strerror}。", f"Cannot write '{where}': {exc.strerror}.") from None
+
+    run_guarded(lang, write)
     if not quiet:
         click.echo(result.to_json() if fmt == "json" else check_report(result, lang, show_info=show_info))
     sys.exit(EXIT_FINDINGS if at_or_above(result.findings, fail_on) else EXIT_OK)

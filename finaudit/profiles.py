@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import yaml
 
 from .errors import RuleError, UsageError, join_names
+from .findings import SEVERITIES
 from .resources import profiles_dir, rules_dir
 
 
@@ -64,6 +65,11 @@ def load_profiles() -> dict[str, Profile]:
                                 f"{where} sets parameter '{name}', which rules/parameters.yaml does not declare.")
             params[name] = _dated(pspec, f"{where} 参数 {name}")
         severity = {rule: _dated(sspec, f"{where} severity {rule}") for rule, sspec in (spec.get("severity") or {}).items()}
+        for rule, dated in severity.items():
+            bad = [e["value"] for e in dated.values() if e["value"] not in SEVERITIES]
+            if bad:
+                raise RuleError(f"{where} 给 {rule} 的级别“{bad[0]}”无效；可用：{join_names(SEVERITIES, 'zh')}。",
+                                f"{where} gives {rule} severity '{bad[0]}'; valid: {join_names(SEVERITIES, 'en')}.")
         profiles[path.stem] = Profile(
             id=path.stem, name=spec["name"], extends=spec.get("extends"),
             covers=tuple(str(c) for c in spec.get("covers", [])),

@@ -25,6 +25,7 @@ SELECT
         WHEN NOT in_force THEN 'unevaluable'
         WHEN no_prior THEN 'unevaluable'
         WHEN increase <= 0 THEN 'unevaluable'
+        WHEN prev_share IS NULL THEN 'unevaluable'
         -- quotients, not products: equal shares compare equal in floating point
         WHEN vocational_increase / increase < prev_share THEN 'fail'
         ELSE 'pass'
@@ -33,6 +34,7 @@ SELECT
         WHEN NOT in_force THEN 'not_in_force'
         WHEN no_prior THEN 'no_prior_year'
         WHEN increase <= 0 THEN 'no_increase'
+        WHEN prev_share IS NULL THEN 'no_prior_spending'
     END AS reason,
     region_code, region_name, year, prev_year, CAST(NULL AS VARCHAR) AS level, CAST(NULL AS VARCHAR) AS school_id,
     100.0 * vocational_increase / nullif(increase, 0) AS actual, 100.0 * prev_share AS required,

@@ -205,3 +205,9 @@ def test_a_ledger_with_headers_only_cannot_be_audited(cli, write_csv):
     path = write_csv("ledger/在校生.csv", [["年度", "行政区划代码", "地区", "学段", "办学性质", "在校生数"]])
     line = _one_line_error(cli("check", path.parent))
     assert "没有数据行" in line
+
+
+def test_an_output_that_cannot_be_written_is_one_line(cli, tmp_path):
+    (tmp_path / "out.json").mkdir()           # a folder where the file should go
+    line = _one_line_error(cli("check", BROKEN, "--json", tmp_path / "out.json", "--quiet", "--lang", "en"))
+    assert "Cannot write" in line and "out.json" in line
