@@ -133,12 +133,14 @@ def _load_sheet(raw: RawSheet) -> tuple[Sheet, list[Finding]]:
 
     findings: list[Finding] = []
     rejected: set[int] = set()
+    ragged_rows: set[int] = set()
     if raw.ragged_rows:
         ragged = frame.index[frame["_row"].isin(list(raw.ragged_rows))]
         for idx in ragged:
             findings.append(_ragged_finding(sheet, int(frame.at[idx, "_row"]), *raw.ragged_rows[int(frame.at[idx, "_row"])],
                                             _subject(typed, idx)))
-        rejected |= set(ragged)
+        ragged_rows = set(ragged)
+        rejected |= ragged_rows
     subtotal_rows = set(frame.index[subtotal]) - rejected
     for idx in sorted(subtotal_rows):
         subject = {k: v for k, v in _subject(typed, idx).items() if k in ("region_code", "region_name", "year")}
@@ -150,7 +152,9 @@ def _load_sheet(raw: RawSheet) -> tuple[Sheet, list[Finding]]:
     cases += [c for c in failure_cases(_without(typed, subtotal_rows), schema.name)
               if not (c[2] == "SCHEMA_REQUIRED" and (c[0], c[1]) in typed_bad)]
     for idx, col, reason, value in sorted(cases, key=lambda c: (c[0], c[1])):
-        if idx in subtotal_rows or idx in rejected:
+        # Not `idx in rejected`: that set grows in this loop, and a row's second bad cell
+        # must still be reported.
+        if idx in subtotal_rows or idx in ragged_rows:
             continue
         findings.append(schema_finding(reason, schema, schema.column(col), value, raw.file, raw.sheet,
                                        int(typed.at[idx, "_row"]), raw.letters[col],

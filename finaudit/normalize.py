@@ -46,7 +46,7 @@ class RawColumn:
 
     @property
     def numeric(self) -> bool:
-        """Stored as numbers (fastexcel floats, Parquet ints): nothing to clean."""
+        """Stored as numbers (fastexcel floats, Parquet ints), not as text."""
         return pd.api.types.is_numeric_dtype(self.series)
 
     def _factorized(self) -> tuple[np.ndarray, np.ndarray]:
