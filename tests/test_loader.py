@@ -501,3 +501,12 @@ def test_a_money_column_without_a_unit_takes_the_unit_the_other_money_headers_de
     frame = ledger.sheets["budget"].frame
     assert frame["prior_year_comparable"].tolist() == [14_000_000.0, 24_000_000.0]
     assert ledger.sheets["budget"].units == {"amount": "万元", "prior_year_comparable": "万元"}
+
+
+def test_every_bad_cell_of_a_row_is_reported(write_xlsx, sheets):
+    sheets["教育经费"][1][3] = "大学"          # level not allowed (D2)
+    sheets["教育经费"][1][7] = -5              # negative amount (H2)
+    ledger = finaudit.load(write_xlsx(sheets))
+    cells = sorted(e.cell for f in ledger.findings for e in f.evidence)
+    assert cells == ["教育经费!D2", "教育经费!H2"]
+    assert ledger.sheets["budget"].rows_rejected == 1
