@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import LedgerError, join_names
+from .guard import check_workbook
 from .headers import HEADER_SCAN_ROWS, column_letter, find_header, title_unit
 from .schema import SheetSchema, fold, load_schemas
 
@@ -209,6 +210,7 @@ def _units(match, title_rows) -> dict[str, str | None]:
 # --- workbooks -------------------------------------------------------------
 
 def _read_workbook(path: Path) -> list[RawSheet]:
+    checked = check_workbook(path)  # bombs, huge ranges, encryption: refused before any parser opens the file
     import openpyxl  # defusedxml makes openpyxl refuse entity declarations
 
     try:
@@ -231,6 +233,7 @@ def _read_workbook(path: Path) -> list[RawSheet]:
             if not schema.required and not any(c is not None and str(c).strip() for row in head for c in row):
                 continue  # an optional sheet left empty is the same as no sheet
             match = find_header(head, schema, name)
+            checked.refuse_formulas_without_value(name, map(column_letter, match.columns.values()), match.row_index + 2)
             probes[schema.name] = (name, match, head, ws.sheet_state != "visible")
         _require_sheets(probes, book.sheetnames, path)
     finally:
