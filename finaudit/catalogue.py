@@ -50,9 +50,6 @@ class Rule:
     bound: tuple[str, ...] = ()   # the $names the SQL binds
 
 
-    def check_severity(self, check: str) -> str:
-        return (self.checks.get(check) or {}).get("severity", self.severity)
-
     def basis_dict(self) -> dict:
         return {k: self.basis.get(k) for k in ("document", "issuer", "clause", "text")}
 

@@ -351,8 +351,11 @@ def _finding(rule: Rule, row: dict, profile_id: str, ledger: Ledger) -> Finding:
     check_name = row.get("check_name") or "main"
     year = row.get("year")
     if outcome == "fail":
-        severity = (profiles_mod.severity_override(profile_id, rule.id, year) if year else None) \
-            or rule.check_severity(check_name)
+        # A check with a severity of its own (an advisory comparison) keeps it; a profile's
+        # override (力争 makes a requirement advisory) applies to the rule's main checks.
+        own = (rule.checks.get(check_name) or {}).get("severity")
+        severity = own or (profiles_mod.severity_override(profile_id, rule.id, year) if year else None) \
+            or rule.severity
         # Data-integrity rules name the sheet as their check and share one message.
         spec = rule.checks.get(check_name) or (rule.checks["main"] if list(rule.checks) == ["main"] else None)
         if spec is None:

@@ -211,3 +211,22 @@ def test_an_output_that_cannot_be_written_is_one_line(cli, tmp_path):
     (tmp_path / "out.json").mkdir()           # a folder where the file should go
     line = _one_line_error(cli("check", BROKEN, "--json", tmp_path / "out.json", "--quiet", "--lang", "en"))
     assert "Cannot write" in line and "out.json" in line
+
+
+def test_a_profile_severity_override_leaves_a_checks_own_severity_alone(tmp_path, monkeypatch):
+    """An override (say 力争 making FLOOR_SECONDARY_VOCATIONAL advisory) must not turn the
+    advisory not_below_general warning into something else."""
+    import finaudit
+    from finaudit import profiles
+    from test_rules import write_ledger
+
+    monkeypatch.setattr(profiles, "severity_override",
+                        lambda pid, rule_id, year: "info" if rule_id == "FLOOR_SECONDARY_VOCATIONAL" else None)
+    folder = write_ledger(tmp_path / "ledger", {
+        "budget": [{"year": 2023, "level": "secondary_vocational", "expense_class": "public_funds", "amount": 900_000},
+                   {"year": 2023, "level": "senior_general", "expense_class": "public_funds", "amount": 3_000_000}],
+        "enrollment": [{"year": 2023, "level": "secondary_vocational", "students": 1000},
+                       {"year": 2023, "level": "senior_general", "students": 2000}]})
+    result = finaudit.check(folder, profile="dingzhou", year=2023)
+    got = {(f.check, f.severity) for f in result.findings if f.rule_id == "FLOOR_SECONDARY_VOCATIONAL"}
+    assert got == {("main", "info"), ("not_below_general", "warning")}
