@@ -44,6 +44,7 @@ class Rule:
     chart: str | None           # "trend" (year-on-year lines) | "bars" (actual against required) | None
     levels_detail_overall: bool  # per-level findings break down the overall one (money counted once)
     compares_previous_year: bool  # reads the year before too (rejected rows there withhold the result)
+    identified_by_cells: bool      # findings are about cells (duplicates), not a subject (fingerprint)
     stage: str                  # "sql" (runs on the tables) or "load" (found by the loader)
     sql: str | None
     path: Path
@@ -111,6 +112,7 @@ def load_rule(path: Path) -> Rule:
         labels=spec.get("labels") or {}, evidence_column=spec.get("evidence_column"),
         chart=spec.get("chart"), levels_detail_overall=bool(spec.get("levels_detail_overall", False)),
         compares_previous_year=bool(spec.get("compares_previous_year", False)),
+        identified_by_cells=bool(spec.get("identified_by_cells", False)),
         stage=stage, sql=sql, path=path, bound=bound,
     )
 

@@ -389,7 +389,7 @@ def _finding(rule: Rule, row: dict, profile_id: str, ledger: Ledger) -> Finding:
         basis=rule.basis_dict(), profile=profile_id, parameters=used, check=check_name,
         details={"outcome": outcome, "reason": row.get("reason")} if outcome == "unevaluable" or row.get("reason")
         else None,
-        evidence_total=total,
+        evidence_total=total, identified_by_cells=rule.identified_by_cells,
     )
 
 

@@ -42,12 +42,15 @@ class Finding:
     check: str | None = None
     details: dict | None = None
     evidence_total: int | None = None
+    # A finding about particular cells (a bad value, a duplicate row) is identified by them;
+    # one about a subject (a region's year) by the subject, so inserted rows do not change it.
+    identified_by_cells: bool = False
 
     @property
     def fingerprint(self) -> str:
         """Stable across runs: the rule, the check and the subject, never row numbers or amounts."""
         key = {"rule": self.rule_id, "check": self.check, "subject": _subject_key(self.subject)}
-        if self.rule_id.startswith(("SCHEMA_", "DATA_")) or not self.subject:
+        if self.identified_by_cells or not self.subject:
             # A finding about ledger cells is identified by those cells, not by a subject.
             key["cells"] = [e.cell for e in self.evidence]
         text = json.dumps(key, sort_keys=True, ensure_ascii=False)

@@ -222,7 +222,7 @@ def _ragged_finding(sheet: Sheet, row: int, fields: int, expected: int, subject:
                  "en": f"{sheet.source} line {row} has {fields} fields where the header has {expected}; an unquoted "
                        "thousands separator (1,234) may have split a number. The line was not read."},
         subject={k: v for k, v in subject.items() if k in ("region_code", "region_name", "year")},
-        evidence=[sheet.evidence(row)], check="fields",
+        evidence=[sheet.evidence(row)], check="fields", identified_by_cells=True,
     )
 
 
@@ -241,5 +241,5 @@ def _subtotal_finding(sheet: Sheet, frame: pd.DataFrame, idx: int, subject: dict
         message={"zh": f"{sheet.source}第{row}行是汇总行（“{label}”），未与明细行相加。",
                  "en": f"{sheet.source} row {row} is a subtotal row ('{label}'); it was not added to the detail rows."},
         subject=subject,
-        evidence=[sheet.evidence(row, _label_column(frame, idx, label))],
+        evidence=[sheet.evidence(row, _label_column(frame, idx, label))], identified_by_cells=True,
     )

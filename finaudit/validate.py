@@ -121,7 +121,7 @@ def schema_finding(reason: str, schema: SheetSchema, column: Column, value, file
         message=schema_message(reason, column, value, cell),
         subject=subject,
         evidence=[Evidence(file=file, sheet=sheet, row=row, cell=cell, column=column.name, value=_show(value))],
-        check=column.name,
+        check=column.name, identified_by_cells=True,
     )
 
 

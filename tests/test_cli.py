@@ -230,3 +230,18 @@ def test_a_profile_severity_override_leaves_a_checks_own_severity_alone(tmp_path
     result = finaudit.check(folder, profile="dingzhou", year=2023)
     got = {(f.check, f.severity) for f in result.findings if f.rule_id == "FLOOR_SECONDARY_VOCATIONAL"}
     assert got == {("main", "info"), ("not_below_general", "warning")}
+
+
+def test_a_subject_finding_keeps_its_fingerprint_when_rows_are_inserted_above(tmp_path):
+    import finaudit
+    from test_rules import write_ledger
+
+    def fingerprint(extra_rows):
+        budget = [{"year": 2023, "level": "other", "expense_class": "other", "amount": 1}] * extra_rows
+        budget = budget + [{"year": 2023, "level": "special", "expense_class": "personnel", "amount": 500}]
+        folder = write_ledger(tmp_path / f"l{extra_rows}", {
+            "budget": budget, "enrollment": [{"year": 2023, "level": "primary", "students": 10}]})
+        result = finaudit.check(folder, profile="dingzhou", year=2023)
+        return [f.fingerprint for f in result.findings if f.rule_id == "DATA_MONEY_WITHOUT_STUDENTS"]
+
+    assert fingerprint(0) == fingerprint(3) != []
