@@ -41,8 +41,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -50,6 +48,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import gen  # noqa: E402  (tests/bench/gen.py)
+import harness  # noqa: E402  (tests/bench/harness.py)
 
 TARGET_RATIO = 2.0
 SMOKE_ROWS = 20_000
@@ -75,11 +74,6 @@ PARAMETERS = {
     "new_funds_tilt_vocational": "BOOLEAN",
 }
 SHEETS = ("budget", "enrollment", "surcharge", "salaries", "reference")
-
-
-def _peak_rss_mib() -> float:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB elsewhere
 
 
 # --- the baseline's SQL ---------------------------------------------------------
@@ -421,21 +415,13 @@ def _child(kind: str, folder: str) -> dict:
     else:
         raise SystemExit(f"unknown measurement {kind!r}")
     import_seconds = time.perf_counter() - t0
-    rss_after_import = _peak_rss_mib()
+    rss_after_import = harness.peak_rss_mib()
     start, cpu_start = time.perf_counter(), time.process_time()
     out = run()
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     out.update({"kind": kind, "seconds": seconds, "cpu_seconds": cpu_seconds, "import_seconds": import_seconds,
-                "peak_rss_mib": _peak_rss_mib(), "rss_after_import_mib": rss_after_import})
+                "peak_rss_mib": harness.peak_rss_mib(), "rss_after_import_mib": rss_after_import})
     return out
-
-
-def _run_child(kind: str, folder: Path) -> dict:
-    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", kind, "--path", str(folder)],
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"measurement {kind} failed (exit {proc.returncode}):\n{proc.stderr}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 # --- parent side --------------------------------------------------------------
@@ -448,7 +434,7 @@ def benchmark(rows: int, repeat: int) -> dict:
     # Round-robin, so that a slow spell of the machine hits every measurement alike.
     for _ in range(repeat):
         for kind in LABELS:
-            runs[kind].append(_run_child(kind, folder))
+            runs[kind].append(harness.run_child(__file__, kind, folder))
     best = {kind: min(r["seconds"] for r in rs) for kind, rs in runs.items()}
     best_cpu = {kind: min(r["cpu_seconds"] for r in rs) for kind, rs in runs.items()}
     files = {p.name: p.stat().st_size for p in sorted(folder.glob("*.parquet"))}
@@ -460,8 +446,8 @@ def benchmark(rows: int, repeat: int) -> dict:
         "peak_rss_mib": {kind: max(r["peak_rss_mib"] for r in rs) for kind, rs in runs.items()},
         "rss_after_import_mib": {kind: max(r["rss_after_import_mib"] for r in rs) for kind, rs in runs.items()},
         "ratio": best["finaudit"] / best["duckdb"], "ratio_cpu": best_cpu["finaudit"] / best_cpu["duckdb"],
-        "python": platform.python_version(), "versions": _versions(), "commit": _commit(),
-        "source_digest": _source_digest(),
+        "python": platform.python_version(), "versions": _versions(), "commit": harness.commit(),
+        "source_digest": harness.source_digest(),
     }
 
 
@@ -475,29 +461,6 @@ def _versions() -> dict:
         except PackageNotFoundError:
             out[dist] = None
     return out
-
-
-def _commit() -> str | None:
-    try:
-        proc = subprocess.run(["git", "-C", str(HERE), "describe", "--always", "--dirty"], capture_output=True,
-                              text=True, timeout=10)
-        return proc.stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-def _source_digest() -> str:
-    """sha256 (12 hex) of finaudit/, rules/ and schemas/ as measured: the tree is often dirty."""
-    import hashlib
-
-    root = HERE.parent.parent
-    digest = hashlib.sha256()
-    for sub in ("finaudit", "rules", "schemas"):
-        for path in sorted((root / sub).rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                digest.update(str(path.relative_to(root)).encode())
-                digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
 
 
 def _check(result: dict) -> list[str]:
@@ -763,14 +726,7 @@ def main(argv=None) -> int:
         return 0
 
     result = benchmark(args.rows, args.repeat)
-    print(report(result))
-    if args.json:
-        args.json.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
-    problems = _check(result)
-    if problems:
-        print("FAILED: " + "; ".join(problems), file=sys.stderr)
-        return 1
-    return 0
+    return harness.finish(result, report(result), _check(result), args.json)
 
 
 if __name__ == "__main__":

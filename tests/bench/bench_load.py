@@ -31,10 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
-import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -42,6 +39,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import gen  # noqa: E402  (tests/bench/gen.py)
+import harness  # noqa: E402  (tests/bench/harness.py)
 
 TARGET_RATIO = 1.5
 SMOKE_ROWS = 5_000
@@ -52,11 +50,6 @@ LABELS = {
     "finaudit": "finaudit.ledger.load()",
 }
 BASELINES = ("fastexcel", "calamine")
-
-
-def _peak_rss_mib() -> float:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB elsewhere
 
 
 # --- child side: one measurement in a fresh process ---------------------------
@@ -93,12 +86,12 @@ def _child(kind: str, path: str) -> dict:
     else:
         raise SystemExit(f"unknown measurement {kind!r}")
     import_seconds = time.perf_counter() - t0
-    rss_after_import = _peak_rss_mib()
+    rss_after_import = harness.peak_rss_mib()
     start, cpu_start = time.perf_counter(), time.process_time()
     rows, findings = run()
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     out = {"kind": kind, "seconds": seconds, "cpu_seconds": cpu_seconds, "import_seconds": import_seconds,
-           "peak_rss_mib": _peak_rss_mib(), "rss_after_import_mib": rss_after_import,
+           "peak_rss_mib": harness.peak_rss_mib(), "rss_after_import_mib": rss_after_import,
            "rows": rows, "findings": findings}
     if kind == "finaudit":
         # A second load in the same process: without the one-time costs of the first
@@ -107,14 +100,6 @@ def _child(kind: str, path: str) -> dict:
         run()
         out["second_call_seconds"] = time.perf_counter() - start
     return out
-
-
-def _run_child(kind: str, path: Path) -> dict:
-    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", kind, "--path", str(path)],
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"measurement {kind} failed (exit {proc.returncode}):\n{proc.stderr}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 # --- parent side --------------------------------------------------------------
@@ -127,7 +112,7 @@ def benchmark(rows: int, repeat: int) -> dict:
     # Round-robin, so that a slow spell of the machine hits every measurement alike.
     for _ in range(repeat):
         for kind in LABELS:
-            runs[kind].append(_run_child(kind, path))
+            runs[kind].append(harness.run_child(__file__, kind, path))
     best = {kind: min(r["seconds"] for r in rs) for kind, rs in runs.items()}
     best_cpu = {kind: min(r["cpu_seconds"] for r in rs) for kind, rs in runs.items()}
     baseline = min(BASELINES, key=best.get)
@@ -256,14 +241,7 @@ def main(argv=None) -> int:
         return 0
 
     result = benchmark(args.rows, args.repeat)
-    print(report(result))
-    if args.json:
-        args.json.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
-    problems = _check(result)
-    if problems:
-        print("FAILED: " + "; ".join(problems), file=sys.stderr)
-        return 1
-    return 0
+    return harness.finish(result, report(result), _check(result), args.json)
 
 
 if __name__ == "__main__":

@@ -65,6 +65,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
+sys.path.insert(0, str(HERE))
+import harness  # noqa: E402  (tests/bench/harness.py)
 
 TARGET_SECONDS = 3.0
 TARGET_MB = 10.0
@@ -296,14 +298,8 @@ def _filters(page, expect: dict) -> dict:
 
 
 def _run_child(kind: str, path: str, expect: dict, trace: str | None = None) -> dict:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, "--path", path,
-           "--expect", json.dumps(expect)]
-    if trace:
-        cmd += ["--trace-out", trace]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    if proc.returncode != 0:
-        raise SystemExit(f"measurement {kind} failed (exit {proc.returncode}):\n{proc.stderr}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    extra = ["--expect", json.dumps(expect)] + (["--trace-out", trace] if trace else [])
+    return harness.run_child(__file__, kind, path, *extra, timeout=600)
 
 
 # --- trace summary -----------------------------------------------------------------
@@ -378,7 +374,7 @@ def benchmark(n: int, repeat: int, workdir: Path, trace: Path | None) -> dict:
         "filters_in_page_best": {s: {k: min(f["in_page_seconds"][s][k] for f in filters)
                                      for k in ("script", "layout", "frame")} for s in steps},
         "python": platform.python_version(), "versions": _versions(), "chromium": _chromium_version(),
-        "commit": _commit(), "source_digest": _source_digest(),
+        "commit": harness.commit(), "source_digest": harness.source_digest(),
     }
     if trace:
         tr = _run_child("report", built["report"], expect, trace=str(trace))
@@ -404,28 +400,6 @@ def _chromium_version() -> str | None:
         return subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
-
-
-def _commit() -> str | None:
-    try:
-        proc = subprocess.run(["git", "-C", str(HERE), "describe", "--always", "--dirty"], capture_output=True,
-                              text=True, timeout=10)
-        return proc.stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-def _source_digest() -> str:
-    """sha256 (12 hex) of finaudit/, rules/ and schemas/ as measured: the tree is often dirty."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    for sub in ("finaudit", "rules", "schemas"):
-        for path in sorted((ROOT / sub).rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                digest.update(str(path.relative_to(ROOT)).encode())
-                digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
 
 
 def _check(result: dict) -> list[str]:
@@ -551,14 +525,7 @@ def main(argv=None) -> int:
     else:
         with tempfile.TemporaryDirectory(prefix="bench_report_") as tmp:
             result = benchmark(args.findings, args.repeat, Path(tmp), args.trace)
-    print(report(result))
-    if args.json:
-        args.json.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
-    problems = _check(result)
-    if problems:
-        print("FAILED: " + "; ".join(problems), file=sys.stderr)
-        return 1
-    return 0
+    return harness.finish(result, report(result), _check(result), args.json)
 
 
 if __name__ == "__main__":
