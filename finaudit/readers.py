@@ -238,19 +238,19 @@ def _read_workbook(path: Path) -> list[RawSheet]:
         _require_sheets(probes, book.sheetnames, path)
     finally:
         book.close()
-    return [_read_excel_sheet(path, load_schemas()[key], *probe) for key, probe in probes.items()]
-
-
-def _read_excel_sheet(path: Path, schema: SheetSchema, name: str, match, head, hidden: bool) -> RawSheet:
     import fastexcel
 
+    reader = fastexcel.read_excel(str(path))   # one reader for every sheet of the workbook
+    return [_read_excel_sheet(reader, path, load_schemas()[key], *probe) for key, probe in probes.items()]
+
+
+def _read_excel_sheet(reader, path: Path, schema: SheetSchema, name: str, match, head, hidden: bool) -> RawSheet:
     positions = sorted(match.columns.items(), key=lambda kv: kv[1])
     letters = {col: column_letter(pos) for col, pos in positions}
     numeric = {col for col, _ in positions if schema.column(col).numeric}
     # Numbers are read as floats: fastexcel's float-to-string keeps only 11 significant
     # digits, which would silently round large amounts.
     dtypes = {pos: ("float" if col in numeric else "string") for col, pos in positions}
-    reader = fastexcel.read_excel(str(path))
     sheet = reader.load_sheet(name, header_row=match.row_index, use_columns=",".join(letters.values()),
                               dtypes=dtypes)
     table, errors = sheet.to_arrow_with_errors()
