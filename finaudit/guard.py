@@ -71,6 +71,8 @@ class SheetReport:
     max_col: int = 0
     formula_count: int = 0              # formula cells without a usable cached result
     formula_cells: list[tuple[int, int]] = field(default_factory=list)  # (row, col), 1-based
+    hidden_rows: set[int] = field(default_factory=set)          # rows marked hidden, 1-based
+    merged: list[tuple[int, int, int, int]] = field(default_factory=list)  # (row1, col1, row2, col2)
 
     @property
     def corner(self) -> str:
@@ -141,6 +143,23 @@ def check_workbook(path, limits: Limits | None = None) -> CheckedWorkbook:
     return CheckedWorkbook(path, reports, recalc)
 
 
+def check_archive(path, kind: str, limits: Limits | None = None) -> None:
+    """check_workbook's zip checks for a workbook in another zip format (`kind`: ods, xlsb):
+    declared and actual inflated sizes, ratios, and no entity declarations in an XML part.
+    Their sheets are not scanned for ranges or formulas: the reader's own limits apply."""
+    path = Path(path)
+    limits = limits or Limits()
+    try:
+        with zipfile.ZipFile(path) as zf, open(path, "rb") as fp:
+            infos = zf.infolist()
+            _check_directory(path.name, infos, limits)
+            for info in infos:
+                _drain(fp, info, path.name)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, zlib.error, struct.error,
+            NotImplementedError, ValueError):
+        raise _damaged(path.name, kind) from None
+
+
 # --- the zip container ---------------------------------------------------------
 
 def _check_signature(path: Path) -> None:
@@ -165,10 +184,10 @@ def _check_signature(path: Path) -> None:
         )
 
 
-def _damaged(name: str) -> LedgerError:
-    return LedgerError(f"工作簿“{name}”已损坏或不完整（可能在下载或复制时被截断），无法作为 xlsx 读取。",
+def _damaged(name: str, kind: str = "xlsx") -> LedgerError:
+    return LedgerError(f"工作簿“{name}”已损坏或不完整（可能在下载或复制时被截断），无法作为 {kind} 读取。",
                        f"Workbook '{name}' is damaged or incomplete (perhaps cut short while downloading or "
-                       "copying) and cannot be read as xlsx.")
+                       f"copying) and cannot be read as {kind}.")
 
 
 def _check_directory(name: str, infos, limits: Limits) -> None:
@@ -348,6 +367,9 @@ _FORMULA = re.compile(rb"<" + _P + rb"f[\s/>]")
 _FIRST_CHILD_FORMULA = re.compile(rb"\s*<" + _P + rb"f[\s/>]")
 _CELL_END = re.compile(rb"</" + _P + rb"c\s*>")
 _VALUE = re.compile(rb"<" + _P + rb"v(?=[\s/>])([^>]*)>([^<]*)")
+_HIDDEN_TRUE = re.compile(rb'\shidden\s*=\s*["\'](?:1|true)["\']')
+_MERGE = re.compile(rb'<' + _P + rb'mergeCell\s[^>]*?\bref\s*=\s*["\']([A-Z]{1,3}\d{1,7}):([A-Z]{1,3}\d{1,7})["\']')
+_MAX_MARKS = 1_000_000      # hidden rows and merged ranges remembered per sheet
 _DIMENSION = re.compile(rb"<" + _P + rb"dimension\s[^>]*?\bref\s*=\s*[\"']([^\"']*)")
 _ODD: dict[int, re.Pattern] = {}
 
@@ -462,6 +484,7 @@ class _Scan:
             self._cell(*position)
 
     def window(self, w: bytes, limit: int) -> None:
+        self._marks(w, limit)
         if self.mode == "tokens":
             self._tokens(w, limit)
             return
@@ -480,6 +503,32 @@ class _Scan:
         else:
             self.bounded = True
         self._formulas(w, limit)
+
+    def _marks(self, w: bytes, limit: int) -> None:
+        """Hidden rows and merged ranges, which the reader needs to read a sheet as it is shown.
+        Both are rare, so a memchr-speed find for each is all most windows cost; a tag counts
+        in the window where it starts."""
+        report = self.report
+        i = w.find(b'hidden', 0, limit + _TAG)
+        while i >= 0 and len(report.hidden_rows) < _MAX_MARKS:
+            start = w.rfind(b"<", 0, i)
+            end = w.find(b">", i)
+            if 0 <= start < limit and end > 0 and _TOKEN.match(w, start, end + 1):
+                closing, tag, attrs = _TOKEN.match(w, start, end + 1).groups()
+                ref = _attr(_ATTR_R, attrs)
+                position = ref is not None and _position(ref, row_only=True)
+                if tag == b"row" and not closing and position and _HIDDEN_TRUE.search(attrs):
+                    report.hidden_rows.add(position[0])
+            i = w.find(b'hidden', i + 6, limit + _TAG)
+        i = w.find(b'mergeCell', 0, limit)
+        while i >= 0 and len(report.merged) < _MAX_MARKS:
+            match = _MERGE.match(w, max(w.rfind(b"<", 0, i), 0))
+            if match:
+                first, last = _position(match.group(1)), _position(match.group(2))
+                if first and last:
+                    report.merged.append((min(first[0], last[0]), min(first[1], last[1]),
+                                          max(first[0], last[0]), max(first[1], last[1])))
+            i = w.find(b'mergeCell', i + 9, limit)
 
     def _cell(self, row: int, col: int) -> None:
         report = self.report

@@ -19,6 +19,7 @@ from .schema import SheetSchema, load_schemas
 from .validate import failure_cases, schema_finding
 
 SUBJECT_COLUMNS = ("region_code", "region_name", "year", "level", "school_id")
+EVIDENCE_LIMIT = 1000          # cells listed with a load finding; evidence_total keeps the count
 
 
 @dataclass
@@ -35,6 +36,8 @@ class Sheet:
     rows_blank: int
     hidden: bool = False
     ignored_headers: list[str] = field(default_factory=list)
+    hidden_rows: int = 0                     # data rows the workbook hides (read all the same)
+    filled_cells: int = 0                    # label cells read from the merged range above them
 
     @property
     def name(self) -> str:
@@ -52,7 +55,8 @@ class Sheet:
         return {"name": self.name, "source": self.source, "file": self.file, "rows_read": self.rows_read,
                 "rows_valid": self.rows_valid, "rows_rejected": self.rows_rejected,
                 "rows_blank": self.rows_blank, "unit": self.unit_label(), "units": self.units,
-                "hidden": self.hidden, "ignored_columns": self.ignored_headers}
+                "hidden": self.hidden, "ignored_columns": self.ignored_headers,
+                "hidden_rows": self.hidden_rows, "filled_cells": self.filled_cells}
 
     def measure_evidence(self, rows) -> list[Evidence]:
         """Evidence for many rows at once, each pointing at the sheet's measure column."""
@@ -114,6 +118,7 @@ def _load_sheet(raw: RawSheet) -> tuple[Sheet, list[Finding]]:
         cells = {c: column.keep(~blank, frame[c]) for c, column in cells.items()}
 
     subtotal = _subtotal_rows(schema, cells, len(frame))
+    hidden_rows = frame["_row"][frame["_row"].isin(raw.hidden_rows)].tolist() if raw.hidden_rows else []
 
     failures: list[TypeFailure] = []
     columns = {}
@@ -131,7 +136,7 @@ def _load_sheet(raw: RawSheet) -> tuple[Sheet, list[Finding]]:
                   rows_read=len(frame), rows_rejected=0, rows_blank=rows_blank,
                   hidden=raw.hidden, ignored_headers=raw.ignored_headers)
 
-    findings: list[Finding] = []
+    findings: list[Finding] = _layout_findings(sheet, hidden_rows, raw.filled)
     rejected: set[int] = set()
     ragged_rows: set[int] = set()
     if raw.ragged_rows:
@@ -167,6 +172,52 @@ def _load_sheet(raw: RawSheet) -> tuple[Sheet, list[Finding]]:
         valid[col] = _to_yuan(valid[col], unit)
     sheet.frame = valid.reset_index(drop=True)
     return sheet, findings
+
+
+def _layout_findings(sheet: Sheet, hidden_rows: list[int], filled: dict) -> list[Finding]:
+    """What the workbook's layout did to the reading: hidden rows read all the same, label
+    cells read from the merged range above them. Info findings naming the cells, so that
+    nobody is surprised by a sum including rows the screen did not show."""
+    findings = []
+    if hidden_rows:
+        sheet.hidden_rows = len(hidden_rows)
+        shown = _row_ranges(hidden_rows)
+        findings.append(Finding(
+            rule_id="DATA_HIDDEN_ROWS", severity="info", check=sheet.name,
+            message={"zh": f"{sheet.source}有 {len(hidden_rows):,} 个隐藏的数据行（第 {shown} 行），已照常读取并计入审计。",
+                     "en": f"{sheet.source} has {len(hidden_rows):,} hidden data row(s) (rows {shown}); they were "
+                           "read and audited like the others."},
+            evidence=sheet.measure_evidence(hidden_rows[:EVIDENCE_LIMIT]), evidence_total=len(hidden_rows),
+            identified_by_cells=True,
+        ))
+    if filled:
+        ranges = [(col, top, bottom) for col, spans in filled.items() for top, bottom in spans]
+        sheet.filled_cells = sum(bottom - top for _, top, bottom in ranges)
+        labels = {"zh": "、".join(sheet.schema.column(c).aliases[0] for c in filled),
+                  "en": ", ".join(filled)}
+        refs = [f"{sheet.letters[col]}{top}:{sheet.letters[col]}{bottom}" for col, top, bottom in ranges]
+        listed = "、".join(refs[:5]) + ("…" if len(refs) > 5 else "")
+        findings.append(Finding(
+            rule_id="DATA_MERGED_CELLS", severity="info", check=sheet.name,
+            message={"zh": f"{sheet.source}的{labels['zh']}列有 {len(refs):,} 个合并单元格（{listed}），"
+                           f"其中 {sheet.filled_cells:,} 个下方单元格按合并后显示的值读取。",
+                     "en": f"{sheet.source}: {len(refs):,} merged range(s) in column(s) {labels['en']} "
+                           f"({listed.replace('、', ', ')}); {sheet.filled_cells:,} cell(s) below their top cell "
+                           "were read as the merged value shown."},
+            evidence=[sheet.evidence(top, col) for col, top, _ in ranges[:EVIDENCE_LIMIT]],
+            evidence_total=len(ranges), identified_by_cells=True,
+        ))
+    return findings
+
+
+def _row_ranges(rows: list[int], shown: int = 8) -> str:
+    """[4, 5, 6, 9] -> "4–6, 9"; the first `shown` runs, then an ellipsis."""
+    runs, start = [], rows[0]
+    for prev, row in zip(rows, rows[1:] + [None]):
+        if row != prev + 1:
+            runs.append(f"{start}–{prev}" if prev != start else f"{start}")
+            start = row
+    return ", ".join(runs[:shown]) + (", …" if len(runs) > shown else "")
 
 
 def _without(frame: pd.DataFrame, rows: set[int]) -> pd.DataFrame:

@@ -16,11 +16,13 @@ import numpy as np
 import pandas as pd
 
 from .errors import LedgerError, join_names
-from .guard import check_workbook
+from .guard import check_archive, check_workbook
 from .headers import HEADER_SCAN_ROWS, column_letter, find_header, title_unit
 from .schema import SheetSchema, fold, load_schemas
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
+# Read by calamine alone: no layout (merged cells, hidden rows) and no formula check.
+OTHER_WORKBOOK_SUFFIXES = {".xls", ".xlsb", ".ods"}
 TABLE_SUFFIXES = {".csv", ".txt", ".parquet", ".pq"}
 
 
@@ -37,6 +39,10 @@ class RawSheet:
     # CSV records whose field count differs from the header's: {row: (fields, header fields)}.
     # An unquoted 1,234 splits one amount into two fields and shifts every cell after it.
     ragged_rows: dict[int, tuple[int, int]] = field(default_factory=dict)
+    hidden_rows: list[int] = field(default_factory=list)  # data rows the workbook hides, read all the same
+    # Cells of label columns left empty inside a merged range and read as its top cell:
+    # {canonical column: [(first row, last row), ...]} (rows of the merged range, top included).
+    filled: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
 
 
 def read_ledger(path: Path) -> list[RawSheet]:
@@ -45,19 +51,32 @@ def read_ledger(path: Path) -> list[RawSheet]:
         raise LedgerError(f"找不到台账文件“{path}”。", f"Ledger file '{path}' does not exist.")
     if path.is_dir():
         return _read_folder(path)
+    if path.stat().st_size == 0:
+        raise LedgerError(f"文件“{path.name}”是空文件（0 字节）。", f"'{path.name}' is an empty file (0 bytes).")
     suffix = path.suffix.lower()
     if suffix in EXCEL_SUFFIXES:
         return _read_workbook(path)
+    if suffix == ".xls" and _starts_with(path, b"PK\x03\x04"):
+        raise LedgerError(f"“{path.name}”的扩展名是 .xls，内容却是 xlsx 工作簿：请把扩展名改为 .xlsx 后重试。",
+                          f"'{path.name}' is named .xls but holds an xlsx workbook: rename it to .xlsx and try again.")
+    if suffix in OTHER_WORKBOOK_SUFFIXES:
+        return _read_other_workbook(path)
     if suffix in TABLE_SUFFIXES:
         schema = _schema_for_name(path.stem)
         if schema is None:
             raise _unknown_sheet_name(path.stem, path)
         return [_read_table(path, schema)]
     raise LedgerError(
-        f"无法读取“{path.name}”：不支持的文件类型“{suffix or '无扩展名'}”。可接受：.xlsx、.xlsm、.csv、.parquet 或包含这些文件的文件夹。",
+        f"无法读取“{path.name}”：不支持的文件类型“{suffix or '无扩展名'}”。"
+        "可接受：.xlsx、.xlsm、.xls、.xlsb、.ods、.csv、.parquet 或包含这些文件的文件夹。",
         f"Cannot read '{path.name}': unsupported file type '{suffix or 'none'}'. "
-        "Accepted: .xlsx, .xlsm, .csv, .parquet, or a folder of them.",
+        "Accepted: .xlsx, .xlsm, .xls, .xlsb, .ods, .csv, .parquet, or a folder of them.",
     )
+
+
+def _starts_with(path: Path, signature: bytes) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(len(signature)) == signature
 
 
 def _schema_for_name(name: str) -> SheetSchema | None:
@@ -241,7 +260,73 @@ def _read_workbook(path: Path) -> list[RawSheet]:
     import fastexcel
 
     reader = fastexcel.read_excel(str(path))   # one reader for every sheet of the workbook
-    return [_read_excel_sheet(reader, path, load_schemas()[key], *probe) for key, probe in probes.items()]
+    sheets = []
+    for key, probe in probes.items():
+        raw = _read_excel_sheet(reader, path, load_schemas()[key], *probe)
+        _apply_layout(raw, probe[1], checked.sheets.get(probe[0]))
+        sheets.append(raw)
+    return sheets
+
+
+def _read_other_workbook(path: Path) -> list[RawSheet]:
+    """.xls, .xlsb and .ods, through calamine: the zip formats first pass the guard's zip
+    checks; the first rows of each sheet are read as text to find its header."""
+    suffix = path.suffix.lower()
+    if suffix != ".xls":
+        check_archive(path, suffix[1:])
+    import fastexcel
+
+    try:
+        reader = fastexcel.read_excel(str(path))
+        probes = {}
+        for name in reader.sheet_names:
+            schema = _schema_for_name(name)
+            if schema is None:
+                continue
+            _claim({k: v[0] for k, v in probes.items()}, schema, name, path)
+            sheet = reader.load_sheet(name, header_row=None, n_rows=HEADER_SCAN_ROWS, dtypes="string")
+            head = [[None if pd.isna(c) else c for c in row]
+                    for row in sheet.to_pandas().itertuples(index=False)]
+            if not schema.required and not any(c is not None and str(c).strip() for row in head for c in row):
+                continue
+            probes[schema.name] = (name, find_header(head, schema, name), head, sheet.visible != "visible")
+        _require_sheets(probes, reader.sheet_names, path)
+        return [_read_excel_sheet(reader, path, load_schemas()[key], *probe) for key, probe in probes.items()]
+    except LedgerError:
+        raise
+    except Exception as exc:  # calamine's errors: a damaged, encrypted or mislabelled file
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise LedgerError(
+            f"无法打开工作簿“{path.name}”：文件已损坏、设有密码或不是 {suffix[1:]} 格式（{first}）。",
+            f"Cannot open workbook '{path.name}': the file is damaged, password-protected or not "
+            f"{suffix[1:]} ({first}).",
+        ) from None
+
+
+# Columns whose merged cells are read as the merged range's value in every row it spans, as
+# Excel shows them: labels. A quantity merged over rows is read once, at its top cell.
+_LABEL_TYPES = {"year", "region_code", "text", "enum"}
+
+
+def _apply_layout(raw: RawSheet, match, report) -> None:
+    """Fills label cells inside merged ranges down from the range's top cell, and notes the
+    hidden data rows, both from the guard's scan of the sheet XML."""
+    if report is None:
+        return
+    first = match.row_index + 2                     # the first data row, 1-based
+    frame = raw.frame
+    last = first + len(frame) - 1
+    raw.hidden_rows = sorted(r for r in report.hidden_rows if first <= r <= last)
+    positions = {pos + 1: col for col, pos in match.columns.items()
+                 if raw.schema.column(col).type in _LABEL_TYPES}
+    for top, left, bottom, _right in sorted(report.merged):
+        col = positions.get(left)
+        if col is None or bottom <= top or top < first or top > last:
+            continue
+        bottom = min(bottom, last)
+        below = slice(top - first + 1, bottom - first + 1)
+        frame.iloc[below, frame.columns.get_loc(col)] = frame.iat[top - first, frame.columns.get_loc(col)]
+        raw.filled.setdefault(col, []).append((top, bottom))
 
 
 def _read_excel_sheet(reader, path: Path, schema: SheetSchema, name: str, match, head, hidden: bool) -> RawSheet:

@@ -30,6 +30,10 @@ def sheets_table(sheets: list[dict], lang: str) -> str:
         headers = ["sheet", "source", "rows read", "valid", "rejected", "blank", "unit"]
     rows = [[s["name"], s["source"] + (" (隐藏)" if s["hidden"] and lang == "zh" else " (hidden)" if s["hidden"] else ""),
              s["rows_read"], s["rows_valid"], s["rows_rejected"], s["rows_blank"], s["unit"]] for s in sheets]
+    if any(s.get("hidden_rows") for s in sheets):   # rows read although the workbook hides them
+        headers.append("其中隐藏行" if lang == "zh" else "of which hidden")
+        for row, s in zip(rows, sheets):
+            row.append(s.get("hidden_rows") or "")
     return table(headers, rows)
 
 

@@ -68,3 +68,38 @@ def test_a_sheet_exported_by_libreoffice_as_gbk_csv_reads_the_same(tmp_path, wri
     assert ledger.findings == []
     assert ledger.sheets["budget"].frame["amount"].tolist() == [1500.0, 2500.5]
     assert ledger.sheets["budget"].frame["level"].tolist() == ["primary", "junior"]
+
+
+@pytest.mark.parametrize("target", ["xls", "ods"])
+def test_a_workbook_saved_as_xls_or_ods_is_audited_exactly_as_the_xlsx(tmp_path, target):
+    # WPS and older Excel still save .xls; LibreOffice saves .ods. Same cells, same findings.
+    source = SAMPLES / "break_ONLY_INCREASE_PER_STUDENT.xlsx"
+    other = _convert(source, tmp_path, target)
+    first, second = finaudit.check(source), finaudit.check(other)
+    for name, sheet in first.ledger.sheets.items():
+        pd.testing.assert_frame_equal(sheet.frame, second.ledger.sheets[name].frame, obj=name)
+    assert [(f.fingerprint, f.shortfall_yuan, [e.cell for e in f.evidence]) for f in second.findings] == \
+           [(f.fingerprint, f.shortfall_yuan, [e.cell for e in f.evidence]) for f in first.findings]
+    assert any(f.severity == "violation" for f in second.findings)
+
+
+def test_merged_and_hidden_rows_saved_by_libreoffice_are_read_as_shown(tmp_path, write_xlsx, sheets):
+    import openpyxl
+
+    sheets["教育经费"] += [[2023, "130682", "定州市", "高中", "公办", "一般公共预算", "公用经费", 7]]
+    path = write_xlsx(sheets)
+    book = openpyxl.load_workbook(path)
+    ws = book["教育经费"]
+    for row in (3, 4):
+        ws.cell(row, 2).value = ws.cell(row, 3).value = None
+    ws.merge_cells("B2:B4")
+    ws.merge_cells("C2:C4")
+    ws.row_dimensions[3].hidden = True
+    book.save(path)
+    resaved = _convert(path, tmp_path, "xlsx")
+    ledger = finaudit.load(resaved)
+    budget = ledger.sheets["budget"]
+    assert budget.frame["region_code"].tolist() == ["130682"] * 3
+    assert budget.frame["amount"].sum() == 1500 + 2500.5 + 7
+    assert (budget.hidden_rows, budget.filled_cells) == (1, 4)
+    assert sorted(f.rule_id for f in ledger.findings) == ["DATA_HIDDEN_ROWS", "DATA_MERGED_CELLS"]

@@ -379,6 +379,87 @@ def test_a_hidden_ledger_sheet_is_read_and_marked_hidden(write_xlsx, sheets):
 
 # --- errors that stop the audit -----------------------------------------------------
 
+def _relayout(path, sheet, *, merge=(), hide=(), clear=()):
+    """Rewrites a workbook as a person lays it out in Excel: cells cleared under a merge
+    (Excel keeps only the top-left value), ranges merged, rows hidden."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(path)
+    ws = book[sheet]
+    for ref in clear:
+        ws[ref].value = None
+    for ref in merge:
+        ws.merge_cells(ref)
+    for row in hide:
+        ws.row_dimensions[row].hidden = True
+    book.save(path)
+    return path
+
+
+def test_a_region_merged_down_several_rows_is_read_in_every_row_it_spans(write_xlsx, sheets):
+    sheets["教育经费"] += [[2023, "130682", "定州市", "高中", "公办", "一般公共预算", "公用经费", 7]]
+    path = _relayout(write_xlsx(sheets), "教育经费", merge=["A2:A4", "B2:B4", "C2:C4"],
+                     clear=["A3", "A4", "B3", "B4", "C3", "C4"])
+
+    ledger = finaudit.load(path)
+
+    budget = ledger.sheets["budget"]
+    assert budget.rows_rejected == 0
+    assert budget.frame["region_code"].tolist() == ["130682"] * 3
+    assert budget.frame["year"].tolist() == [2023] * 3
+    assert budget.filled_cells == 6
+    [merged] = ledger.findings
+    assert (merged.rule_id, merged.severity) == ("DATA_MERGED_CELLS", "info")
+    assert [e.cell for e in merged.evidence] == ["教育经费!A2", "教育经费!B2", "教育经费!C2"]
+    assert "A2:A4" in merged.message["zh"] and "6" in merged.message["zh"]
+
+
+def test_an_amount_merged_over_rows_is_read_once_not_copied_into_each_row(write_xlsx, sheets):
+    # A merged amount shows one number for two rows: copying it would double the money.
+    path = _relayout(write_xlsx(sheets), "教育经费", merge=["H2:H3"], clear=["H3"])
+
+    ledger = finaudit.load(path)
+
+    budget = ledger.sheets["budget"]
+    assert budget.frame["amount"].sum() == 1500
+    assert budget.rows_rejected == 1
+    [required] = [f for f in ledger.findings if f.rule_id == "SCHEMA_REQUIRED"]
+    assert [e.cell for e in required.evidence] == ["教育经费!H3"]
+    assert not [f for f in ledger.findings if f.rule_id == "DATA_MERGED_CELLS"]
+
+
+def test_hidden_rows_are_read_and_summed_and_named_in_an_info_finding(write_xlsx, sheets):
+    sheets["教育经费"] += [[2023, "130682", "定州市", "高中", "公办", "一般公共预算", "公用经费", 7],
+                          [2023, "130682", "定州市", "学前教育", "公办", "一般公共预算", "公用经费", 9]]
+    path = _relayout(write_xlsx(sheets), "教育经费", hide=[3, 4, 5])
+
+    ledger = finaudit.load(path)
+
+    budget = ledger.sheets["budget"]
+    assert budget.frame["amount"].sum() == 1500 + 2500.5 + 7 + 9
+    assert budget.summary()["hidden_rows"] == 3
+    [hidden] = ledger.findings
+    assert (hidden.rule_id, hidden.severity) == ("DATA_HIDDEN_ROWS", "info")
+    assert [e.cell for e in hidden.evidence] == ["教育经费!H3", "教育经费!H4", "教育经费!H5"]
+    assert "3–5" in hidden.message["zh"]
+
+
+def test_an_xlsx_workbook_named_xls_is_an_error_saying_to_rename_it(write_xlsx, sheets):
+    path = write_xlsx(sheets, name="ledger.xls")
+    with pytest.raises(LedgerError) as caught:
+        finaudit.load(path)
+    assert ".xlsx" in caught.value.zh and "rename" in caught.value.en
+
+
+def test_an_empty_file_of_any_kind_is_an_error_saying_it_is_empty(tmp_path):
+    for name in ("教育经费.csv", "ledger.ods", "ledger.xlsx"):
+        path = tmp_path / name
+        path.write_bytes(b"")
+        with pytest.raises(LedgerError) as caught:
+            finaudit.load(path)
+        assert "0 字节" in caught.value.zh
+
+
 def test_a_missing_required_sheet_is_an_error_naming_the_sheet_and_the_accepted_names(write_xlsx, sheets):
     path = write_xlsx({"教育经费": sheets["教育经费"], "说明": [["合成数据"]]})
     with pytest.raises(LedgerError) as caught:
@@ -404,13 +485,13 @@ def test_a_missing_required_column_is_an_error_naming_the_column_and_its_accepte
 
 
 def test_an_unsupported_file_type_is_an_error_naming_the_type_and_the_accepted_ones(tmp_path):
-    path = tmp_path / "ledger.xls"
-    path.write_bytes(b"\xd0\xcf\x11\xe0")
+    path = tmp_path / "ledger.numbers"
+    path.write_bytes(b"PK\x03\x04")
     with pytest.raises(LedgerError) as caught:
         finaudit.load(path)
 
-    assert "“.xls”" in caught.value.zh and ".xlsx" in caught.value.zh
-    assert "'.xls'" in caught.value.en
+    assert "“.numbers”" in caught.value.zh and ".xlsx" in caught.value.zh and ".ods" in caught.value.zh
+    assert "'.numbers'" in caught.value.en
 
 
 # --- the CLI ------------------------------------------------------------------------
