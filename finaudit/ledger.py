@@ -6,6 +6,7 @@ at least one finding (schema failure, or a subtotal row kept out of the sums).
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,7 +57,18 @@ class Sheet:
                 "rows_valid": self.rows_valid, "rows_rejected": self.rows_rejected,
                 "rows_blank": self.rows_blank, "unit": self.unit_label(), "units": self.units,
                 "hidden": self.hidden, "ignored_columns": self.ignored_headers,
-                "hidden_rows": self.hidden_rows, "filled_cells": self.filled_cells}
+                "hidden_rows": self.hidden_rows, "filled_cells": self.filled_cells, "totals": self.totals()}
+
+    def totals(self) -> dict[str, float | int]:
+        """Control totals of the valid rows, money in yuan: what the audit sums, to be agreed
+        with the workbook's own totals."""
+        out = {}
+        for column in self.schema.columns:
+            if column.type in ("money", "count") and column.name in self.frame.columns:
+                values = self.frame[column.name].dropna().to_numpy(dtype="float64")
+                total = math.fsum(values)           # exactly rounded: no drift over a million rows
+                out[column.name] = int(total) if column.type == "count" else round(total, 2)
+        return out
 
     def measure_evidence(self, rows) -> list[Evidence]:
         """Evidence for many rows at once, each pointing at the sheet's measure column."""
@@ -248,10 +260,11 @@ def _blank_rows(cells: dict[str, RawColumn], rows: int) -> np.ndarray:
 
 
 def _subtotal_rows(schema: SheetSchema, cells: dict[str, RawColumn], rows: int) -> np.ndarray:
-    """Rows whose text cells say 合计/小计/总计/累计: summary rows, not detail rows."""
+    """Rows whose text cells say 合计/小计/总计/累计: summary rows, not detail rows. A 合计 in
+    the year column (often the first) counts too; a column stored as numbers cannot hold it."""
     subtotal = np.zeros(rows, dtype=bool)
     for column in schema.columns:
-        if column.name in cells and not column.numeric:
+        if column.name in cells and not cells[column.name].numeric:
             subtotal |= cells[column.name].subtotal()
     return subtotal
 

@@ -1,0 +1,299 @@
+"""A corpus of messy-but-legitimate and of broken ledgers, each with its expected outcome.
+
+Every file is made here from source, the way bureaus' files come to be: typed by hand
+(numbers as text, 万元 in a title row, 合计 rows, merged region names, hidden rows and
+sheets), exported from finance systems (CSV in GBK with semicolons or tabs), saved by
+other programs (LibreOffice .ods and .xls, xlsxwriter formulas with their values).
+The expected figures are worked out by hand from the cells written, not from a run.
+
+    python tests/corpus.py OUT_DIR      # writes the files and expected.json for inspection
+
+test_corpus.py runs `finaudit validate --format json` on each file in a child process under
+1 GiB of memory and 30 s; hostile xlsx files (bombs, far cells, XML entities, encryption)
+are made and run the same way in test_guard.py.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+BUDGET = ["年度", "行政区划代码", "地区", "学段", "办学性质", "资金来源", "支出类别", "金额"]
+ENROLLMENT = ["年度", "行政区划代码", "地区", "学段", "办学性质", "在校生数"]
+
+
+def budget(level: str, amount, *, year=2023, code="130682", name="定州市", expense="公用经费") -> list:
+    return [year, code, name, level, "公办", "一般公共预算", expense, amount]
+
+
+def enrollment(level: str, students, *, year=2023, code="130682", name="定州市") -> list:
+    return [year, code, name, level, "公办", students]
+
+
+def base() -> dict[str, list[list]]:
+    """Two sheets, four budget rows (1500 + 2500.5 + 800 + 320 = 5120.5 yuan), two
+    enrollment rows (30 + 20 = 50 students)."""
+    return {
+        "教育经费": [list(BUDGET), budget("小学", 1500), budget("初中", 2500.5), budget("普通高中", 800),
+                 budget("学前教育", 320)],
+        "在校生": [list(ENROLLMENT), enrollment("小学", 30), enrollment("初中", 20)],
+    }
+
+
+BASE_TOTALS = {"budget": {"amount": 5120.5}, "enrollment": {"students": 50}}
+BASE_ROWS = {"budget": [4, 4, 0, 0], "enrollment": [2, 2, 0, 0]}   # read, valid, rejected, blank
+
+
+@dataclass
+class Case:
+    name: str                 # the file (or folder) name in the corpus
+    exit_code: int
+    # Accepted files: rows per sheet [read, valid, rejected, blank], control totals, finding ids.
+    rows: dict = field(default_factory=dict)
+    totals: dict = field(default_factory=dict)
+    findings: list = field(default_factory=list)
+    # Refused files: what the one line on stderr must say.
+    message: str | None = None
+    env: dict = field(default_factory=dict)
+    needs: str | None = None  # an external program the case is made with
+
+
+# --- writers ----------------------------------------------------------------------------
+
+def write_xlsx(path: Path, sheets: dict, *, titles=None, layout=None, hidden_sheets=()) -> Path:
+    """`layout(book)` may merge, hide and clear cells after the rows are written."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for sheet, rows in sheets.items():
+        ws = book.create_sheet(sheet)
+        for row in (titles or {}).get(sheet, []) + rows:
+            ws.append(row)
+        if sheet in hidden_sheets:
+            ws.sheet_state = "hidden"
+    if layout:
+        layout(book)
+    book.save(path)
+    return path
+
+
+def write_csv_folder(path: Path, sheets: dict, *, encoding: str, delimiter: str) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    for sheet, rows in sheets.items():
+        buffer = io.StringIO()
+        csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
+        (path / f"{sheet}.csv").write_bytes(buffer.getvalue().encode(encoding))
+    return path
+
+
+def convert(source: Path, target: str, out: Path) -> Path:
+    """LibreOffice saves `source` as `target` (xls, ods) under the name `out`."""
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    work = out.parent / f".lo-{out.stem}"
+    subprocess.run([soffice, f"-env:UserInstallation=file://{work}/profile", "--headless", "--convert-to", target,
+                    "--outdir", str(work), str(source)], check=True, capture_output=True, timeout=180)
+    shutil.move(work / f"{source.stem}.{target}", out)
+    shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
+# --- the cases --------------------------------------------------------------------------
+
+def _text_numbers(d: Path) -> Path:
+    sheets = base()
+    sheets["教育经费"][1:] = [budget("小学", "1,234,567.89"), budget("初中", "１２３４．５"),
+                          budget("普通高中", " 88 "), budget("学前教育", "2，000")]
+    sheets["在校生"][1:] = [enrollment("小学", "1,200"), enrollment("初中", "１２０")]
+    return write_xlsx(d / "text_numbers.xlsx", sheets)
+
+
+def _years_in_words(d: Path) -> Path:
+    sheets = base()
+    for row, year in zip(sheets["教育经费"][1:], ["2023年", "二〇二三年", 2023.0, "２０２３年度"]):
+        row[0] = year
+    return write_xlsx(d / "years_in_words.xlsx", sheets)
+
+
+def _subtotals(d: Path) -> Path:
+    sheets = base()
+    sheets["教育经费"].insert(3, budget("小计", 4000.5))      # after 小学 and 初中
+    sheets["教育经费"].append(["合计", None, None, None, None, None, None, 5120.5])
+    return write_xlsx(d / "subtotals.xlsx", sheets)
+
+
+def _title_rows_in_wan(d: Path) -> Path:
+    sheets = base()
+    sheets["教育经费"][1:] = [budget("小学", 1.5), budget("初中", 0.25), budget("普通高中", 12.3456),
+                          budget("学前教育", 0)]
+    titles = {"教育经费": [["定州市教育经费决算明细表"], ["单位：万元"], []]}
+    return write_xlsx(d / "title_rows_in_wan.xlsx", sheets, titles=titles)
+
+
+def _merged_and_hidden(d: Path) -> Path:
+    def layout(book):
+        ws = book["教育经费"]
+        for col in "ABC":                   # Excel keeps only the top-left value of a merge
+            for row in (3, 4, 5):
+                ws[f"{col}{row}"] = None
+            ws.merge_cells(f"{col}2:{col}5")
+        ws.row_dimensions[4].hidden = True
+        ws.row_dimensions[5].hidden = True
+    return write_xlsx(d / "merged_and_hidden.xlsx", base(), layout=layout)
+
+
+def _hidden_sheet_extra_columns(d: Path) -> Path:
+    sheets = base()
+    for n, row in enumerate(sheets["教育经费"]):
+        row.insert(0, "序号" if n == 0 else n)
+        row.append("备注" if n == 0 else "已核对")
+    return write_xlsx(d / "hidden_sheet_extra_columns.xlsx", sheets, hidden_sheets=("在校生",))
+
+
+def _blank_rows_and_dashes(d: Path) -> Path:
+    sheets = base()
+    sheets["教育经费"].insert(3, [None] * 8)
+    sheets["教育经费"].append(budget("特殊教育", "—"))        # a dash: empty, not 0
+    return write_xlsx(d / "blank_rows_and_dashes.xlsx", sheets)
+
+
+def _formulas_with_values(d: Path) -> Path:
+    import xlsxwriter
+
+    path = d / "formulas_with_values.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    for sheet, rows in base().items():
+        ws = book.add_worksheet(sheet)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if sheet == "教育经费" and r > 0 and c == 7:
+                    ws.write_formula(r, c, f"={value}*2/2", None, value)   # the value Excel would cache
+                else:
+                    ws.write(r, c, value)
+    book.close()
+    return path
+
+
+def _csv(encoding: str, delimiter: str):
+    def make(d: Path) -> Path:
+        name = f"csv_{encoding.replace('-', '')}_{ {',': 'comma', ';': 'semicolon', chr(9): 'tab'}[delimiter]}"
+        sheets = base()
+        if delimiter == ",":
+            sheets["教育经费"][1][7] = "1,500"   # quoted by the writer, as Excel does
+        return write_csv_folder(d / name, sheets, encoding=encoding, delimiter=delimiter)
+    return make
+
+
+def _hostile_strings(d: Path) -> Path:
+    sheets = base()
+    sheets["教育经费"][0] = BUDGET + ["学校名称"]
+    names = ["=cmd|' /C calc'!A0", "<script>alert(1)</script>", "\x1b[31m红\x07", "长" * 20_000]
+    for row, name in zip(sheets["教育经费"][1:], names):
+        row.append(name)
+    return write_csv_folder(d / "hostile_strings", sheets, encoding="utf-8", delimiter=",")
+
+
+def _office(target: str):
+    def make(d: Path) -> Path:
+        source = write_xlsx(d / f".source_{target}.xlsx", base())
+        out = convert(source, target, d / f"libreoffice.{target}")
+        source.unlink()
+        return out
+    return make
+
+
+def _written(name: str, data: bytes):
+    def make(d: Path) -> Path:
+        (d / name).write_bytes(data)
+        return d / name
+    return make
+
+
+def _no_ledger_sheets(d: Path) -> Path:
+    return write_xlsx(d / "no_ledger_sheets.xlsx", {"Sheet1": [["姓名", "电话"], ["张三", "123"]]})
+
+
+def _header_near_alias(d: Path) -> Path:
+    sheets = base()
+    sheets["教育经费"][0] = BUDGET[:7] + ["支出金额数"]
+    return write_xlsx(d / "header_near_alias.xlsx", sheets)
+
+
+def _ods_bomb(d: Path) -> Path:
+    path = d / "ods_bomb.ods"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        zf.writestr("content.xml", b"<?xml version='1.0'?><office:document-content>" + b" " * (24 * 1024 * 1024))
+    return path
+
+
+def _ods_with_entities(d: Path) -> Path:
+    path = d / "ods_entities.ods"
+    laughs = b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol1 "&lol;&lol;">]><a>&lol1;</a>'
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        zf.writestr("content.xml", laughs)
+    return path
+
+
+MAKERS = {
+    "text_numbers.xlsx": (_text_numbers, Case(
+        "text_numbers.xlsx", 0, rows=BASE_ROWS,
+        totals={"budget": {"amount": 1_234_567.89 + 1234.5 + 88 + 2000}, "enrollment": {"students": 1320}})),
+    "years_in_words.xlsx": (_years_in_words, Case("years_in_words.xlsx", 0, rows=BASE_ROWS, totals=BASE_TOTALS)),
+    "subtotals.xlsx": (_subtotals, Case(
+        "subtotals.xlsx", 1, rows={"budget": [6, 4, 2, 0], "enrollment": [2, 2, 0, 0]}, totals=BASE_TOTALS,
+        findings=["DATA_SUBTOTAL_ROW", "DATA_SUBTOTAL_ROW"])),
+    "title_rows_in_wan.xlsx": (_title_rows_in_wan, Case(
+        "title_rows_in_wan.xlsx", 0, rows=BASE_ROWS,
+        totals={"budget": {"amount": 15_000 + 2_500 + 123_456}, "enrollment": {"students": 50}})),
+    "merged_and_hidden.xlsx": (_merged_and_hidden, Case(
+        "merged_and_hidden.xlsx", 1, rows=BASE_ROWS, totals=BASE_TOTALS,
+        findings=["DATA_HIDDEN_ROWS", "DATA_MERGED_CELLS"])),
+    "hidden_sheet_extra_columns.xlsx": (_hidden_sheet_extra_columns, Case(
+        "hidden_sheet_extra_columns.xlsx", 0, rows=BASE_ROWS, totals=BASE_TOTALS)),
+    "blank_rows_and_dashes.xlsx": (_blank_rows_and_dashes, Case(
+        "blank_rows_and_dashes.xlsx", 1, rows={"budget": [5, 4, 1, 1], "enrollment": [2, 2, 0, 0]},
+        totals=BASE_TOTALS, findings=["SCHEMA_REQUIRED"])),
+    "formulas_with_values.xlsx": (_formulas_with_values, Case(
+        "formulas_with_values.xlsx", 0, rows=BASE_ROWS, totals=BASE_TOTALS)),
+    "csv_utf8sig_comma": (_csv("utf-8-sig", ","), Case("csv_utf8sig_comma", 0, rows=BASE_ROWS, totals=BASE_TOTALS)),
+    "csv_gbk_semicolon": (_csv("gbk", ";"), Case("csv_gbk_semicolon", 0, rows=BASE_ROWS, totals=BASE_TOTALS)),
+    "csv_gb18030_tab": (_csv("gb18030", "\t"), Case("csv_gb18030_tab", 0, rows=BASE_ROWS, totals=BASE_TOTALS)),
+    "hostile_strings": (_hostile_strings, Case("hostile_strings", 0, rows=BASE_ROWS, totals=BASE_TOTALS)),
+    "libreoffice.ods": (_office("ods"), Case("libreoffice.ods", 0, rows=BASE_ROWS, totals=BASE_TOTALS,
+                                             needs="soffice")),
+    "libreoffice.xls": (_office("xls"), Case("libreoffice.xls", 0, rows=BASE_ROWS, totals=BASE_TOTALS,
+                                             needs="soffice")),
+    # Broken or hostile: refused with one line naming the problem.
+    "png_named.xlsx": (_written("png_named.xlsx", b"\x89PNG\r\n\x1a\n" + b"\0" * 64),
+                       Case("png_named.xlsx", 2, message="不是 xlsx 工作簿")),
+    "garbage.xls": (_written("garbage.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\xff" * 600),
+                    Case("garbage.xls", 2, message="无法打开工作簿")),
+    "zero.ods": (_written("zero.ods", b""), Case("zero.ods", 2, message="空文件")),
+    "教育经费.csv": (_written("教育经费.csv", b"\x81\x20\xff\xfe" * 64), Case("教育经费.csv", 2, message="无法解码")),
+    "no_ledger_sheets.xlsx": (_no_ledger_sheets, Case("no_ledger_sheets.xlsx", 2, message="找不到工作表")),
+    "header_near_alias.xlsx": (_header_near_alias, Case("header_near_alias.xlsx", 2, message="支出金额数")),
+    "ods_bomb.ods": (_ods_bomb, Case("ods_bomb.ods", 2, message="疑似压缩炸弹")),
+    "ods_entities.ods": (_ods_with_entities, Case("ods_entities.ods", 2, message="十亿笑")),
+}
+
+
+def build(out: Path, names=None) -> dict[str, tuple[Path, Case]]:
+    out.mkdir(parents=True, exist_ok=True)
+    return {name: (make(out), case) for name, (make, case) in MAKERS.items() if names is None or name in names}
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[1])
+    built = build(target)
+    (target / "expected.json").write_text(
+        json.dumps({name: asdict(case) for name, (_, case) in built.items()}, ensure_ascii=False, indent=2),
+        encoding="utf-8")
+    print(f"{len(built)} files in {target}")
