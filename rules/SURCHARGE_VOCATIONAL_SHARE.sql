@@ -14,13 +14,15 @@ counted AS (
 ),
 totals AS (
     SELECT c.region_code, coalesce(min(c.region_name), min(a.region_name)) AS region_name, c.year,
-           any_value(min_share) AS min_share, any_value(types) AS types,
+           c.min_share, c.types,
            sum(collected) FILTER (WHERE list_contains(types, surcharge_type)) AS collected,
            sum(vocational) FILTER (WHERE list_contains(types, surcharge_type)) AS vocational,
            list(_row ORDER BY _row) FILTER (WHERE list_contains(types, surcharge_type)) AS surcharge_rows
     FROM counted c
     LEFT JOIN audited_region_years a ON a.region_code = c.region_code AND a.year = c.year
-    GROUP BY c.region_code, c.year
+    -- min_share and types depend on the region and year only; grouping by them (rather
+    -- than any_value, which skips NULLs) keeps it portable: sqlglot cannot write that for Postgres.
+    GROUP BY c.region_code, c.year, c.min_share, c.types
 )
 SELECT
     CASE
