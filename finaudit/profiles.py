@@ -16,6 +16,9 @@ from .errors import RuleError, UsageError, join_names
 from .findings import SEVERITIES
 from .resources import profiles_dir, rules_dir
 
+# libyaml, as in schema.py: about nine times faster than the pure-Python loader, same objects.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 @dataclass(frozen=True)
 class Profile:
@@ -32,7 +35,7 @@ class Profile:
 def parameter_registry() -> dict[str, dict]:
     """Every parameter a rule may use, from rules/parameters.yaml."""
     with open(rules_dir() / "parameters.yaml", encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        return yaml.load(fh, Loader=_YAML_LOADER)
 
 
 def _dated(spec, where: str) -> dict[int, dict]:
@@ -54,7 +57,7 @@ def load_profiles() -> dict[str, Profile]:
     profiles = {}
     for path in sorted(profiles_dir().glob("*.yaml")):
         with open(path, encoding="utf-8") as fh:
-            spec = yaml.safe_load(fh)
+            spec = yaml.load(fh, Loader=_YAML_LOADER)
         where = f"rules/profiles/{path.name}"
         if spec.get("id") != path.stem:
             raise RuleError(f"{where} 的 id 应为“{path.stem}”。", f"{where}: id must be '{path.stem}'.")

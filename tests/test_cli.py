@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -245,3 +247,21 @@ def test_a_subject_finding_keeps_its_fingerprint_when_rows_are_inserted_above(tm
         return [f.fingerprint for f in result.findings if f.rule_id == "DATA_MONEY_WITHOUT_STUDENTS"]
 
     assert fingerprint(0) == fingerprint(3) != []
+
+
+HEAVY_MODULES = ("pandas", "duckdb", "pandera", "pyarrow", "numpy", "fastexcel", "openpyxl", "jinja2")
+
+
+@pytest.mark.parametrize("statement", [
+    "import finaudit.cli",
+    "from finaudit.cli import main; main(['--help'], standalone_mode=False)",
+    "from finaudit.cli import main; main(['rules'], standalone_mode=False)",
+], ids=["import", "help", "rules"])
+def test_help_and_the_rule_list_start_without_the_data_libraries(statement):
+    # Issue 7: `finaudit --help` and `finaudit rules` answer in well under 0.5 s only
+    # while the group and the catalogue stay clear of these: pandas alone takes 0.45 s to
+    # import on the benchmark VM, pandera 0.7 s (tests/bench/RESULTS.md, Start-up).
+    code = f"import sys\n{statement}\nprint(sorted(m for m in {HEAVY_MODULES!r} if m in sys.modules))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
