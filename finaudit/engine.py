@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from . import profiles as profiles_mod
 from .errors import RuleError, UsageError
@@ -177,22 +178,19 @@ def _parameter_maps(region_profiles: dict[str, str], years: list[int]) -> dict[s
     return maps
 
 
-def check(path, profile: str | None = None, year: int | None = None, rules: dict[str, Rule] | None = None) -> CheckResult:
-    """Validates a ledger and runs every rule; returns the findings with the run's facts."""
+def check(path, profile: str | None = None, year: int | None = None, rules: dict[str, Rule] | None = None,
+          native: bool | None = None) -> CheckResult:
+    """Validates a ledger and runs every rule; returns the findings with the run's facts.
+    `native`: load a Parquet ledger straight into DuckDB (native.py); None decides by the files."""
     started_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
     rules = rules if rules is not None else load_rules()
     if profile is not None:
         profiles_mod.get(profile)
     prepare_rules(rules)
-    ledger = load(path)
-    _require_audit_sheets(ledger)
-
     con = connect()
     create_tables(con)
-    for name, sheet in ledger.sheets.items():
-        con.register(f"{name}_in", sheet.frame)
-        con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM "{name}_in"')
-        con.unregister(f"{name}_in")
+    ledger = _load(con, Path(path), native)
+    _require_audit_sheets(ledger)
     _create_views(con)
 
     years = _ledger_years(con)
@@ -226,6 +224,22 @@ def check(path, profile: str | None = None, year: int | None = None, rules: dict
     return CheckResult(ledger=ledger, findings=sorted(unique.values(), key=sort_key),
                        evaluations=_concat(evaluations),
                        region_profiles=region_profiles, years=years, started_at=started_at, rules=rules)
+
+
+def _load(con, path: Path, native: bool | None) -> Ledger:
+    """The ledger, its valid rows in the tables of `con`."""
+    from . import native as native_mod
+
+    if native is None:
+        native = native_mod.can_load(con, path)
+    if native:
+        return native_mod.load_into(con, path)
+    ledger = load(path)
+    for name, sheet in ledger.sheets.items():
+        con.register(f"{name}_in", sheet.frame)
+        con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM "{name}_in"')
+        con.unregister(f"{name}_in")
+    return ledger
 
 
 def _require_audit_sheets(ledger: Ledger) -> None:

@@ -29,7 +29,8 @@ class Sheet:
     schema: SheetSchema
     file: str
     source: str
-    frame: pd.DataFrame                      # valid rows, typed, money in yuan, `_row` kept
+    frame: pd.DataFrame | None               # valid rows, typed, money in yuan, `_row` kept;
+                                             # None when they were loaded into DuckDB (native.py)
     letters: dict[str, str]
     units: dict[str, str]                    # money column -> unit it was read in
     rows_read: int
@@ -39,6 +40,7 @@ class Sheet:
     ignored_headers: list[str] = field(default_factory=list)
     hidden_rows: int = 0                     # data rows the workbook hides (read all the same)
     filled_cells: int = 0                    # label cells read from the merged range above them
+    _totals: dict | None = None              # control totals computed where the rows are (native.py)
 
     @property
     def name(self) -> str:
@@ -59,9 +61,14 @@ class Sheet:
                 "hidden": self.hidden, "ignored_columns": self.ignored_headers,
                 "hidden_rows": self.hidden_rows, "filled_cells": self.filled_cells, "totals": self.totals()}
 
+    def set_totals(self, totals: dict) -> None:
+        self._totals = totals
+
     def totals(self) -> dict[str, float | int]:
         """Control totals of the valid rows, money in yuan: what the audit sums, to be agreed
         with the workbook's own totals."""
+        if self._totals is not None:
+            return self._totals
         out = {}
         for column in self.schema.columns:
             if column.type in ("money", "count") and column.name in self.frame.columns:

@@ -563,7 +563,7 @@ def profile(rows: int, top: int, out: Path | None, explain: int, with_cprofile: 
                     state["preparing"] = False
         return inner
 
-    for name in ("prepare_rules", "load", "_run", "_finding"):
+    for name in ("prepare_rules", "_load", "_run", "_finding"):
         wrapped[name] = getattr(engine, name)
         setattr(engine, name, timed(name, wrapped[name]))
     start = time.perf_counter()
@@ -577,11 +577,11 @@ def profile(rows: int, top: int, out: Path | None, explain: int, with_cprofile: 
           f"{len(result.evaluations):,} evaluations\n")
     print("phases (wall-clock s):")
     for name, value in (("prepare_rules (rules on empty tables)", phases["prepare_rules"]),
-                        ("ledger.load (read + normalise + validate)", phases["load"]),
+                        ("_load (read + normalise + validate + into DuckDB)", phases["_load"]),
                         ("rules: _run (execute + Arrow)", phases["_run"]),
                         ("findings: _finding (evidence, messages)", phases["_finding"]),
-                        ("the rest: tables (register + INSERT), views, evaluations, dedupe, sort",
-                         total - phases["prepare_rules"] - phases["load"] - phases["_run"] - phases["_finding"])):
+                        ("the rest: tables, views, evaluations, dedupe, sort",
+                         total - phases["prepare_rules"] - phases["_load"] - phases["_run"] - phases["_finding"])):
         print(f"  {value:8.3f}  {name}")
     print()
 
