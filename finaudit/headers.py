@@ -78,7 +78,8 @@ def find_header(rows: list[list], schema: SheetSchema, sheet_label: str) -> Head
         if best is None or len(columns) > len(best.columns):
             best = HeaderMatch(index, columns, units, headers, ignored)
     if best is None or len(best.columns) < 2:
-        missing = [c for c in schema.columns if c.required]
+        # No row looks like a header; still name only what is missing, not a column it has.
+        missing = [c for c in schema.columns if c.required and (best is None or c.name not in best.columns)]
         raise _missing_columns(schema, sheet_label, missing, [])
     missing = [c for c in schema.columns if c.required and c.name not in best.columns]
     if missing:
@@ -89,8 +90,9 @@ def find_header(rows: list[list], schema: SheetSchema, sheet_label: str) -> Head
 def _missing_columns(schema, sheet_label, missing, ignored) -> LedgerError:
     col = missing[0]
     accepted = list(col.all_names)
+    # A header typed over two lines (Alt+Enter) is quoted on one: the error is one line.
     near = difflib.get_close_matches(split_unit(col.aliases[0] if col.aliases else col.name)[0],
-                                     [split_unit(h)[0] for h in ignored], n=1, cutoff=0.5)
+                                     [_one_line(split_unit(h)[0]) for h in ignored], n=1, cutoff=0.5)
     hint_zh = f"表头“{near[0]}”是否即此列？" if near else ""
     hint_en = f" Did you mean the header '{near[0]}'?" if near else ""
     others = f"（另缺：{join_names([c.aliases[0] if c.aliases else c.name for c in missing[1:]], 'zh')}）" if len(missing) > 1 else ""
@@ -101,6 +103,11 @@ def _missing_columns(schema, sheet_label, missing, ignored) -> LedgerError:
         f"Sheet '{sheet_label}' has no required column '{col.name}'{others_en}. "
         f"Accepted headers: {join_names(accepted, 'en')}.{hint_en}",
     )
+
+
+def _one_line(text: str) -> str:
+    """Line breaks and other control characters as single spaces."""
+    return " ".join("".join(" " if unicodedata.category(c)[0] in "CZ" else c for c in text).split())
 
 
 def column_letter(index: int) -> str:

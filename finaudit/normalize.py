@@ -26,6 +26,19 @@ SUBTOTAL_MARKS = ("合计", "小计", "总计", "累计")
 _SUBTOTAL = re.compile("|".join(SUBTOTAL_MARKS))
 _CN_DIGITS = str.maketrans("〇零一二三四五六七八九", "00123456789")
 _SEPARATORS = re.compile(r"[,，'\s]")
+# Separators are dropped only where thousands separators go: between digits, after one to
+# three of them and before exactly three, before any decimal point. A decimal comma ("1,5",
+# "1.234,5", ",5") is thus unreadable, never read as 15, 1.2345 or 5.
+_MISPLACED_SEPARATOR = re.compile(r"""
+      \d{4}[,，'\s]+\d                     # four digits before a separator
+    | \d[,，'\s]+(?=\d)(?!\d{3}(?!\d))     # other than three digits after one
+    | \.\d*[,，'\s]+\d                     # a separator among the decimals
+    | (?<!\d)[,，] | [,，](?![,，'\s]*\d)   # a comma not between digits
+""", re.VERBOSE)
+# pandas reads "+1801439850949.0010" one float64 step off the number (it does not without the +).
+_PLUS = re.compile(r"^\+(?=[\d.])")
+# The largest magnitude an Int64 year or count holds; 2.0 ** 63 itself does not fit.
+_INT64_LIMIT = 2.0 ** 63
 _INTEGRAL = re.compile(r"^[+-]?\d+(\.0*)?$")
 
 
@@ -120,7 +133,9 @@ def _number_text(value, column: Column) -> str | None:
     text = _clean_text(value)
     if text is None:
         return None
-    text = _SEPARATORS.sub("", text)
+    if _MISPLACED_SEPARATOR.search(text):
+        return text     # kept as written: it does not parse, and is reported
+    text = _PLUS.sub("", _SEPARATORS.sub("", text))
     if column.type == "year":
         text = text.translate(_CN_DIGITS).removesuffix("年度").removesuffix("年")
     elif column.type == "money":
@@ -132,6 +147,7 @@ def _number_text(value, column: Column) -> str | None:
 
 def _parse_numbers(texts: list[str | None], with_missing: bool) -> np.ndarray:
     """float64 of each text (NaN where blank or unreadable), then NaN for missing cells.
+    "inf", or a numeral past float64's range, is unreadable: no amount is infinite.
 
     pandas infers one dtype for the whole array it parses (int, float, or object when a
     huge integer meets a missing value), so it is given exactly the set of texts the
@@ -140,6 +156,7 @@ def _parse_numbers(texts: list[str | None], with_missing: bool) -> np.ndarray:
     """
     present = texts + [None] if with_missing else texts
     parsed = pd.to_numeric(pd.Series(present, dtype=object), errors="coerce").astype("float64").to_numpy()
+    parsed = np.where(np.isinf(parsed), np.nan, parsed)
     return parsed if with_missing else np.append(parsed, np.nan)
 
 
@@ -148,6 +165,10 @@ def _numeric(raw: RawColumn, column: Column, failures: list[TypeFailure]) -> pd.
     if raw.numeric and not pd.api.types.is_bool_dtype(series):
         values = series.astype("float64")
         shown = values
+        infinite = np.isinf(values.to_numpy())     # a Parquet float column may hold them
+        for idx in series.index[infinite]:
+            failures.append(TypeFailure(int(idx), column.name, str(shown.at[idx])))
+        values = values.mask(infinite)
     else:
         shown = series
         texts = [_number_text(v, column) for v in raw.uniques]
@@ -157,10 +178,11 @@ def _numeric(raw: RawColumn, column: Column, failures: list[TypeFailure]) -> pd.
         for idx in series.index[raw.spread_flags(unreadable)]:
             failures.append(TypeFailure(int(idx), column.name, str(series.at[idx])))
     if column.type in ("year", "count"):
-        fractional = values.notna() & (values != np.floor(values.fillna(0)))
-        for idx in values.index[fractional.to_numpy()]:
+        # Not a whole number, or one no Int64 holds (1e30 students): a failure, not a crash.
+        not_whole = values.notna() & ((values != np.floor(values.fillna(0))) | (values.abs() >= _INT64_LIMIT))
+        for idx in values.index[not_whole.to_numpy()]:
             failures.append(TypeFailure(int(idx), column.name, str(shown.at[idx])))
-        values = values.mask(fractional)
+        values = values.mask(not_whole)
         return values.astype("Int64")
     return values
 
