@@ -88,6 +88,7 @@ def find_header(rows: list[list], schema: SheetSchema, sheet_label: str) -> Head
 
 
 def _missing_columns(schema, sheet_label, missing, ignored) -> LedgerError:
+    sheet_label = _one_line(sheet_label)    # a sheet name may hold a line break (&#10; in workbook.xml)
     col = missing[0]
     accepted = list(col.all_names)
     # A header typed over two lines (Alt+Enter) is quoted on one: the error is one line.

@@ -151,10 +151,12 @@ TWO_LINE_HEADER = (SCHEMAS["reference"], [["年度", "行政区划代码", "指�
 
 
 @FAST
-@given(sheets_with_header(), st.lists(st.integers(0, 20), min_size=1, max_size=8))
-@example(TWO_LINE_HEADER, [3])          # the hint quoted the header with its line break
-@example(TWO_LINE_HEADER, [1, 2, 3])    # one column left: the error named it as missing too
-def test_a_header_without_a_required_column_is_a_one_line_ledger_error_naming_it(case, picks):
+@given(sheets_with_header(), st.lists(st.integers(0, 20), min_size=1, max_size=8),
+       st.one_of(st.just("教育经费"), st.text(max_size=8)))
+@example(TWO_LINE_HEADER, [3], "参照值")          # the hint quoted the header with its line break
+@example(TWO_LINE_HEADER, [1, 2, 3], "参照值")    # one column left: the error named it as missing too
+@example(TWO_LINE_HEADER, [3], "参照\n值")        # a sheet name with a line break (found by the fuzzer)
+def test_a_header_without_a_required_column_is_a_one_line_ledger_error_naming_it(case, picks, label):
     schema, rows, expected = case
     required = [c for c in schema.columns if c.required]
     drop = {required[i % len(required)].name for i in picks}
@@ -164,7 +166,7 @@ def test_a_header_without_a_required_column_is_a_one_line_ledger_error_naming_it
     rows = [*rows[: expected["row_index"]], header, *rows[expected["row_index"] + 1:]]
 
     with pytest.raises(LedgerError) as caught:
-        find_header(rows, schema, "教育经费")
+        find_header(rows, schema, label)
 
     first = next(c for c in schema.columns if c.name in drop)
     assert f"has no required column '{first.name}'" in caught.value.en
