@@ -207,15 +207,28 @@ def check(path, profile: str | None = None, year: int | None = None, rules: dict
     maps = _parameter_maps(region_profiles, years)
     findings = list(ledger.findings)
     evaluations = []
-    for rule in rules.values():
-        if rule.stage != "sql":
-            continue
-        params = {"regions": regions, "years": years, **{p: maps[p] for p in rule.parameters}}
-        table = _run(con, rule, {k: v for k, v in params.items() if k in rule.bound})
+
+    def results(rule: Rule, table):
         table = _withhold_on_rejected_rows(rule, table, rejected)
-        evaluations.append(_evaluations(rule, table, region_profiles, profile))
-        for row in _reported(table):
-            findings.append(_finding(rule, row, _profile_of(row, region_profiles, profile), ledger))
+        found = [_finding(rule, row, _profile_of(row, region_profiles, profile), ledger) for row in _reported(table)]
+        return _evaluations(rule, table, region_profiles, profile), found
+
+    # DuckDB releases the GIL while a query runs: the findings of one rule are built in a
+    # second thread while the next rule's query runs (the connection stays in this thread).
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = []
+        for rule in rules.values():
+            if rule.stage != "sql":
+                continue
+            params = {"regions": regions, "years": years, **{p: maps[p] for p in rule.parameters}}
+            table = _run(con, rule, {k: v for k, v in params.items() if k in rule.bound})
+            pending.append(pool.submit(results, rule, table))
+        for future in pending:               # in rule order: the result does not depend on timing
+            evaluation, found = future.result()
+            evaluations.append(evaluation)
+            findings.extend(found)
     con.close()
 
     unique = {}

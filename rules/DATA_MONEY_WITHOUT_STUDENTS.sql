@@ -2,7 +2,7 @@
 -- own) in a region and year with no enrolled students of that level.
 WITH money AS (
     SELECT region_code, min(region_name) AS region_name, year, level, sum(amount) AS amount,
-           list(_row ORDER BY _row) AS budget_rows
+           list_sort(list(_row)) AS budget_rows
     FROM budget
     WHERE fund_source = 'general_budget' AND basis = 'final' AND level <> 'other'
       AND list_contains($regions, region_code) AND list_contains($years, year)

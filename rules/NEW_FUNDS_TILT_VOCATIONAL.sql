@@ -3,7 +3,7 @@ WITH totals AS (
     SELECT region_code, min(region_name) AS region_name, year,
            sum(amount) AS total,
            coalesce(sum(amount) FILTER (WHERE level = 'secondary_vocational'), 0) AS vocational,
-           list(_row ORDER BY _row) FILTER (WHERE level = 'secondary_vocational') AS budget_rows
+           list_sort(list(_row) FILTER (WHERE level = 'secondary_vocational')) AS budget_rows
     FROM budget
     WHERE fund_source = 'general_budget' AND basis = 'final' AND list_contains($regions, region_code)
     GROUP BY region_code, year

@@ -8,7 +8,7 @@ WITH money AS (
            count(*) AS n_rows,
            count(prior_year_comparable) AS n_restated,
            sum(prior_year_comparable) AS restated_prior,
-           list(_row ORDER BY _row) AS budget_rows
+           list_sort(list(_row)) AS budget_rows
     FROM budget
     WHERE fund_source = 'general_budget' AND basis = 'final' AND list_contains($regions, region_code)
     GROUP BY GROUPING SETS ((region_code, year, level), (region_code, year))
@@ -19,7 +19,7 @@ heads AS (
            count(*) AS n_rows,
            count(prior_year_comparable) AS n_restated,
            sum(prior_year_comparable) AS restated_prior,
-           list(_row ORDER BY _row) AS enrollment_rows
+           list_sort(list(_row)) AS enrollment_rows
     FROM enrollment
     WHERE list_contains($regions, region_code)
     GROUP BY GROUPING SETS ((region_code, year, level), (region_code, year))

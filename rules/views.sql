@@ -12,7 +12,7 @@ WITH money AS (
            grouping(school_id) = 1 AS region_total,
            min(region_name) AS region_name, min(school_name) AS school_name,
            sum(amount) AS amount,
-           list(_row ORDER BY _row) AS budget_rows
+           list_sort(list(_row)) AS budget_rows
     FROM budget
     WHERE fund_source = 'general_budget' AND expense_class = 'public_funds'
       AND ownership = 'public' AND basis = 'final'
@@ -23,7 +23,7 @@ heads AS (
            grouping(school_id) = 1 AS region_total,
            min(region_name) AS region_name, min(school_name) AS school_name,
            sum(students) AS students,
-           list(_row ORDER BY _row) AS enrollment_rows
+           list_sort(list(_row)) AS enrollment_rows
     FROM enrollment
     WHERE ownership = 'public'
     GROUP BY GROUPING SETS ((region_code, year, level, school_id), (region_code, year, level))
