@@ -5,6 +5,7 @@ The Python API is what the CLI calls:
     import finaudit
     ledger = finaudit.load("ledger.xlsx")        # read + validate
     result = finaudit.check("ledger.xlsx")       # validate + run every rule
+    batch = finaudit.check_many(["ledgers/2024/"])   # many ledgers, one result
 """
 from __future__ import annotations
 
@@ -21,3 +22,10 @@ def check(path, profile=None, year=None, **kwargs):
     """Audits a ledger; returns a CheckResult with .findings, .summary and .to_json()."""
     from .engine import check as _check
     return _check(path, profile=profile, year=year, **kwargs)
+
+
+def check_many(inputs, profile=None, year=None, **kwargs):
+    """Audits every ledger named by files, folders and globs; returns one BatchResult in which
+    every finding names its file and an unreadable file is a finding, not an exception."""
+    from .batch import check_many as _check_many
+    return _check_many(inputs, profile=profile, year=year, **kwargs)

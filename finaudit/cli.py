@@ -125,7 +125,7 @@ def write_outputs(result, lang, *, json_path=None, html_path=None, annotate_path
 
 
 @main.command()
-@click.argument("ledger", type=click.Path(path_type=str))
+@click.argument("ledgers", nargs=-1, type=click.Path(path_type=str))
 @click.option("--profile", help="Audit every region under this profile (default: the most specific one covering each region).")
 @click.option("--json", "json_path", type=click.Path(path_type=str), help="Write the findings document to this file.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
@@ -135,24 +135,39 @@ def write_outputs(result, lang, *, json_path=None, html_path=None, annotate_path
 @click.option("--year", type=int, help="Audit this fiscal year only.")
 @click.option("--html", "html_path", type=click.Path(path_type=str), help="Write the auditor's HTML report (one offline file).")
 @click.option("--annotate", "annotate_path", type=click.Path(path_type=str),
-              help="Write a copy of the workbook with every finding's cells marked (.xlsx).")
+              help="Write a copy of the workbook with every finding's cells marked (.xlsx; one ledger only).")
 @click.option("--sarif", "sarif_path", type=click.Path(path_type=str), help="Write the findings as SARIF 2.1.0.")
 @click.option("--csv", "csv_path", type=click.Path(path_type=str), help="Write one finding a row as CSV (UTF-8 with BOM).")
 @click.option("--show-info", is_flag=True, help="Also list info findings (not evaluable cases) in the text output.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing; the exit code tells the result (for cron).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Audit this many ledgers at once, in worker processes.")
 @LANG
-def check(ledger, profile, json_path, fmt, fail_on, year, html_path, annotate_path, sarif_path, csv_path,
-          show_info, quiet, lang):
-    """Audit LEDGER against the funding guarantees.
+def check(ledgers, profile, json_path, fmt, fail_on, year, html_path, annotate_path, sarif_path, csv_path,
+          show_info, quiet, jobs, lang):
+    """Audit LEDGERS (workbooks, folders, globs) against the funding guarantees.
 
-    Exit 0 when no finding is at or above --fail-on, 1 when there is one, 2 when the
-    audit could not be carried out (unreadable ledger, wrong usage).
+    Several ledgers give one consolidated result in which every finding names its file;
+    a ledger that cannot be read is a finding about that file and the others are
+    still audited. Exit 0 when no finding is at or above --fail-on, 1 when there is
+    one, 2 when nothing could be audited (unreadable ledgers, wrong usage).
     """
-    from .engine import check as run_check
+    from .batch import check_many, expand
     from .findings import at_or_above
     from .render_text import check_report
 
-    result = run_guarded(lang, lambda: run_check(ledger, profile=profile, year=year))
+    if not ledgers:
+        run_guarded(lang, _no_ledgers)
+    items = expand(ledgers)
+    if annotate_path and len(items) > 1:
+        _fail("--annotate 只能用于一个台账（标注的是该工作簿的副本）。" if lang == "zh"
+              else "--annotate takes one ledger (it marks a copy of that workbook).")
+    with _progress(items, quiet, lang) as advance:
+        result = run_guarded(lang, lambda: check_many(items, profile=profile, year=year, jobs=jobs,
+                                                      progress=advance))
+    if not result.audited:
+        _fail(_nothing_audited(result, lang))
+
     def write():
         try:
             write_outputs(result, lang, json_path=json_path, html_path=html_path, annotate_path=annotate_path,
@@ -165,6 +180,44 @@ def check(ledger, profile, json_path, fmt, fail_on, year, html_path, annotate_pa
     if not quiet:
         click.echo(result.to_json() if fmt == "json" else check_report(result, lang, show_info=show_info))
     sys.exit(EXIT_FINDINGS if at_or_above(result.findings, fail_on) else EXIT_OK)
+
+
+def _no_ledgers():
+    raise UsageError("请指定要审计的台账（文件、文件夹或通配符）。",
+                     "Give the ledgers to audit (files, folders or globs).")
+
+
+def _nothing_audited(result, lang: str) -> str:
+    """The one line when not a single ledger could be audited."""
+    failed = result.failed
+    if len(failed) == 1:
+        return failed[0].error[lang]
+    first = failed[0]
+    return (f"{len(failed)} 个台账均无法审计；第一个：{first.error['zh']}" if lang == "zh"
+            else f"None of the {len(failed)} ledgers could be audited; the first: {first.error['en']}")
+
+
+class _progress:
+    """A progress bar on stderr while ledgers are audited: only on a terminal, never with
+    --quiet, and not for a single ledger (it would flash and vanish)."""
+
+    def __init__(self, items, quiet: bool, lang: str):
+        self.shown = not quiet and len(items) > 1 and sys.stderr.isatty()
+        self.items, self.lang, self.bar = items, lang, None
+
+    def __enter__(self):
+        if not self.shown:
+            return None
+        self.bar = click.progressbar(length=len(self.items), label="审计中" if self.lang == "zh" else "Auditing",
+                                     file=sys.stderr, show_pos=True,
+                                     item_show_func=lambda item: item.path.name if item else "")
+        self.bar.__enter__()
+        return lambda item: self.bar.update(1, item)
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+        return False
 
 
 @main.group(invoke_without_command=True)

@@ -45,6 +45,9 @@ class Finding:
     # A finding about particular cells (a bad value, a duplicate row) is identified by them;
     # one about a subject (a region's year) by the subject, so inserted rows do not change it.
     identified_by_cells: bool = False
+    # The ledger the finding is about, set when several are audited in one run (batch.py);
+    # not part of the fingerprint, so a county's finding keeps it when its file is renamed.
+    file: str | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -78,6 +81,8 @@ class Finding:
         }
         if self.details:
             out["details"] = self.details
+        if self.file is not None:
+            out["file"] = self.file
         return out
 
 

@@ -8,8 +8,15 @@ from . import __version__
 FORMAT_VERSION = 1
 
 
-def document(result) -> dict:
+def _inputs(result) -> list[dict]:
+    if hasattr(result, "inputs"):       # batch.BatchResult: one entry per ledger, audited or not
+        return [item.to_dict() for item in result.inputs]
     ledger = result.ledger
+    return [{"path": str(ledger.path), "sha256": ledger.sha256(),
+             "sheets": [s.summary() for s in ledger.sheets.values()]}]
+
+
+def document(result) -> dict:
     profiles = sorted(set(result.region_profiles.values()))
     return {
         "finaudit_version": __version__,
@@ -17,8 +24,7 @@ def document(result) -> dict:
         "run": {
             "started_at": result.started_at,
             "profiles": profiles,
-            "inputs": [{"path": str(ledger.path), "sha256": ledger.sha256(),
-                        "sheets": [s.summary() for s in ledger.sheets.values()]}],
+            "inputs": _inputs(result),
         },
         "summary": result.summary,
         "findings": [f.to_dict() for f in result.findings],

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import unicodedata
+from pathlib import Path
 
 SEVERITY_LABEL = {"zh": {"violation": "违规", "warning": "警示", "info": "提示"},
                   "en": {"violation": "violation", "warning": "warning", "info": "info"}}
@@ -55,24 +56,13 @@ def _evidence_text(finding, limit: int = 4) -> str:
 
 
 def check_report(result, lang: str, show_info: bool = False) -> str:
-    """The terminal report of a check: facts of the run, the summary, then findings by rule."""
-    from .profiles import load_profiles
-
+    """The terminal report of a check: facts of the run, the summary, then findings by rule.
+    Over several ledgers it lists them first, and every finding names its file."""
     zh = lang == "zh"
     summary = result.summary
-    profiles = load_profiles()
-    out = []
-    out.append(("台账：" if zh else "Ledger: ") + str(result.ledger.path))
-    ev = result.evaluations.dropna(subset=["region_code"]).drop_duplicates("region_code")
-    regions = dict(zip(ev["region_code"], ev["region_name"]))
-    assign = [f"{code} {regions.get(code) or ''} → {pid}（{profiles[pid].name['zh']}）" if zh
-              else f"{code} {regions.get(code) or ''} → {pid} ({profiles[pid].name['en']})"
-              for code, pid in sorted(result.region_profiles.items())]
-    out.append(("适用配置：" if zh else "Profiles: ") + ("；".join(assign) if zh else "; ".join(assign)))
-    if result.years:
-        out.append(("审计年度：" if zh else "Years audited: ") + f"{result.years[0]}–{result.years[-1]}")
-    out.append("")
-    out.append(sheets_table([s.summary() for s in result.ledger.sheets.values()], lang))
+    inputs = getattr(result, "inputs", None)
+    several = inputs is not None and len(inputs) > 1
+    out = _ledgers_table(result, lang) if several else _ledger_facts(result, lang)
     out.append("")
     sev = summary["by_severity"]
     if zh:
@@ -83,7 +73,9 @@ def check_report(result, lang: str, show_info: bool = False) -> str:
                    f"money needed to comply, summed over rules: {summary['shortfall_yuan_total']:,.2f} yuan "
                    "(gaps of different rules may overlap: an upper bound).")
     out.append("")
-    titles = {rid: rule.title[lang] for rid, rule in result.rules.items()}
+    from .batch import UNREADABLE, UNREADABLE_TITLE
+
+    titles = {UNREADABLE: UNREADABLE_TITLE[lang], **{rid: rule.title[lang] for rid, rule in result.rules.items()}}
     headers = (["规则", "名称", "违规", "警示", "提示", "符合", "缺口（元）"] if zh
                else ["rule", "title", "violations", "warnings", "info", "passed", "shortfall (yuan)"])
     rows = [[rid, titles.get(rid, ""), c["violation"], c["warning"], c["info"], c["pass"],
@@ -102,8 +94,9 @@ def check_report(result, lang: str, show_info: bool = False) -> str:
             if rule is not None:
                 basis = rule.basis
                 out.append(("  依据：" if zh else "  Basis: ") + f"{basis['document']} {basis['clause']}：“{basis['text']}”")
-        out.append(f"  - [{SEVERITY_LABEL[lang][finding.severity]}] {finding.text(lang)}")
-        if finding.evidence:
+        where = f"({Path(finding.file).name}) " if several and finding.file else ""
+        out.append(f"  - [{SEVERITY_LABEL[lang][finding.severity]}] {where}{finding.text(lang)}")
+        if finding.evidence and finding.rule_id != UNREADABLE:
             out.append(("    证据：" if zh else "    Evidence: ") + _evidence_text(finding))
     hidden = sev["info"] if not show_info else 0
     if hidden:
@@ -112,3 +105,52 @@ def check_report(result, lang: str, show_info: bool = False) -> str:
                    else f"{hidden} info findings (e.g. not evaluable: no previous year, requirement not yet in force) "
                         "are not shown; add --show-info, or see the JSON output.")
     return "\n".join(out)
+
+
+def _ledger_facts(result, lang: str) -> list[str]:
+    """One ledger: its path, the profile of each region, the years, the sheet accounting."""
+    from .profiles import load_profiles
+
+    zh = lang == "zh"
+    profiles = load_profiles()
+    out = [("台账：" if zh else "Ledger: ") + str(result.ledger.path)]
+    ev = result.evaluations.dropna(subset=["region_code"]).drop_duplicates("region_code")
+    regions = dict(zip(ev["region_code"], ev["region_name"]))
+    assign = [f"{code} {regions.get(code) or ''} → {pid}（{profiles[pid].name['zh']}）" if zh
+              else f"{code} {regions.get(code) or ''} → {pid} ({profiles[pid].name['en']})"
+              for code, pid in sorted(result.region_profiles.items())]
+    out.append(("适用配置：" if zh else "Profiles: ") + ("；".join(assign) if zh else "; ".join(assign)))
+    if result.years:
+        out.append(("审计年度：" if zh else "Years audited: ") + f"{result.years[0]}–{result.years[-1]}")
+    out.append("")
+    out.append(sheets_table([s.summary() for s in result.ledger.sheets.values()], lang))
+    return out
+
+
+def _ledgers_table(result, lang: str) -> list[str]:
+    """Several ledgers: one line each, with its regions, years and findings, or why it was not audited."""
+    zh = lang == "zh"
+    audited, failed = result.audited, result.failed
+    counts: dict[str, dict] = {}
+    for finding in result.findings:
+        by = counts.setdefault(finding.file, {"violation": 0, "warning": 0, "info": 0})
+        by[finding.severity] += 1
+    out = [f"台账：{len(result.inputs)} 个，已审计 {len(audited)} 个，无法审计 {len(failed)} 个" if zh
+           else f"Ledgers: {len(result.inputs)}, audited {len(audited)}, could not be audited {len(failed)}"]
+    out.append("")
+    headers = (["台账", "地区", "年度", "违规", "警示", "提示", "状态"] if zh
+               else ["ledger", "regions", "years", "violations", "warnings", "info", "status"])
+    rows = []
+    for item in result.inputs:
+        c = counts.get(str(item.path), {"violation": 0, "warning": 0, "info": 0})
+        years = f"{item.years[0]}–{item.years[-1]}" if item.years else ""
+        status = ("已审计" if zh else "audited") if item.audited else ("无法审计" if zh else "not audited")
+        if item.audited:
+            rows.append([str(item.path), ", ".join(item.regions), years, c["violation"], c["warning"], c["info"],
+                         status])
+        else:
+            rows.append([str(item.path), "", "", "", "", "", status])
+    out.append(table(headers, rows))
+    for item in failed:
+        out.append(f"  无法审计 {item.path}：{item.error['zh']}" if zh else f"  not audited: {item.path}: {item.error['en']}")
+    return out

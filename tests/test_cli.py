@@ -87,6 +87,7 @@ def _normalised(doc: dict) -> dict:
         for sheet in item["sheets"]:
             sheet["file"] = Path(sheet["file"]).name
     for finding in doc["findings"]:
+        finding["file"] = Path(finding["file"]).name
         for evidence in finding["evidence"]:
             evidence["file"] = Path(evidence["file"]).name
     doc["finaudit_version"] = "<version>"
