@@ -220,6 +220,28 @@ class _progress:
         return False
 
 
+@main.command()
+@click.argument("document", type=click.Path(path_type=str))
+@click.option("--base", type=click.Path(path_type=str, file_okay=False),
+              help="Folder the document's relative ledger paths are taken from (default: the working directory).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Audit this many ledgers at once, in worker processes.")
+@LANG
+def verify(document, base, jobs, lang):
+    """Re-run the audit that DOCUMENT (a --json findings file) records and confirm it finds the same.
+
+    The inputs, profiles, year and options come from the document's run manifest. Exit 0
+    when every finding is identical, 1 when they differ (each difference is listed), 2
+    when the audit cannot be re-run (a ledger is gone, the file is not a findings document).
+    """
+    from .manifest import verify as run_verify
+    from .render_text import verification_report
+
+    outcome = run_guarded(lang, lambda: run_verify(document, jobs=jobs, base=base))
+    click.echo(verification_report(outcome, lang))
+    sys.exit(EXIT_OK if outcome.identical else EXIT_FINDINGS)
+
+
 @main.group(invoke_without_command=True)
 @LANG
 @click.pass_context

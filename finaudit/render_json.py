@@ -1,4 +1,8 @@
-"""The findings document: stable and versioned (a golden-file test holds its shape)."""
+"""The findings document: stable and versioned (a golden-file test holds its shape).
+
+Its `run` section is the manifest (manifest.py): what the result needs to be reproduced.
+The same inputs give the same bytes except `run.id` and `run.started_at`: findings,
+inputs and every mapping are in a fixed order."""
 from __future__ import annotations
 
 import json
@@ -8,27 +12,29 @@ from . import __version__
 FORMAT_VERSION = 1
 
 
-def _inputs(result) -> list[dict]:
+def inputs(result) -> list[dict]:
+    """Every ledger of the run with its sha256 and sheet accounting (and why one was not audited)."""
     if hasattr(result, "inputs"):       # batch.BatchResult: one entry per ledger, audited or not
         return [item.to_dict() for item in result.inputs]
     ledger = result.ledger
     return [{"path": str(ledger.path), "sha256": ledger.sha256(),
-             "sheets": [s.summary() for s in ledger.sheets.values()]}]
+             "sheets": [s.summary() for s in ledger.sheets.values()], "status": "audited"}]
 
 
 def document(result) -> dict:
-    profiles = sorted(set(result.region_profiles.values()))
-    return {
+    from .manifest import manifest
+
+    doc = {
         "finaudit_version": __version__,
         "format_version": FORMAT_VERSION,
-        "run": {
-            "started_at": result.started_at,
-            "profiles": profiles,
-            "inputs": _inputs(result),
-        },
+        "run": manifest(result),
         "summary": result.summary,
         "findings": [f.to_dict() for f in result.findings],
     }
+    baseline = getattr(result, "baseline", None)
+    if baseline is not None:            # recorded in a history file (history.py)
+        doc["baseline"] = baseline
+    return doc
 
 
 def dumps(doc: dict) -> str:

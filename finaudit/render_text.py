@@ -1,6 +1,7 @@
 """Terminal output: sheet accounting, summaries and findings, in Chinese or English."""
 from __future__ import annotations
 
+import json
 import unicodedata
 from pathlib import Path
 
@@ -154,3 +155,37 @@ def _ledgers_table(result, lang: str) -> list[str]:
     for item in failed:
         out.append(f"  无法审计 {item.path}：{item.error['zh']}" if zh else f"  not audited: {item.path}: {item.error['en']}")
     return out
+
+
+def _finding_brief(finding: dict, lang: str) -> str:
+    where = f"({Path(finding['file']).name}) " if finding.get("file") else ""
+    label = SEVERITY_LABEL[lang].get(finding["severity"], finding["severity"])
+    return f"[{label}] {finding['rule_id']} {where}{finding['message'].get(lang) or finding['message'].get('en', '')}"
+
+
+def verification_report(outcome, lang: str) -> str:
+    """What `finaudit verify` found: notes on what changed since, then identical or each difference."""
+    zh = lang == "zh"
+    out = [("复核：" if zh else "Verifying: ") + str(outcome.document)]
+    out.extend(("  注意：" if zh else "  Note: ") + note[lang] for note in outcome.notes)
+    if outcome.identical:
+        out.append(f"一致：重新审计得到的 {outcome.findings} 项发现与记录完全相同。" if zh
+                   else f"Identical: the audit run again gives the same {outcome.findings} findings.")
+        return "\n".join(out)
+    out.append(f"不一致：记录中有而重新审计没有 {len(outcome.missing)} 项，新出现 {len(outcome.extra)} 项，"
+               f"内容变化 {len(outcome.changed)} 项。" if zh else
+               f"Different: {len(outcome.missing)} recorded findings are gone, {len(outcome.extra)} are new, "
+               f"{len(outcome.changed)} changed.")
+    for finding in outcome.missing:
+        out.append("  - " + _finding_brief(finding, lang))
+    for finding in outcome.extra:
+        out.append("  + " + _finding_brief(finding, lang))
+    for before, after, keys in outcome.changed:
+        out.append("  ~ " + _finding_brief(after, lang))
+        out.append(("    变化的字段：" if zh else "    fields that differ: ") + ", ".join(keys))
+        for key in keys:
+            out.append(f"      {key}: {json.dumps(before.get(key), ensure_ascii=False)} → "
+                       f"{json.dumps(after.get(key), ensure_ascii=False)}")
+    if outcome.summary_differs:
+        out.append("  汇总（含符合项计数）也不同。" if zh else "  The summary (pass counts included) differs too.")
+    return "\n".join(out)

@@ -61,7 +61,8 @@ def test_json_is_written_with_the_documented_shape(cli, tmp_path):
     assert run.exit_code == 1
     doc = json.loads(out.read_text(encoding="utf-8"))
     assert set(doc) == {"finaudit_version", "format_version", "run", "summary", "findings"}
-    assert set(doc["run"]) == {"started_at", "profiles", "inputs"}
+    assert set(doc["run"]) == {"id", "started_at", "finaudit_version", "profiles", "parameters", "rules_digest",
+                               "schemas_digest", "options", "inputs"}
     assert doc["run"]["inputs"][0]["sha256"] and len(doc["run"]["inputs"][0]["sheets"]) == 5
     for finding in doc["findings"]:
         assert FINDING_KEYS <= set(finding)
@@ -81,6 +82,11 @@ def test_fingerprints_are_stable_across_runs(cli):
 
 def _normalised(doc: dict) -> dict:
     doc["run"]["started_at"] = "<started_at>"
+    doc["run"]["id"] = "<id>"
+    # the digests change with any rule or schema edit; test_manifest.py checks them
+    doc["run"]["rules_digest"] = "<rules_digest>"
+    doc["run"]["schemas_digest"] = "<schemas_digest>"
+    doc["run"]["finaudit_version"] = "<version>"
     for item in doc["run"]["inputs"]:
         item["path"] = Path(item["path"]).name
         item["sha256"] = "<sha256>"

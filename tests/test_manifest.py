@@ -1,0 +1,133 @@
+"""The run manifest in every JSON output, determinism, and `finaudit verify` (issue 5)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from finaudit.manifest import _tree_digest, rules_digest
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_ledgers"
+CLEAN = SAMPLES / "clean.xlsx"
+BROKEN = SAMPLES / "break_FLOOR_PRESCHOOL.xlsx"
+RUN_VARYING = re.compile(r'^    "(id|started_at)": "[^"]*",?$', re.MULTILINE)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_the_json_carries_what_a_rerun_needs(cli, tmp_path):
+    out = tmp_path / "out.json"
+    cli("check", BROKEN, "--json", out, "--quiet", "--profile", "dingzhou", "--year", "2022")
+    run = json.loads(out.read_text(encoding="utf-8"))["run"]
+    assert re.fullmatch(r"[0-9a-f]{12}", run["id"]) and run["started_at"]
+    assert run["finaudit_version"] and run["profiles"] == ["dingzhou"]
+    assert run["options"] == {"profile": "dingzhou", "year": 2022}
+    assert run["inputs"][0]["sha256"] == _sha256(BROKEN) and run["inputs"][0]["path"] == str(BROKEN)
+    floor = run["parameters"]["dingzhou"]["parameters"]["floor_preschool_public_funds_per_student"]
+    assert floor == [{"effective": 2021, "value": 400,
+                      "source": "定发字〔2021〕40号（二十四）：幼儿园生均公用经费(生均400元)按拨款标准"}]
+    assert run["rules_digest"] == rules_digest() and re.fullmatch(r"[0-9a-f]{64}", run["rules_digest"])
+
+
+def test_the_parameters_listed_are_those_of_the_audited_years_and_the_year_before(cli, tmp_path):
+    out = tmp_path / "out.json"
+    cli("check", CLEAN, "--json", out, "--quiet", "--profile", "xingtai", "--year", "2019")
+    params = json.loads(out.read_text(encoding="utf-8"))["run"]["parameters"]["xingtai"]["parameters"]
+    # Xingtai's surcharge share applies from 2021: not in force in 2018 or 2019
+    assert "surcharge_vocational_share_min" not in params
+    assert params["only_increase_required"][0]["value"] is True
+
+
+def test_the_rules_digest_changes_with_any_rule_or_profile_file(tmp_path):
+    shutil.copytree(Path(__file__).resolve().parent.parent / "rules", tmp_path / "rules",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    before = _tree_digest(str(tmp_path / "rules"))
+    _tree_digest.cache_clear()
+    profile = tmp_path / "rules" / "profiles" / "dingzhou.yaml"
+    profile.write_text(profile.read_text(encoding="utf-8").replace("value: 400", "value: 450"), encoding="utf-8")
+    assert _tree_digest(str(tmp_path / "rules")) != before
+    _tree_digest.cache_clear()
+
+
+def _check_json(args: list, out: Path, seed: str) -> bytes:
+    env = {**os.environ, "PYTHONHASHSEED": seed}
+    proc = subprocess.run([sys.executable, "-m", "finaudit", "check", *map(str, args), "--json", str(out), "--quiet"],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode in (0, 1), proc.stderr
+    return out.read_bytes()
+
+
+@pytest.mark.slow
+def test_the_same_inputs_give_byte_identical_json_apart_from_run_time_and_id(tmp_path):
+    folder = tmp_path / "ledgers"
+    folder.mkdir()
+    shutil.copy(CLEAN, folder / "a.xlsx")
+    shutil.copy(BROKEN, folder / "b.xlsx")
+    (folder / "c.xlsx").write_bytes(b"corrupt")
+    first = _check_json([folder], tmp_path / "1.json", seed="1")
+    second = _check_json([folder, "--jobs", "2"], tmp_path / "2.json", seed="2")
+    assert first != second                              # the run id and time do differ ...
+    assert len(RUN_VARYING.findall(first.decode())) == 2
+    assert RUN_VARYING.sub("", first.decode()) == RUN_VARYING.sub("", second.decode())   # ... and nothing else
+
+
+def test_verify_confirms_a_run_that_comes_out_the_same(cli, tmp_path):
+    out = tmp_path / "out.json"
+    cli("check", BROKEN, "--json", out, "--quiet")
+    run = cli("verify", out, "--lang", "en")
+    assert run.exit_code == 0, run.output
+    assert "Identical: the audit run again gives the same 60 findings." in run.stdout
+
+
+def test_verify_shows_what_differs_when_the_ledger_has_changed(cli, tmp_path):
+    ledger = tmp_path / "county.xlsx"
+    shutil.copy(BROKEN, ledger)
+    out = tmp_path / "out.json"
+    cli("check", ledger, "--json", out, "--quiet")
+    shutil.copy(CLEAN, ledger)                     # the kindergarten money was corrected since
+    run = cli("verify", out, "--lang", "en")
+    assert run.exit_code == 1
+    assert "has changed since (its sha256 differs)" in run.stdout
+    assert "Different: 1 recorded findings are gone, 0 are new, 0 changed." in run.stdout
+    assert "  - [violation] FLOOR_PRESCHOOL (county.xlsx) 定州市 2022" in run.stdout
+
+
+def test_verify_lists_the_fields_of_a_finding_that_changed(cli, tmp_path):
+    out = tmp_path / "out.json"
+    cli("check", BROKEN, "--json", out, "--quiet")
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    violation = next(f for f in doc["findings"] if f["severity"] == "violation")
+    violation["shortfall_yuan"] = 1.0
+    out.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    run = cli("verify", out, "--lang", "en")
+    assert run.exit_code == 1
+    assert "fields that differ: shortfall_yuan" in run.stdout and "shortfall_yuan: 1.0 → 123640.0" in run.stdout
+
+
+def test_verify_takes_relative_paths_from_base(cli, tmp_path, monkeypatch):
+    (tmp_path / "in").mkdir()
+    shutil.copy(BROKEN, tmp_path / "in" / "county.xlsx")
+    monkeypatch.chdir(tmp_path)
+    cli("check", "in/county.xlsx", "--json", "out.json", "--quiet")
+    monkeypatch.chdir(tmp_path / "in")
+    run = cli("verify", tmp_path / "out.json", "--lang", "en")
+    assert run.exit_code == 2 and "--base" in run.stderr and len(run.stderr.strip().splitlines()) == 1
+    run = cli("verify", tmp_path / "out.json", "--base", tmp_path, "--lang", "en")
+    assert run.exit_code == 0, run.output
+
+
+def test_verify_of_something_else_is_one_line(cli, tmp_path):
+    (tmp_path / "x.json").write_text('{"hello": 1}', encoding="utf-8")
+    run = cli("verify", tmp_path / "x.json", "--lang", "en")
+    assert run.exit_code == 2 and "not a finaudit findings document" in run.stderr
+    run = cli("verify", tmp_path / "nothing.json", "--lang", "en")
+    assert run.exit_code == 2 and "does not exist" in run.stderr
