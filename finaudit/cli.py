@@ -142,49 +142,90 @@ def write_outputs(result, lang, *, json_path=None, html_path=None, annotate_path
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing; the exit code tells the result (for cron).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
               help="Audit this many ledgers at once, in worker processes.")
+@click.option("--config", "config_path", type=click.Path(path_type=str),
+              help="Read settings from this file (default: finaudit.toml or pyproject.toml [tool.finaudit], "
+                   "searched from the working directory upward).")
+@click.option("--no-config", is_flag=True, help="Ignore any configuration file.")
 @LANG
-def check(ledgers, profile, json_path, fmt, fail_on, year, html_path, annotate_path, sarif_path, csv_path,
-          show_info, quiet, jobs, lang):
+@click.pass_context
+def check(ctx, ledgers, **options):
     """Audit LEDGERS (workbooks, folders, globs) against the funding guarantees.
 
     Several ledgers give one consolidated result in which every finding names its file;
     a ledger that cannot be read is a finding about that file and the others are
-    still audited. Exit 0 when no finding is at or above --fail-on, 1 when there is
-    one, 2 when nothing could be audited (unreadable ledgers, wrong usage).
+    still audited. Without LEDGERS, the ledgers of the configuration file are audited;
+    flags given here override its settings. Exit 0 when no finding is at or above
+    --fail-on, 1 when there is one, 2 when nothing could be audited (unreadable
+    ledgers, wrong usage).
     """
     from .batch import check_many, expand
     from .findings import at_or_above
     from .render_text import check_report
 
+    o = _configured(ctx, options)
+    lang = o["lang"]
+    ledgers = list(ledgers) or o.get("ledgers") or []
     if not ledgers:
         run_guarded(lang, _no_ledgers)
     items = expand(ledgers)
-    if annotate_path and len(items) > 1:
+    if o["annotate_path"] and len(items) > 1:
         _fail("--annotate 只能用于一个台账（标注的是该工作簿的副本）。" if lang == "zh"
               else "--annotate takes one ledger (it marks a copy of that workbook).")
-    with _progress(items, quiet, lang) as advance:
-        result = run_guarded(lang, lambda: check_many(items, profile=profile, year=year, jobs=jobs,
+    with _progress(items, o["quiet"], lang) as advance:
+        result = run_guarded(lang, lambda: check_many(items, profile=o["profile"], year=o["year"], jobs=o["jobs"],
                                                       progress=advance))
     if not result.audited:
         _fail(_nothing_audited(result, lang))
 
     def write():
         try:
-            write_outputs(result, lang, json_path=json_path, html_path=html_path, annotate_path=annotate_path,
-                          sarif_path=sarif_path, csv_path=csv_path)
+            write_outputs(result, lang, json_path=o["json_path"], html_path=o["html_path"],
+                          annotate_path=o["annotate_path"], sarif_path=o["sarif_path"], csv_path=o["csv_path"])
         except OSError as exc:   # a folder where a file should go, no permission, disk full
             where = exc.filename or ""
             raise UsageError(f"无法写入“{where}”：{exc.strerror}。", f"Cannot write '{where}': {exc.strerror}.") from None
 
     run_guarded(lang, write)
-    if not quiet:
-        click.echo(result.to_json() if fmt == "json" else check_report(result, lang, show_info=show_info))
-    sys.exit(EXIT_FINDINGS if at_or_above(result.findings, fail_on) else EXIT_OK)
+    if not o["quiet"]:
+        click.echo(result.to_json() if o["fmt"] == "json" else check_report(result, lang, show_info=o["show_info"]))
+    sys.exit(EXIT_FINDINGS if at_or_above(result.findings, o["fail_on"]) else EXIT_OK)
+
+
+# check's option -> its key in the configuration file (outputs.<name> for output files)
+CONFIGURABLE = {"profile": "profile", "year": "year", "fmt": "format", "fail_on": "fail_on", "lang": "lang",
+                "show_info": "show_info", "quiet": "quiet", "jobs": "jobs", "history": "history",
+                "history_timeout": "history_timeout", "draft_severity": "draft_severity",
+                "json_path": "outputs.json", "html_path": "outputs.html", "annotate_path": "outputs.annotate",
+                "sarif_path": "outputs.sarif", "csv_path": "outputs.csv"}
+
+
+def _configured(ctx, options: dict) -> dict:
+    """The options in force: a flag on the command line, else the configuration file, else the default."""
+    from click.core import ParameterSource
+
+    from .config import load
+
+    lang = options["lang"]
+    config = None if options["no_config"] else run_guarded(lang, lambda: load(options["config_path"]))
+    out = dict(options)
+    if config is None:
+        return out
+    for name, key in CONFIGURABLE.items():
+        if name not in options or ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT,
+                                                                         ParameterSource.DEFAULT_MAP, None):
+            continue
+        section, _, sub = key.partition(".")
+        value = (config.get(section) or {}).get(sub) if sub else config.get(section)
+        if value is not None:
+            out[name] = value
+    out["ledgers"] = config.get("ledgers")
+    ctx.meta["finaudit.lang"] = out["lang"]
+    return out
 
 
 def _no_ledgers():
-    raise UsageError("请指定要审计的台账（文件、文件夹或通配符）。",
-                     "Give the ledgers to audit (files, folders or globs).")
+    raise UsageError("请指定要审计的台账（文件、文件夹或通配符），或在 finaudit.toml 中设置 ledgers。",
+                     "Give the ledgers to audit (files, folders or globs), or set ledgers in finaudit.toml.")
 
 
 def _nothing_audited(result, lang: str) -> str:
