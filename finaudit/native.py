@@ -101,7 +101,7 @@ class _Col:
     column: Column
     source: str               # the file's column name
     letter: str
-    numeric: bool             # stored as numbers
+    numeric: bool             # a number column stored as numbers
     mapped: bool = False      # joined to a table of its distinct values
     values: dict | None = None    # distinct index -> the value a finding shows
 
@@ -117,8 +117,9 @@ def _load_sheet(con, schema: SheetSchema, file: Path) -> tuple[Sheet, list[Findi
     con.read_parquet(str(file), file_row_number=True).create_view(src, replace=True)
     cols = []
     for name, pos in sorted(match.columns.items(), key=lambda kv: kv[1]):
-        col = _Col(schema.column(name), names[pos], column_letter(pos), types[pos].startswith(_NUMERIC))
-        if not col.numeric:
+        column = schema.column(name)
+        col = _Col(column, names[pos], column_letter(pos), types[pos].startswith(_NUMERIC) and column.numeric)
+        if not col.numeric:                    # text, or a code or name stored as a number
             _map_distinct(con, schema, src, col)
         cols.append(col)
     units = {c: (u or "元") for c, u in _units(match, []).items() if schema.column(c).type == "money"}

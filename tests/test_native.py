@@ -60,13 +60,13 @@ def messy_ledger(folder: Path) -> Path:
     frame["行政区划代码"] = frame["行政区划代码"].map(lambda v: None if v is None else str(v))
     frame.to_parquet(folder / "教育经费.parquet", index=False)
     enrollment = pd.DataFrame([
-        [2023, "130682", "定州市", "小学", "公办", 30.0, "S1"],
-        [2023, "130682", "定州市", "初中", "公办", 2.5, "S2"],        # a fraction of a student
-        [2023, "130682", "定州市", "普通高中", "公办", math.inf, None],  # infinity
-        [2022, "130682", "定州市", "小学", "公办", math.nan, "S1"],     # NaN: empty
-        [2022, "130682", "定州市", "初中", "公办", -1.0, None],        # below the minimum
-        [None, None, None, None, None, math.nan, None],               # blank row
-        [2024, "130682", "定州市", "小学", "公办", 1e30, None],         # no Int64 holds it
+        [2023, 130682, "定州市", "小学", "公办", 30.0, "S1"],         # a region code stored as a number
+        [2023, 130682, "定州市", "初中", "公办", 2.5, "S2"],        # a fraction of a student
+        [2023, 130682, "定州市", "普通高中", "公办", math.inf, None],  # infinity
+        [2022, 130682, "定州市", "小学", "公办", math.nan, "S1"],     # NaN: empty
+        [2022, 130682, "定州市", "初中", "公办", -1.0, None],        # below the minimum
+        [None, None, None, None, None, math.nan, None],             # blank row
+        [2024, 130682, "定州市", "小学", "公办", 1e30, None],         # no Int64 holds it
     ], columns=ENROLLMENT)
     enrollment.to_parquet(folder / "在校生.parquet", index=False)
     return folder
