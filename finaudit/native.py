@@ -129,7 +129,7 @@ def _load_sheet(con, schema: SheetSchema, file: Path) -> tuple[Sheet, list[Findi
     present = {c.column.name for c in cols}
     defaults = [c for c in schema.columns if c.name not in present and c.default is not None]
     targets = [c.column.name for c in cols] + [c.name for c in defaults]
-    selects = [_quote(c.column.name) for c in cols] + [f"'{c.default}'" for c in defaults]
+    selects = [_quote(c.column.name) for c in cols] + ["'" + c.default.replace("'", "''") + "'" for c in defaults]
     bad = " OR ".join(f"_r_{i} IS NOT NULL" for i in range(len(cols))) or "false"
     inserted = con.execute(
         f"INSERT INTO {_quote(schema.name)} ({', '.join(map(_quote, targets))}, _row) "
@@ -150,6 +150,9 @@ def _load_sheet(con, schema: SheetSchema, file: Path) -> tuple[Sheet, list[Findi
     sheet.set_totals(_totals(con, schema, set(sheet.letters)))
     con.execute(f"DROP VIEW {typed}")
     con.execute(f"DROP VIEW {src}")
+    for col in cols:
+        if col.mapped:
+            con.execute(f"DROP TABLE map_{schema.name}_{col.column.name}")
     return sheet, findings
 
 
