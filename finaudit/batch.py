@@ -261,6 +261,7 @@ class BatchResult:
     rules: dict
     options: dict = field(default_factory=dict)
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    baseline: dict | None = None        # set when the run is recorded in a history (history.record)
 
     @classmethod
     def combine(cls, audits: list[Audit], rules: dict, started_at: str, options: dict | None = None):

@@ -117,8 +117,13 @@ def write_outputs(result, lang, *, json_path=None, html_path=None, annotate_path
         from .annotate import annotate_workbook
         annotate_workbook(result, target(annotate_path), lang=lang)
     if sarif_path:
-        from .render_sarif import write_sarif
-        write_sarif(result, target(sarif_path), lang=lang)
+        from .render_sarif import sarif
+        log = sarif(result, lang=lang)
+        baseline = getattr(result, "baseline", None)
+        if baseline is not None:          # SARIF's own vocabulary: new / unchanged / updated
+            for item, state in zip(log["runs"][0]["results"], baseline["states"]):
+                item["baselineState"] = state
+        target(sarif_path).write_text(json.dumps(log, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     if csv_path:
         from .render_csv import write_csv
         write_csv(result, target(csv_path), lang=lang)
@@ -142,6 +147,11 @@ def write_outputs(result, lang, *, json_path=None, html_path=None, annotate_path
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing; the exit code tells the result (for cron).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
               help="Audit this many ledgers at once, in worker processes.")
+@click.option("--history", type=click.Path(path_type=str, dir_okay=False),
+              help="Record this run and its findings in a history file (DuckDB; created if missing) and "
+                   "mark each finding new, unchanged or updated against the previous run over the same regions.")
+@click.option("--history-timeout", type=click.FloatRange(min=0), default=120, show_default=True,
+              help="Seconds to wait while another run writes the history file.")
 @click.option("--config", "config_path", type=click.Path(path_type=str),
               help="Read settings from this file (default: finaudit.toml or pyproject.toml [tool.finaudit], "
                    "searched from the working directory upward).")
@@ -176,6 +186,10 @@ def check(ctx, ledgers, **options):
                                                       progress=advance))
     if not result.audited:
         _fail(_nothing_audited(result, lang))
+    if o["history"]:
+        from .history import record
+
+        result.baseline = run_guarded(lang, lambda: record(o["history"], result, timeout=o["history_timeout"]))
 
     def write():
         try:
@@ -281,6 +295,42 @@ def verify(document, base, jobs, lang):
     outcome = run_guarded(lang, lambda: run_verify(document, jobs=jobs, base=base))
     click.echo(verification_report(outcome, lang))
     sys.exit(EXIT_OK if outcome.identical else EXIT_FINDINGS)
+
+
+@main.command()
+@click.argument("path", required=False, type=click.Path(path_type=str, dir_okay=False))
+@click.option("--diff", nargs=2, metavar="RUN_A RUN_B",
+              help="Show what changed from RUN_A to RUN_B (run numbers or id prefixes).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--timeout", type=click.FloatRange(min=0), default=120, show_default=True,
+              help="Seconds to wait while a run writes the history file.")
+@LANG
+def history(path, diff, fmt, timeout, lang):
+    """List the runs recorded in the history file PATH (default: history in finaudit.toml).
+
+    With --diff RUN_A RUN_B: the findings new in RUN_B, resolved since RUN_A, and updated.
+    """
+    from . import history as history_mod
+    from .config import load
+    from .render_text import diff_report, runs_table
+
+    if path is None:
+        config = run_guarded(lang, load)
+        path = config.get("history") if config else None
+        if not path:
+            _fail("请指定历史文件，或在 finaudit.toml 中设置 history。" if lang == "zh"
+                  else "Give the history file, or set history in finaudit.toml.")
+    if diff:
+        outcome = run_guarded(lang, lambda: history_mod.diff(path, diff[0], diff[1], timeout=timeout))
+        if fmt == "json":
+            click.echo(json.dumps({"a": outcome.a, "b": outcome.b, "new": outcome.new, "resolved": outcome.resolved,
+                                   "updated": [{"before": x, "after": y} for x, y in outcome.updated],
+                                   "unchanged": outcome.unchanged}, ensure_ascii=False, indent=2))
+        else:
+            click.echo(diff_report(outcome, lang))
+        return
+    recorded = run_guarded(lang, lambda: history_mod.runs(path, timeout=timeout))
+    click.echo(json.dumps(recorded, ensure_ascii=False, indent=2) if fmt == "json" else runs_table(recorded, lang))
 
 
 @main.group(invoke_without_command=True)

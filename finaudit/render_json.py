@@ -24,16 +24,19 @@ def inputs(result) -> list[dict]:
 def document(result) -> dict:
     from .manifest import manifest
 
+    findings = [f.to_dict() for f in result.findings]
     doc = {
         "finaudit_version": __version__,
         "format_version": FORMAT_VERSION,
         "run": manifest(result),
         "summary": result.summary,
-        "findings": [f.to_dict() for f in result.findings],
+        "findings": findings,
     }
     baseline = getattr(result, "baseline", None)
     if baseline is not None:            # recorded in a history file (history.py)
-        doc["baseline"] = baseline
+        for finding, state in zip(findings, baseline["states"]):
+            finding["baseline_state"] = state
+        doc["baseline"] = {k: v for k, v in baseline.items() if k != "states"}
     return doc
 
 

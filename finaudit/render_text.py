@@ -9,6 +9,9 @@ SEVERITY_LABEL = {"zh": {"violation": "违规", "warning": "警示", "info": "�
                   "en": {"violation": "violation", "warning": "warning", "info": "info"}}
 
 
+STATE_TAG = {"zh": {"new": "[新增]", "updated": "[有变化]"}, "en": {"new": "[new]", "updated": "[updated]"}}
+
+
 def width(text: str) -> int:
     """Display width: CJK characters take two terminal columns."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in str(text))
@@ -73,6 +76,9 @@ def check_report(result, lang: str, show_info: bool = False) -> str:
         out.append(f"Result: {sev['violation']} violations, {sev['warning']} warnings, {sev['info']} info; "
                    f"money needed to comply, summed over rules: {summary['shortfall_yuan_total']:,.2f} yuan "
                    "(gaps of different rules may overlap: an upper bound).")
+    baseline = getattr(result, "baseline", None)
+    if baseline is not None:
+        out.append(baseline_line(baseline, lang))
     out.append("")
     from .batch import UNREADABLE, UNREADABLE_TITLE
 
@@ -84,6 +90,7 @@ def check_report(result, lang: str, show_info: bool = False) -> str:
             for rid, c in summary["by_rule"].items()]
     out.append(table(headers, rows))
 
+    states = dict(zip(map(id, result.findings), baseline["states"])) if baseline is not None else {}
     shown = [f for f in result.findings if show_info or f.severity != "info"]
     current = None
     for finding in shown:
@@ -96,9 +103,15 @@ def check_report(result, lang: str, show_info: bool = False) -> str:
                 basis = rule.basis
                 out.append(("  依据：" if zh else "  Basis: ") + f"{basis['document']} {basis['clause']}：“{basis['text']}”")
         where = f"({Path(finding.file).name}) " if several and finding.file else ""
-        out.append(f"  - [{SEVERITY_LABEL[lang][finding.severity]}] {where}{finding.text(lang)}")
+        state = STATE_TAG[lang].get(states.get(id(finding)), "")
+        out.append(f"  - [{SEVERITY_LABEL[lang][finding.severity]}]{state} {where}{finding.text(lang)}")
         if finding.evidence and finding.rule_id != UNREADABLE:
             out.append(("    证据：" if zh else "    Evidence: ") + _evidence_text(finding))
+    resolved = [f for f in (baseline or {}).get("absent", []) if show_info or f["severity"] != "info"]
+    if resolved:
+        out.append("")
+        out.append("■ 已整改（上次运行有、本次没有）" if zh else "■ Resolved (found by the previous run, not now)")
+        out.extend("  - " + _finding_brief(f, lang) for f in resolved)
     hidden = sev["info"] if not show_info else 0
     if hidden:
         out.append("")
@@ -188,4 +201,58 @@ def verification_report(outcome, lang: str) -> str:
                        f"{json.dumps(after.get(key), ensure_ascii=False)}")
     if outcome.summary_differs:
         out.append("  汇总（含符合项计数）也不同。" if zh else "  The summary (pass counts included) differs too.")
+    return "\n".join(out)
+
+
+def baseline_line(baseline: dict, lang: str) -> str:
+    c = baseline["counts"]
+    if not baseline["previous_runs"]:
+        return (f"历史：第 {baseline['run_seq']} 次运行已记录于 {baseline['history']}；这些地区此前没有运行记录，所有发现均为新增。"
+                if lang == "zh" else
+                f"History: recorded as run {baseline['run_seq']} in {baseline['history']}; no earlier run audited "
+                "these regions, so every finding is new.")
+    if lang == "zh":
+        return (f"与上次运行相比（第 {baseline['run_seq']} 次运行，记录于 {baseline['history']}）：新增 {c['new']} 项，"
+                f"未变 {c['unchanged']} 项，有变化 {c['updated']} 项，已整改（不再出现）{c['absent']} 项。")
+    return (f"Since the previous run (recorded as run {baseline['run_seq']} in {baseline['history']}): "
+            f"{c['new']} new, {c['unchanged']} unchanged, {c['updated']} updated, {c['absent']} resolved (absent now).")
+
+
+def runs_table(runs: list[dict], lang: str) -> str:
+    """`finaudit history`: one line per recorded run."""
+    zh = lang == "zh"
+    if not runs:
+        return "历史文件中还没有运行记录。" if zh else "No run is recorded yet."
+    headers = (["编号", "运行ID", "开始时间", "台账", "无法读取", "违规", "警示", "提示", "新增", "未变", "有变化", "已整改",
+                "配置"] if zh else
+               ["run", "id", "started", "ledgers", "unreadable", "violations", "warnings", "info", "new", "unchanged",
+                "updated", "resolved", "profiles"])
+    rows = [[r["seq"], r["run_id"], r["started_at"], r["ledgers"], r["unreadable"], r["violations"], r["warnings"],
+             r["infos"], r["new"], r["unchanged"], r["updated"], r["absent"], ", ".join(r["profiles"] or [])]
+            for r in runs]
+    return table(headers, rows)
+
+
+def diff_report(outcome, lang: str) -> str:
+    """`finaudit history --diff A B`: what changed from one run to another."""
+    zh = lang == "zh"
+    a, b = outcome.a, outcome.b
+    out = [f"第 {a['seq']} 次运行（{a['run_id']}，{a['started_at']}）→ 第 {b['seq']} 次运行（{b['run_id']}，{b['started_at']}）"
+           if zh else f"run {a['seq']} ({a['run_id']}, {a['started_at']}) → run {b['seq']} ({b['run_id']}, {b['started_at']})"]
+    out.append(f"新增 {len(outcome.new)} 项，已整改 {len(outcome.resolved)} 项，有变化 {len(outcome.updated)} 项，"
+               f"未变 {outcome.unchanged} 项。" if zh else
+               f"{len(outcome.new)} new, {len(outcome.resolved)} resolved, {len(outcome.updated)} updated, "
+               f"{outcome.unchanged} unchanged.")
+    sections = [("新增" if zh else "New", "+", outcome.new), ("已整改" if zh else "Resolved", "-", outcome.resolved)]
+    for title, mark, findings in sections:
+        if findings:
+            out.append("")
+            out.append(f"■ {title}")
+            out.extend(f"  {mark} " + _finding_brief(f, lang) for f in findings)
+    if outcome.updated:
+        out.append("")
+        out.append("■ 有变化" if zh else "■ Updated")
+        for before, after in outcome.updated:
+            out.append("  ~ " + _finding_brief(after, lang))
+            out.append(("    此前：" if zh else "    before: ") + (before["message"].get(lang) or ""))
     return "\n".join(out)
