@@ -506,29 +506,29 @@ class _Scan:
 
     def _marks(self, w: bytes, limit: int) -> None:
         """Hidden rows and merged ranges, which the reader needs to read a sheet as it is shown.
-        Both are rare, so a memchr-speed find for each is all most windows cost; a tag counts
-        in the window where it starts."""
+        Both are rare; a tag counts in the window where it starts."""
         report = self.report
-        i = w.find(b'hidden', 0, limit + _TAG)
-        while i >= 0 and len(report.hidden_rows) < _MAX_MARKS:
+        for i in _occurrences(w, b"hidden", 0, limit + _TAG):
+            if len(report.hidden_rows) >= _MAX_MARKS:
+                break
             start = w.rfind(b"<", 0, i)
             end = w.find(b">", i)
-            if 0 <= start < limit and end > 0 and _TOKEN.match(w, start, end + 1):
-                closing, tag, attrs = _TOKEN.match(w, start, end + 1).groups()
+            token = 0 <= start < limit and end > 0 and _TOKEN.match(w, start, end + 1)
+            if token:
+                closing, tag, attrs = token.groups()
                 ref = _attr(_ATTR_R, attrs)
                 position = ref is not None and _position(ref, row_only=True)
                 if tag == b"row" and not closing and position and _HIDDEN_TRUE.search(attrs):
                     report.hidden_rows.add(position[0])
-            i = w.find(b'hidden', i + 6, limit + _TAG)
-        i = w.find(b'mergeCell', 0, limit)
-        while i >= 0 and len(report.merged) < _MAX_MARKS:
+        for i in _occurrences(w, b"mergeCell", 0, limit):
+            if len(report.merged) >= _MAX_MARKS:
+                break
             match = _MERGE.match(w, max(w.rfind(b"<", 0, i), 0))
             if match:
                 first, last = _position(match.group(1)), _position(match.group(2))
                 if first and last:
                     report.merged.append((min(first[0], last[0]), min(first[1], last[1]),
                                           max(first[0], last[0]), max(first[1], last[1])))
-            i = w.find(b'mergeCell', i + 9, limit)
 
     def _cell(self, row: int, col: int) -> None:
         report = self.report
@@ -611,6 +611,30 @@ class _Scan:
             self.report.formula_count += 1
             if len(self.report.formula_cells) < _KEEP_FORMULAS:
                 self.report.formula_cells.append((row, col))
+
+
+# A byte of each word that cell XML rarely holds: memchr for it runs at memory speed, where a
+# find of the whole word runs at about 1.3 GB/s (measured: 0.76 ms per MB for b"hidden").
+_PROBES = {b"hidden": b"h", b"mergeCell": b"g"}
+
+
+def _occurrences(w: bytes, word: bytes, start: int, end: int):
+    """Positions of `word` in w[start:end]: by memchr on its rare byte, or by a plain find
+    once that byte turns out to be common in the window (row heights `ht=` on every row)."""
+    probe = _PROBES[word]
+    offset = word.index(probe)
+    i, seen = w.find(probe, start + offset, end), 0
+    while i >= 0:
+        if w.startswith(word, i - offset):
+            yield i - offset
+        seen += 1
+        if seen > 64:
+            i = w.find(word, i - offset + 1, end)
+            while i >= 0:
+                yield i
+                i = w.find(word, i + len(word), end)
+            return
+        i = w.find(probe, i + 1, end)
 
 
 def _has_cell(pattern: re.Pattern, w: bytes, limit: int) -> bool:
