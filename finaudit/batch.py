@@ -149,7 +149,21 @@ class Audit:
     started_at: str | None = None
 
 
-def audit_one(path: Path, profile: str | None = None, year: int | None = None) -> Audit:
+DRAFT_PREFIX = "DRAFT_"
+
+
+def set_draft_severity(findings: list[Finding], severity: str | None) -> None:
+    """Gives the failures of the draft pre-audit (DRAFT_* rules) `severity` instead of the
+    rules' (or profiles') own; notes that could not be evaluated stay info."""
+    if severity is None:
+        return
+    for finding in findings:
+        if finding.rule_id.startswith(DRAFT_PREFIX) and (finding.details or {}).get("outcome") != "unevaluable":
+            finding.severity = severity
+
+
+def audit_one(path: Path, profile: str | None = None, year: int | None = None,
+              draft_severity: str | None = None) -> Audit:
     """Audits one ledger; an error that stops it becomes the Input's error, not an exception."""
     import time
 
@@ -169,6 +183,8 @@ def audit_one(path: Path, profile: str | None = None, year: int | None = None) -
         item.error = {"zh": f"内部错误：{type(exc).__name__}: {exc}（设置 FINAUDIT_DEBUG=1 可查看详情）",
                       "en": f"Internal error: {type(exc).__name__}: {exc} (set FINAUDIT_DEBUG=1 for details)"}
         return Audit(item, [], None, {})
+    set_draft_severity(result.findings, draft_severity)
+    result.findings.sort(key=sort_key)
     item.sha256 = result.ledger.sha256()
     item.sheets = [s.summary() for s in result.ledger.sheets.values()]
     item.regions = sorted(result.region_profiles)
@@ -196,9 +212,10 @@ def unreadable_finding(item: Input) -> Finding:
 
 
 def check_many(inputs, profile: str | None = None, year: int | None = None, jobs: int = 1,
-               progress=None) -> "BatchResult":
+               progress=None, draft_severity: str | None = None) -> "BatchResult":
     """Audits every ledger the inputs name (files, folders, globs; or Inputs from expand())
-    and returns one result.
+    and returns one result. `draft_severity` overrides the severity of the draft pre-audit's
+    failures (DRAFT_* rules; warning unless a profile says otherwise).
 
     `jobs` > 1 audits in that many worker processes; `progress(item)` is called as each
     ledger is done (in input order). Raises UsageError only for a wrong call (an unknown
@@ -218,17 +235,20 @@ def check_many(inputs, profile: str | None = None, year: int | None = None, jobs
     for i in audits:
         if progress:
             progress(items[i])
-    for i, audit in zip([i for i, _ in todo], _run(todo, profile, year, jobs)):
+    if draft_severity is not None and draft_severity not in ("violation", "warning", "info"):
+        raise UsageError(f"草案预审的级别应为 violation、warning 或 info，而不是“{draft_severity}”。",
+                         f"The draft severity must be violation, warning or info, not '{draft_severity}'.")
+    for i, audit in zip([i for i, _ in todo], _run(todo, profile, year, jobs, draft_severity)):
         audits[i] = audit
         if progress:
             progress(audit.input)
     return BatchResult.combine([audits[i] for i in range(len(items))], rules, started_at,
-                               options={"profile": profile, "year": year})
+                               options={"profile": profile, "year": year, "draft_severity": draft_severity})
 
 
-def _run(todo, profile, year, jobs):
+def _run(todo, profile, year, jobs, draft_severity):
     """The audits, in the order given, as they finish in order."""
-    args = [(item.path, profile, year) for _, item in todo]
+    args = [(item.path, profile, year, draft_severity) for _, item in todo]
     if jobs <= 1 or len(args) <= 1:
         for a in args:
             yield audit_one(*a)

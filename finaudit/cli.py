@@ -147,6 +147,9 @@ def write_outputs(result, lang, *, json_path=None, html_path=None, annotate_path
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing; the exit code tells the result (for cron).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
               help="Audit this many ledgers at once, in worker processes.")
+@click.option("--draft-severity", type=click.Choice(["violation", "warning", "info"]),
+              help="Severity of what the pre-audit of draft budgets (口径 预算) finds (default: warning, "
+                   "or what the profile says).")
 @click.option("--history", type=click.Path(path_type=str, dir_okay=False),
               help="Record this run and its findings in a history file (DuckDB; created if missing) and "
                    "mark each finding new, unchanged or updated against the previous run over the same regions.")
@@ -183,7 +186,7 @@ def check(ctx, ledgers, **options):
               else "--annotate takes one ledger (it marks a copy of that workbook).")
     with _progress(items, o["quiet"], lang) as advance:
         result = run_guarded(lang, lambda: check_many(items, profile=o["profile"], year=o["year"], jobs=o["jobs"],
-                                                      progress=advance))
+                                                      progress=advance, draft_severity=o["draft_severity"]))
     if not result.audited:
         _fail(_nothing_audited(result, lang))
     if o["history"]:

@@ -2,6 +2,15 @@
 -- (a view would be recomputed by every rule that reads it). No parameters: each rule
 -- filters by $regions and $years itself.
 
+-- Region-years whose budget rows are all drafts (口径 = 预算): a budget not yet adopted.
+-- The DRAFT_* rules check it against the previous year's final accounts; the rules on
+-- final accounts do not treat it as a year with nothing spent.
+CREATE OR REPLACE TEMP TABLE draft_only_region_years AS
+SELECT region_code, year
+FROM budget
+GROUP BY region_code, year
+HAVING count(*) FILTER (WHERE basis IS DISTINCT FROM 'budget') = 0;
+
 -- Public funds (公用经费) of public schools from the general public budget (final
 -- accounts) per enrolled public student: one row per school that has school-level
 -- budget rows, and one row per region x year x level (all public rows of the level,
@@ -51,12 +60,72 @@ regions AS (
 )
 SELECT *, amount / nullif(students, 0) AS per_student FROM schools
 UNION ALL
-SELECT *, amount / nullif(students, 0) AS per_student FROM regions;
+SELECT *, amount / nullif(students, 0) AS per_student FROM regions r
+WHERE NOT EXISTS (SELECT 1 FROM draft_only_region_years d WHERE d.region_code = r.region_code AND d.year = r.year);
 
 -- Every region and year the ledger's budget or enrollment speaks of: the subjects a
 -- rule on another sheet must still answer for (as not evaluable when that sheet is silent).
 CREATE OR REPLACE TEMP TABLE audited_region_years AS
 SELECT region_code, min(region_name) AS region_name, year
 FROM (SELECT region_code, region_name, year FROM budget
-      UNION ALL SELECT region_code, region_name, year FROM enrollment)
+      UNION ALL SELECT region_code, region_name, year FROM enrollment) a
+WHERE NOT EXISTS (SELECT 1 FROM draft_only_region_years d WHERE d.region_code = a.region_code AND d.year = a.year)
 GROUP BY region_code, year;
+
+-- Public funds per public student in draft budgets (口径 = 预算), per school and per region x
+-- year x level, for DRAFT_FLOORS. Students: the draft year's enrollment when the ledger
+-- has it (planned), else the previous year's (the latest known); `students_from` says which.
+-- A region's level that has students but no draft public-funds row is kept (amount NULL).
+CREATE OR REPLACE TEMP TABLE draft_public_funds_per_student AS
+WITH money AS (
+    SELECT region_code, year, level, school_id,
+           grouping(school_id) = 1 AS region_total,
+           min(region_name) AS region_name, min(school_name) AS school_name,
+           sum(amount) AS amount,
+           list(_row ORDER BY _row) AS budget_rows
+    FROM budget
+    WHERE fund_source = 'general_budget' AND expense_class = 'public_funds'
+      AND ownership = 'public' AND basis = 'budget'
+    GROUP BY GROUPING SETS ((region_code, year, level, school_id), (region_code, year, level))
+),
+heads AS (
+    SELECT region_code, year, level, school_id,
+           grouping(school_id) = 1 AS region_total,
+           min(region_name) AS region_name,
+           sum(students) AS students,
+           list(_row ORDER BY _row) AS enrollment_rows
+    FROM enrollment
+    WHERE ownership = 'public'
+    GROUP BY GROUPING SETS ((region_code, year, level, school_id), (region_code, year, level))
+),
+draft_years AS (
+    SELECT region_code, year, min(region_name) AS region_name FROM budget WHERE basis = 'budget'
+    GROUP BY region_code, year
+),
+subjects AS (
+    -- schools with draft money, and every level of a draft region-year that has money or students
+    SELECT region_code, year, level, school_id, FALSE AS region_total FROM money
+    WHERE NOT region_total AND school_id IS NOT NULL
+    UNION
+    SELECT region_code, year, level, CAST(NULL AS VARCHAR), TRUE FROM money WHERE region_total
+    UNION
+    SELECT d.region_code, d.year, h.level, CAST(NULL AS VARCHAR), TRUE
+    FROM draft_years d
+    JOIN heads h ON h.region_total AND h.region_code = d.region_code AND h.year IN (d.year, d.year - 1)
+)
+SELECT s.region_code, coalesce(m.region_name, d.region_name) AS region_name, s.year, s.level, s.school_id,
+       m.school_name, m.amount,
+       coalesce(now_h.students, prev_h.students) AS students,
+       CASE WHEN now_h.students IS NOT NULL THEN 'planned'
+            WHEN prev_h.students IS NOT NULL THEN 'previous_year' END AS students_from,
+       coalesce(m.budget_rows, []) AS budget_rows,
+       coalesce(now_h.enrollment_rows, prev_h.enrollment_rows, []) AS enrollment_rows,
+       m.amount / nullif(coalesce(now_h.students, prev_h.students), 0) AS per_student
+FROM subjects s
+JOIN draft_years d ON d.region_code = s.region_code AND d.year = s.year
+LEFT JOIN money m ON m.region_code = s.region_code AND m.year = s.year AND m.level = s.level
+                 AND m.region_total = s.region_total AND m.school_id IS NOT DISTINCT FROM s.school_id
+LEFT JOIN heads now_h ON now_h.region_code = s.region_code AND now_h.year = s.year AND now_h.level = s.level
+                     AND now_h.region_total = s.region_total AND now_h.school_id IS NOT DISTINCT FROM s.school_id
+LEFT JOIN heads prev_h ON prev_h.region_code = s.region_code AND prev_h.year = s.year - 1 AND prev_h.level = s.level
+                      AND prev_h.region_total = s.region_total AND prev_h.school_id IS NOT DISTINCT FROM s.school_id;
