@@ -30,7 +30,7 @@ def test_the_json_carries_what_a_rerun_needs(cli, tmp_path):
     run = json.loads(out.read_text(encoding="utf-8"))["run"]
     assert re.fullmatch(r"[0-9a-f]{12}", run["id"]) and run["started_at"]
     assert run["finaudit_version"] and run["profiles"] == ["dingzhou"]
-    assert run["options"] == {"profile": "dingzhou", "year": 2022}
+    assert run["options"] == {"profile": "dingzhou", "year": 2022, "draft_severity": None}
     assert run["inputs"][0]["sha256"] == _sha256(BROKEN) and run["inputs"][0]["path"] == str(BROKEN)
     floor = run["parameters"]["dingzhou"]["parameters"]["floor_preschool_public_funds_per_student"]
     assert floor == [{"effective": 2021, "value": 400,
