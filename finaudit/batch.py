@@ -211,13 +211,25 @@ def unreadable_finding(item: Input) -> Finding:
     )
 
 
-def check_many(inputs, profile: str | None = None, year: int | None = None, jobs: int = 1,
+# Starting a worker process costs about 2.5 s (imports) on the benchmark VM; a worker pays
+# for itself from about 8 ledgers of 10,000 rows (tests/bench/RESULTS.md, Batch).
+LEDGERS_PER_WORKER = 8
+
+
+def auto_jobs(ledgers: int) -> int:
+    """Worker processes for a batch when not told: one per core, but one per 8 ledgers at most."""
+    return max(1, min(os.cpu_count() or 1, ledgers // LEDGERS_PER_WORKER))
+
+
+def check_many(inputs, profile: str | None = None, year: int | None = None, jobs: int | None = 1,
                progress=None, draft_severity: str | None = None) -> "BatchResult":
     """Audits every ledger the inputs name (files, folders, globs; or Inputs from expand())
     and returns one result. `draft_severity` overrides the severity of the draft pre-audit's
     failures (DRAFT_* rules; warning unless a profile says otherwise).
 
-    `jobs` > 1 audits in that many worker processes; `progress(item)` is called as each
+    `jobs` > 1 audits in that many worker processes (spawned: a script calling this needs the
+    usual `if __name__ == "__main__":` guard); None decides by the number of ledgers
+    (auto_jobs). `progress(item)` is called as each
     ledger is done (in input order). Raises UsageError only for a wrong call (an unknown
     profile); a ledger that cannot be read is a finding."""
     from . import profiles as profiles_mod
@@ -238,6 +250,8 @@ def check_many(inputs, profile: str | None = None, year: int | None = None, jobs
     if draft_severity is not None and draft_severity not in ("violation", "warning", "info"):
         raise UsageError(f"草案预审的级别应为 violation、warning 或 info，而不是“{draft_severity}”。",
                          f"The draft severity must be violation, warning or info, not '{draft_severity}'.")
+    if jobs is None:
+        jobs = auto_jobs(len(todo))
     for i, audit in zip([i for i, _ in todo], _run(todo, profile, year, jobs, draft_severity)):
         audits[i] = audit
         if progress:

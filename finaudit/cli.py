@@ -145,8 +145,9 @@ def write_outputs(result, lang, *, json_path=None, html_path=None, annotate_path
 @click.option("--csv", "csv_path", type=click.Path(path_type=str), help="Write one finding a row as CSV (UTF-8 with BOM).")
 @click.option("--show-info", is_flag=True, help="Also list info findings (not evaluable cases) in the text output.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing; the exit code tells the result (for cron).")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Audit this many ledgers at once, in worker processes.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1),
+              help="Audit this many ledgers at once, in worker processes (default: one per core from "
+                   "16 ledgers on, else 1).")
 @click.option("--draft-severity", type=click.Choice(["violation", "warning", "info"]),
               help="Severity of what the pre-audit of draft budgets (口径 预算) finds (default: warning, "
                    "or what the profile says).")
@@ -282,8 +283,9 @@ class _progress:
 @click.argument("document", type=click.Path(path_type=str))
 @click.option("--base", type=click.Path(path_type=str, file_okay=False),
               help="Folder the document's relative ledger paths are taken from (default: the working directory).")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Audit this many ledgers at once, in worker processes.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1),
+              help="Audit this many ledgers at once, in worker processes (default: one per core from "
+                   "16 ledgers on, else 1).")
 @LANG
 def verify(document, base, jobs, lang):
     """Re-run the audit that DOCUMENT (a --json findings file) records and confirm it finds the same.

@@ -146,7 +146,7 @@ def read_document(path) -> dict:
     return doc
 
 
-def verify(path, jobs: int = 1, base=None) -> Verification:
+def verify(path, jobs: int | None = None, base=None) -> Verification:
     """Re-runs the audit a findings document records (same inputs and options) and compares
     the findings. Relative input paths are taken from the working directory, or from `base`.
     Raises UsageError when an input that was audited is no longer there."""

@@ -120,6 +120,15 @@ def test_worker_processes_give_the_same_result_as_one_process(county_folder):
     assert [i.to_dict() for i in one.inputs] == [i.to_dict() for i in two.inputs]
 
 
+def test_worker_processes_are_used_only_when_they_pay_for_their_start(monkeypatch):
+    import finaudit.batch as batch
+
+    monkeypatch.setattr(batch.os, "cpu_count", lambda: 2)
+    assert [batch.auto_jobs(n) for n in (1, 2, 8, 15, 16, 100)] == [1, 1, 1, 1, 2, 2]
+    monkeypatch.setattr(batch.os, "cpu_count", lambda: 1)
+    assert batch.auto_jobs(100) == 1
+
+
 def test_every_output_takes_a_batch(cli, county_folder, tmp_path):
     run = cli("check", county_folder, "--html", tmp_path / "r.html", "--sarif", tmp_path / "r.sarif",
               "--csv", tmp_path / "r.csv", "--quiet")
