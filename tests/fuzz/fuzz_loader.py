@@ -248,7 +248,7 @@ def mutate_rows(rng: random.Random, sheets: dict[str, list[list]]) -> tuple[dict
         if kind == "titles":
             count = rng.choice([1, 5, 28, 29, 30, 40])
             sheets[name] = [[hostile_value(rng)] for _ in range(count)] + rows
-        elif kind in ("drop column", "duplicate column", "shuffle columns") and rows:
+        elif kind in ("drop column", "duplicate column", "shuffle columns") and any(rows):
             width = max(len(r) for r in rows)
             c = rng.randrange(width)
             for row in rows:
@@ -665,6 +665,7 @@ class Worker:
     def load(self, path: Path) -> dict:
         if self.proc is None:
             self.start()
+        started = time.perf_counter()
         try:
             self.proc.stdin.write(str(path).encode() + b"\n")
             self.proc.stdin.flush()
@@ -674,12 +675,15 @@ class Worker:
             answer = self._answer(CASE_TIMEOUT)
         if answer:
             return answer
+        seconds = round(time.perf_counter() - started, 3)
         if answer is None:
             self.stop()
-            return {"outcome": "surprise", "why": "hang", "type": "timeout", "en": f"no answer in {CASE_TIMEOUT} s"}
+            return {"outcome": "surprise", "why": "hang", "type": "timeout", "en": f"no answer in {CASE_TIMEOUT} s",
+                    "seconds": seconds}
         code = self.proc.wait()
         self.stop()
-        return {"outcome": "surprise", "why": "crash", "type": f"exit {code}", "en": f"worker died (exit {code})"}
+        return {"outcome": "surprise", "why": "crash", "type": f"exit {code}", "en": f"worker died (exit {code})",
+                "seconds": seconds}
 
 
 def confirm(path: Path) -> dict:
@@ -728,7 +732,13 @@ def fuzz(seed: int = 0, cases: int | None = None, minutes: float | None = None, 
                 break
             if minutes is not None and time.monotonic() - started > minutes * 60:
                 break
-            data, name, notes = make_case(seed, number, seeds)
+            try:
+                data, name, notes = make_case(seed, number, seeds)
+            except Exception:           # the fuzzer's own bug: reported, and the run goes on
+                counts["not made (fuzzer error)"] += 1
+                print(f"case {number} could not be made:\n{traceback.format_exc()}", file=sys.stderr, flush=True)
+                number += 1
+                continue
             case_dir = out / "current"
             shutil.rmtree(case_dir, ignore_errors=True)
             case_dir.mkdir()
@@ -764,12 +774,12 @@ def fuzz(seed: int = 0, cases: int | None = None, minutes: float | None = None, 
                 print(f"{number - first} cases, {time.monotonic() - started:.0f} s: {dict(counts)}", flush=True)
     finally:
         worker.stop()
-    summary = {"seed": seed, "first": first, "cases": number - first, "seconds": round(time.monotonic() - started, 1),
-               "outcomes": dict(counts), "refused": dict(refused.most_common()),
-               "findings": {sig: {k: v for k, v in entry.items() if k != "example"} | {"example": entry["example"]}
-                            for sig, entry in surprises.items()},
-               "slowest": [{"case": n, "seconds": s} for s, n in slowest], "out": str(out)}
-    (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
+        # Written however the run ends (time up, Ctrl-C, an error of the fuzzer itself).
+        summary = {"seed": seed, "first": first, "cases": number - first,
+                   "seconds": round(time.monotonic() - started, 1), "outcomes": dict(counts),
+                   "refused": dict(refused.most_common()), "findings": surprises,
+                   "slowest": [{"case": n, "seconds": s} for s, n in slowest], "out": str(out)}
+        (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
     return summary
 
 
