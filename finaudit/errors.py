@@ -1,11 +1,18 @@
 """Typed errors that stop an audit. Only cli.py turns them into exit codes."""
 from __future__ import annotations
 
+import re
+
+# Line breaks, tabs and other control characters: a sheet named "a&#10;b" must not turn
+# the one line a user or a scheduled run reads into two.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+
 
 class FinauditError(Exception):
     """An error a user can act on, worded once in Chinese and once in English."""
 
     def __init__(self, zh: str, en: str):
+        zh, en = _CONTROL.sub(" ", zh), _CONTROL.sub(" ", en)
         super().__init__(en)
         self.zh = zh
         self.en = en

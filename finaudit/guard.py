@@ -138,7 +138,9 @@ def check_workbook(path, limits: Limits | None = None) -> CheckedWorkbook:
                 else:
                     _drain(fp, info, name)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, zlib.error, struct.error,
-            NotImplementedError, ValueError):
+            NotImplementedError, ValueError, LookupError, MemoryError):
+        # LookupError: an XML declaration naming no known encoding; MemoryError: a directory
+        # declaring a 4 GB part that zipfile tries to read at once.
         raise _damaged(name) from None
     return CheckedWorkbook(path, reports, recalc)
 
@@ -156,7 +158,7 @@ def check_archive(path, kind: str, limits: Limits | None = None) -> None:
             for info in infos:
                 _drain(fp, info, path.name)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, zlib.error, struct.error,
-            NotImplementedError, ValueError):
+            NotImplementedError, ValueError, LookupError, MemoryError):
         raise _damaged(path.name, kind) from None
 
 
@@ -277,12 +279,31 @@ def _inflate(fp, info, name: str):
 
 def _drain(fp, info, name: str) -> None:
     """Inflates a part nobody scans, to hold it to its declared size; XML parts must not
-    declare entities."""
+    declare entities, and a shared-strings table must not claim more strings than it holds."""
     first = True
     for data in _inflate(fp, info, name):
         if first and info.filename.endswith((".xml", ".rels")):
             _refuse_entities(data[:_OVERLAP], name, info.filename)
+            if info.filename.endswith("sharedStrings.xml"):
+                _refuse_string_count(data[:_OVERLAP], info, name)
         first = False
+
+
+def _refuse_string_count(prolog: bytes, info, name: str) -> None:
+    """calamine reserves room for the count sharedStrings.xml declares before reading a string:
+    4294967296 in a 2 KB file aborts the process. Each string takes at least the 5 bytes of
+    `<si/>`, so a count above a fifth of the part's size is a lie."""
+    tag = _SST_TAG.search(prolog)
+    if not tag:
+        return
+    declared = max((int(n) for n in _SST_COUNTS.findall(tag.group(0))), default=0)
+    possible = info.file_size // 5
+    if declared > possible:
+        raise LedgerError(
+            f"工作簿“{name}”的共享字符串表声明有 {declared:,} 个字符串，但其大小最多容得下 {possible:,} 个："
+            "文件被篡改或已损坏，已拒绝读取。",
+            f"The shared-strings table of workbook '{name}' declares {declared:,} strings where its size holds "
+            f"at most {possible:,}: the file was tampered with or is damaged; refused.")
 
 
 def _refuse_entities(prolog: bytes, name: str, member: str) -> None:
@@ -355,6 +376,8 @@ def _sheet_members(zf, name: str, names) -> tuple[dict[str, str], bool]:
 # --- worksheets ------------------------------------------------------------------
 
 _P = rb"(?:[A-Za-z_][\w.\-]*:)?"                     # an optional namespace prefix
+_SST_TAG = re.compile(rb'<' + _P + rb'sst\b[^>]*>')
+_SST_COUNTS = re.compile(rb'\b(?:uniqueCount|count)\s*=\s*["\'](\d+)["\']')
 _NAME_CHAR = re.compile(rb"[^\s/>]")
 _WEIRD = re.compile(rb'<c(?! r="[A-Z]{1,3}\d{1,7}"[\s/>])')   # a cell not written the way Excel does
 _REF = re.compile(rb'<c r="([A-Z]{1,3})(\d{1,7})"')

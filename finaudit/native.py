@@ -27,7 +27,7 @@ from .ledger import Ledger, Sheet, _subtotal_finding
 from .normalize import RawColumn, TypeFailure, normalize_column
 from .readers import _claim, _require_sheets, _schema_for_name, _units
 from .schema import YEAR_RANGE, Column, SheetSchema, load_schemas
-from .validate import failure_cases, schema_finding
+from .validate import MONEY_LIMIT, failure_cases, schema_finding
 
 PARQUET_SUFFIXES = {".parquet", ".pq"}
 _NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
@@ -224,8 +224,13 @@ def _typed_sql(schema: SheetSchema, src: str, cols: list[_Col], units: dict[str,
             value = source
             reason = f"CASE WHEN {source} IS NULL THEN 'SCHEMA_REQUIRED' END" if col.column.required else "NULL"
             blanks.append(f"{source} IS NULL")
-        if col.column.type == "money" and UNITS[units[name]] != 1:
-            value = f"round({value} * {UNITS[units[name]]}, 4)"
+        if col.column.type == "money":
+            factor = UNITS[units[name]]
+            # An amount beyond what the audit can hold once in yuan (1e308 万元 is infinite).
+            reason = f"coalesce({reason}, CASE WHEN abs({value} * {factor}) >= {MONEY_LIMIT!r} THEN 'SCHEMA_RANGE' END)"
+            selects.append(f"{value} AS _v_{i}")
+            if factor != 1:
+                value = f"round({value} * {factor}, 4)"
         selects.append(f"{value} AS {_quote(name)}")
         selects.append(f"{reason} AS _r_{i}")
     selects.append(f"({' AND '.join(blanks) or 'false'}) AS _blank")
@@ -297,12 +302,12 @@ def _raw_rows(con, src: str, cols: list[_Col], rows: list[int]) -> pd.DataFrame:
 
 
 def _shown(row, i: int, col: _Col, reason: str):
-    """The value a schema finding shows, as ledger.load gives it."""
-    if col.mapped:
-        return col.values.get(int(row[f"_i_{i}"]))
+    """The value a schema finding shows, as ledger.load gives it: as written, in the sheet's unit."""
+    if col.mapped and int(row[f"_i_{i}"]) in col.values:
+        return col.values[int(row[f"_i_{i}"])]
     if col.numeric and reason == "SCHEMA_TYPE":
         return str(float(row[f"_x_{i}"]))
-    value = row[col.column.name]
+    value = row[f"_v_{i}"] if col.column.type == "money" else row[col.column.name]
     return None if pd.isna(value) else value
 
 

@@ -235,37 +235,59 @@ def _read_workbook(path: Path) -> list[RawSheet]:
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a file that is not a workbook
-        raise LedgerError(
-            f"无法打开工作簿“{path.name}”：文件已损坏或不是 xlsx 格式（{type(exc).__name__}）。",
-            f"Cannot open workbook '{path.name}': the file is damaged or not an xlsx workbook ({type(exc).__name__}).",
-        ) from None
+        raise _unreadable(path, exc) from None
     try:
-        probes = {}
-        for name in book.sheetnames:
-            schema = _schema_for_name(name)
-            if schema is None:
-                continue
-            _claim({k: v[0] for k, v in probes.items()}, schema, name, path)
-            ws = book[name]
-            # Only the first rows are parsed here (openpyxl streams); the bulk read is fastexcel's.
-            head = [list(r) for r in ws.iter_rows(min_row=1, max_row=HEADER_SCAN_ROWS, values_only=True)]
-            if not schema.required and not any(c is not None and str(c).strip() for row in head for c in row):
-                continue  # an optional sheet left empty is the same as no sheet
-            match = find_header(head, schema, name)
-            checked.refuse_formulas_without_value(name, map(column_letter, match.columns.values()), match.row_index + 2)
-            probes[schema.name] = (name, match, head, ws.sheet_state != "visible")
-        _require_sheets(probes, book.sheetnames, path)
+        probes = _probe_sheets(path, book, checked)
+    except LedgerError:
+        raise
+    except Exception as exc:  # malformed sheet XML: openpyxl raises ParseError, ValueError, ...
+        raise _unreadable(path, exc) from None
     finally:
         book.close()
     import fastexcel
 
-    reader = fastexcel.read_excel(str(path))   # one reader for every sheet of the workbook
-    sheets = []
-    for key, probe in probes.items():
-        raw = _read_excel_sheet(reader, path, load_schemas()[key], *probe)
-        _apply_layout(raw, probe[1], checked.sheets.get(probe[0]))
-        sheets.append(raw)
+    try:
+        reader = fastexcel.read_excel(str(path))   # one reader for every sheet of the workbook
+        sheets = []
+        for key, probe in probes.items():
+            # By position: calamine and openpyxl may spell an odd name (a trailing tab) differently.
+            at = book.sheetnames.index(probe[0])
+            raw = _read_excel_sheet(reader, path, load_schemas()[key], *probe, at=at)
+            _apply_layout(raw, probe[1], checked.sheets.get(probe[0]))
+            sheets.append(raw)
+    except LedgerError:
+        raise
+    except Exception as exc:  # calamine's errors on XML that openpyxl's probe did not reach
+        raise _unreadable(path, exc) from None
     return sheets
+
+
+def _unreadable(path: Path, exc: Exception) -> LedgerError:
+    return LedgerError(
+        f"无法读取工作簿“{path.name}”：文件已损坏或不是 xlsx 格式（{type(exc).__name__}）。",
+        f"Cannot read workbook '{path.name}': the file is damaged or not an xlsx workbook ({type(exc).__name__}).",
+    )
+
+
+def _probe_sheets(path: Path, book, checked) -> dict:
+    """Each ledger sheet's name, header match, first rows and hidden state, from openpyxl's
+    streaming read of the first rows (the bulk read is fastexcel's)."""
+    probes = {}
+    for name in book.sheetnames:
+        schema = _schema_for_name(name)
+        if schema is None:
+            continue
+        _claim({k: v[0] for k, v in probes.items()}, schema, name, path)
+        ws = book[name]
+        # Only the first rows are parsed here (openpyxl streams); the bulk read is fastexcel's.
+        head = [list(r) for r in ws.iter_rows(min_row=1, max_row=HEADER_SCAN_ROWS, values_only=True)]
+        if not schema.required and not any(c is not None and str(c).strip() for row in head for c in row):
+            continue  # an optional sheet left empty is the same as no sheet
+        match = find_header(head, schema, name)
+        checked.refuse_formulas_without_value(name, map(column_letter, match.columns.values()), match.row_index + 2)
+        probes[schema.name] = (name, match, head, ws.sheet_state != "visible")
+    _require_sheets(probes, book.sheetnames, path)
+    return probes
 
 
 def _read_other_workbook(path: Path) -> list[RawSheet]:
@@ -329,15 +351,18 @@ def _apply_layout(raw: RawSheet, match, report) -> None:
         raw.filled.setdefault(col, []).append((top, bottom))
 
 
-def _read_excel_sheet(reader, path: Path, schema: SheetSchema, name: str, match, head, hidden: bool) -> RawSheet:
+def _read_excel_sheet(reader, path: Path, schema: SheetSchema, name: str, match, head, hidden: bool,
+                      at: int | None = None) -> RawSheet:
+    """The sheet's cells through fastexcel; `at`, the sheet's position, finds it where its
+    name is spelled differently by calamine."""
     positions = sorted(match.columns.items(), key=lambda kv: kv[1])
     letters = {col: column_letter(pos) for col, pos in positions}
     numeric = {col for col, _ in positions if schema.column(col).numeric}
     # Numbers are read as floats: fastexcel's float-to-string keeps only 11 significant
     # digits, which would silently round large amounts.
     dtypes = {pos: ("float" if col in numeric else "string") for col, pos in positions}
-    sheet = reader.load_sheet(name, header_row=match.row_index, use_columns=",".join(letters.values()),
-                              dtypes=dtypes)
+    sheet = reader.load_sheet(name if at is None else at, header_row=match.row_index,
+                              use_columns=",".join(letters.values()), dtypes=dtypes)
     table, errors = sheet.to_arrow_with_errors()
     frame = table.to_pandas()
     if frame.shape[1] != len(positions):
@@ -347,7 +372,7 @@ def _read_excel_sheet(reader, path: Path, schema: SheetSchema, name: str, match,
         )
     frame.columns = [col for col, _ in positions]
     if errors is not None and errors.errors and numeric:
-        frame = _recover_text_cells(reader, name, match, positions, numeric, frame)
+        frame = _recover_text_cells(reader, name if at is None else at, match, positions, numeric, frame)
     frame["_row"] = np.arange(len(frame), dtype=np.int64) + match.row_index + 2
     return RawSheet(
         schema=schema, file=str(path), sheet=name, frame=frame, letters=letters,

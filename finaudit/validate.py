@@ -10,6 +10,9 @@ from .findings import Evidence, Finding
 from .schema import YEAR_RANGE, Column, SheetSchema, enum_label, enums, load_schemas
 
 REGION_CODE_PATTERN = r"^\d{6}$"
+# The largest amount, in yuan, the audit accepts: far beyond any budget, and within what its
+# DECIMAL(38, 4) money holds (10^34). 1e308 万元 would otherwise become an infinite amount.
+MONEY_LIMIT = 1e30
 _DTYPES = {"year": "Int64", "count": "Int64", "money": "float64"}
 
 
@@ -79,6 +82,8 @@ def column_label(column: Column, lang: str) -> str:
 def _show(value) -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
         return ""
+    if isinstance(value, float) and abs(value) >= 1e15:
+        return f"{value:.6g}"                  # 1e+308, not three hundred digits
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
@@ -109,6 +114,9 @@ def schema_message(reason: str, column: Column, value, cell: str) -> dict:
         low, high = YEAR_RANGE
         return {"zh": f"{cell}：年份“{shown}”不在 {low}–{high} 之间。",
                 "en": f"{cell}: year '{shown}' is outside {low}–{high}."}
+    if column.min is None or (isinstance(value, (int, float)) and value >= column.min):
+        return {"zh": f"{cell}：“{zh_col}”的值 {shown} 过大，折合超过 10^30 元，不可能是真实金额。",
+                "en": f"{cell}: '{en_col}' value {shown} is too large: over 10^30 yuan, no real amount."}
     return {"zh": f"{cell}：“{zh_col}”的值 {shown} 小于 {_show(column.min)}。",
             "en": f"{cell}: '{en_col}' value {shown} is below {_show(column.min)}."}
 

@@ -54,6 +54,7 @@ def messy_ledger(folder: Path) -> Path:
         ["二〇二三年", *ok[1:], "7", "S10"],               # a year in words
         [*ok[:2], "  定州市 ", *ok[3:], "8", "S11"],      # spaces around a name
         [*ok, "1.23456789", "S12"],                   # 万元 with more decimals than 1/10000 yuan
+        [*ok, "1e308", "S13"],                        # infinite once in yuan
     ]
     frame = pd.DataFrame(budget, columns=BUDGET).astype({"年度": "object", "行政区划代码": "object"})
     frame["年度"] = frame["年度"].map(lambda v: None if v is None else str(v))
@@ -81,12 +82,26 @@ def test_a_messy_parquet_ledger_gives_the_same_findings_rows_and_totals_both_way
     assert_same_audit(folder)
 
 
+def test_amounts_stored_as_numbers_in_wan_yuan_are_checked_in_the_sheet_unit_both_ways(tmp_path):
+    folder = tmp_path / "numbers"
+    folder.mkdir()
+    ok = [2023, "130682", "定州市", "小学", "公办", "一般公共预算", "公用经费"]
+    pd.DataFrame([[*ok, 1.5, "S1"], [*ok, -2.0, "S2"], [*ok, 1e308, "S3"], [*ok, math.inf, "S4"]],
+                 columns=BUDGET).to_parquet(folder / "教育经费.parquet", index=False)
+    pd.DataFrame([[2023, "130682", "定州市", "小学", "公办", 3, "S1"]],
+                 columns=ENROLLMENT).to_parquet(folder / "在校生.parquet", index=False)
+    general = _run(folder, False)
+    shown = sorted((f["rule_id"], f["evidence"][0]["value"]) for f in general["findings"] if f["rule_id"].startswith("SCHEMA"))
+    assert shown == [("SCHEMA_RANGE", "-2"), ("SCHEMA_RANGE", "1e+308"), ("SCHEMA_TYPE", "inf")]
+    assert_same_audit(folder)
+
+
 def test_the_messy_ledger_is_read_as_the_cells_say(tmp_path):
     # Hand-worked: valid budget rows are 1,234.5 + 12 + 10 + 7 + 8 + 1.23456789 万元 (the
     # subtotals, the failing cells' rows and the blank row are out).
     doc = _run(messy_ledger(tmp_path / "ledger"), True)
     budget = next(s for s in doc["run"]["inputs"][0]["sheets"] if s["name"] == "budget")
-    assert (budget["rows_read"], budget["rows_blank"], budget["rows_rejected"]) == (15, 1, 9)
+    assert (budget["rows_read"], budget["rows_blank"], budget["rows_rejected"]) == (16, 1, 10)
     assert budget["totals"]["amount"] == pytest.approx((1234.5 + 12 + 10 + 7 + 8) * 10_000 + 12345.6789, abs=0.005)
     enrollment = next(s for s in doc["run"]["inputs"][0]["sheets"] if s["name"] == "enrollment")
     assert (enrollment["rows_read"], enrollment["rows_rejected"], enrollment["totals"]["students"]) == (6, 5, 30)
