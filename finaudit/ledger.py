@@ -166,9 +166,12 @@ def _load_sheet(raw: RawSheet) -> tuple[Sheet, list[Finding]]:
         ragged_rows = set(ragged)
         rejected |= ragged_rows
     subtotal_rows = set(frame.index[subtotal]) - rejected
-    for idx in sorted(subtotal_rows):
-        subject = {k: v for k, v in _subject(typed, idx).items() if k in ("region_code", "region_name", "year")}
-        findings.append(_subtotal_finding(sheet, frame, idx, subject))
+    # Each row's cells as a dict, fetched once: frame.at per cell cost 0.4 ms a row.
+    ordered = sorted(subtotal_rows)
+    written = frame.loc[ordered].to_dict("records")
+    subjects = typed.loc[ordered, [c for c in ("region_code", "region_name", "year") if c in typed.columns]]
+    for cells, subject in zip(written, subjects.to_dict("records")):
+        findings.append(_subtotal_finding(sheet, cells, {k: _plain(v, k) for k, v in subject.items()}))
     rejected |= subtotal_rows
 
     typed_bad = {(f.index, f.column) for f in failures}
@@ -292,6 +295,13 @@ def _subtotal_rows(schema: SheetSchema, cells: dict[str, RawColumn], rows: int) 
     return subtotal
 
 
+def _plain(value, key: str):
+    """A subject value as findings hold it: None for missing, the year as int, codes as text."""
+    if value is None or pd.isna(value):
+        return None
+    return int(value) if key == "year" else str(value)
+
+
 def _subject(frame: pd.DataFrame, idx: int) -> dict:
     out = {}
     for col in SUBJECT_COLUMNS:
@@ -313,20 +323,16 @@ def _ragged_finding(sheet: Sheet, row: int, fields: int, expected: int, subject:
     )
 
 
-def _label_column(frame: pd.DataFrame, idx: int, label: str) -> str | None:
-    """The column whose cell says 合计/小计, so the evidence names a cell Excel can open."""
-    return next((c for c in frame.columns if c != "_row" and frame.at[idx, c] == label), None)
-
-
-def _subtotal_finding(sheet: Sheet, frame: pd.DataFrame, idx: int, subject: dict) -> Finding:
-    row = int(frame.at[idx, "_row"])
-    label = next((str(frame.at[idx, c]) for c in frame.columns
-                  if c != "_row" and isinstance(frame.at[idx, c], str)
-                  and any(m in frame.at[idx, c] for m in ("合计", "小计", "总计", "累计"))), "")
+def _subtotal_finding(sheet: Sheet, cells: dict, subject: dict) -> Finding:
+    """`cells`: the row as written, {column: value} and `_row`."""
+    row = int(cells["_row"])
+    column, label = next(((c, v) for c, v in cells.items()
+                          if c != "_row" and isinstance(v, str) and any(m in v for m in ("合计", "小计", "总计", "累计"))),
+                         (None, ""))
     return Finding(
         rule_id="DATA_SUBTOTAL_ROW", severity="info",
         message={"zh": f"{sheet.source}第{row}行是汇总行（“{label}”），未与明细行相加。",
                  "en": f"{sheet.source} row {row} is a subtotal row ('{label}'); it was not added to the detail rows."},
         subject=subject,
-        evidence=[sheet.evidence(row, _label_column(frame, idx, label))], identified_by_cells=True,
+        evidence=[sheet.evidence(row, column)], identified_by_cells=True,
     )

@@ -23,7 +23,7 @@ import pandas as pd
 from .errors import LedgerError
 from .findings import Finding
 from .headers import UNITS, column_letter, find_header
-from .ledger import Ledger, Sheet, _subtotal_finding
+from .ledger import Ledger, Sheet, _plain, _subtotal_finding
 from .normalize import RawColumn, TypeFailure, normalize_column
 from .readers import _claim, _require_sheets, _schema_for_name, _units
 from .schema import YEAR_RANGE, Column, SheetSchema, load_schemas
@@ -277,10 +277,9 @@ def _findings(con, schema: SheetSchema, sheet: Sheet, typed: str, src: str, cols
     for _, row in rows.iterrows():
         subject = {k: _plain(row[c], k) for k, c in subjects.items()}
         if row["_subtotal"]:
-            frame = raw_text.loc[[row["_row"]]].reset_index()
-            frame = frame.rename(columns={"index": "_row"})
+            cells = {"_row": row["_row"], **raw_text.loc[row["_row"]].to_dict()}
             subject = {k: v for k, v in subject.items() if k in ("region_code", "region_name", "year")}
-            findings.append(_subtotal_finding(sheet, frame, 0, subject))
+            findings.append(_subtotal_finding(sheet, cells, subject))
             continue
         for i, col in sorted(enumerate(cols), key=lambda ic: ic[1].column.name):
             reason = row[f"_r_{i}"]
@@ -309,12 +308,6 @@ def _shown(row, i: int, col: _Col, reason: str):
         return str(float(row[f"_x_{i}"]))
     value = row[f"_v_{i}"] if col.column.type == "money" else row[col.column.name]
     return None if pd.isna(value) else value
-
-
-def _plain(value, key: str):
-    if value is None or pd.isna(value):
-        return None
-    return int(value) if key == "year" else str(value)
 
 
 def _totals(con, schema: SheetSchema, present: set[str]) -> dict:
