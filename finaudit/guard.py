@@ -32,6 +32,7 @@ _TAG = 4096                 # how far a cell's first child (its formula) may be 
 _MAX_TREE_BYTES = 64 * MIB  # xl/workbook.xml and its .rels are parsed as trees
 _KEEP_FORMULAS = 100_000    # formula cells remembered per sheet (all are counted)
 _EXCEL_COLUMNS = 26         # columns a one-letter reference can name
+_EXCEL_MAX_ROW, _EXCEL_MAX_COL = 1_048_576, 16_384   # XFD1048576, the last cell of any sheet
 
 
 def _env_max_unzipped() -> int:
@@ -439,6 +440,8 @@ def _scan_sheet(fp, info, name: str, sheet: str, limits: Limits, recalc: bool) -
             mode = "tokens"
             continue
         report = scan.report
+        if report.max_row > _EXCEL_MAX_ROW or report.max_col > _EXCEL_MAX_COL:
+            _refuse_off_grid(name, report)
         rows = max(report.max_row, 10 ** digits - 1 if scan.bounded else 0)
         cols = max(report.max_col, _EXCEL_COLUMNS if scan.bounded else 0)
         if rows * cols <= limits.max_cells:
@@ -446,6 +449,16 @@ def _scan_sheet(fp, info, name: str, sheet: str, limits: Limits, recalc: bool) -
         if not scan.bounded:
             _refuse_range(name, report, limits)
         mode = "exact"                      # the bound was too loose: read every reference
+
+
+def _refuse_off_grid(name: str, report: SheetReport) -> None:
+    """A cell past XFD1048576 is in no sheet Excel can write: the file was damaged or made to
+    be (calamine would size its grid by it)."""
+    raise LedgerError(
+        f"工作簿“{name}”的工作表“{report.name}”的单元格范围达到 {report.corner}，超出 Excel 工作表的范围"
+        f"（最大 XFD1048576）：文件已损坏或被篡改，已拒绝读取。",
+        f"Sheet '{report.name}' of workbook '{name}' reaches cell {report.corner}, outside any Excel sheet "
+        "(the last cell is XFD1048576): the file is damaged or was tampered with; refused.")
 
 
 def _refuse_range(name: str, report: SheetReport, limits: Limits) -> None:

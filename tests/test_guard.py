@@ -229,6 +229,15 @@ def test_a_wide_cell_far_from_short_rows_is_counted_exactly_not_refused(tmp_path
     assert check_workbook(path).sheets["教育经费"].corner == "AZ3"
 
 
+def test_a_cell_below_the_last_row_excel_has_is_refused_as_tampered(tmp_path, ledger):
+    # Found by the fuzzer: one reference moved to row 1,048,577 made calamine size a grid past
+    # any sheet, and abort the process under a 1 GiB limit.
+    path = rewrite(ledger, tmp_path / "off_grid.xlsx",
+                   {SHEET1: appended(b'<row r="1048577"><c r="B1048577"><v>1</v></c></row>')})
+    error = refusal(path)
+    assert "1048577" in error.zh and "XFD1048576" in error.zh and "tampered" in error.en
+
+
 def test_an_empty_file_is_refused_as_not_a_workbook(hostile):
     assert refusal(hostile("zero bytes")).zh == "文件“zero_bytes.xlsx”是空文件（0 字节），不是 xlsx 工作簿。"
 
