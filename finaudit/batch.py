@@ -19,7 +19,8 @@ from .findings import Evidence, Finding, sort_key
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 TABLE_SUFFIXES = {".csv", ".txt", ".parquet", ".pq"}
 UNREADABLE = "INPUT_UNREADABLE"
-UNREADABLE_TITLE = {"zh": "台账无法读取，未能审计", "en": "A ledger could not be read and was not audited"}
+UNREADABLE_TITLE = {"zh": "台账未能审计（无法读取或不能按要求审计）",
+                    "en": "A ledger could not be audited (unreadable, or not as asked)"}
 _GLOB_CHARS = set("*?[")
 
 

@@ -121,3 +121,11 @@ def test_a_wrong_setting_is_one_line_naming_it_and_what_is_valid(cli, project, t
 def test_a_wrong_setting_is_said_in_the_configured_language_unless_a_flag_says_otherwise(cli, project):
     project('lang = "en"\nfail_on = "sometimes"\n')
     assert "不是“sometimes”" in cli("check", CLEAN, "--lang", "zh").stderr
+
+
+def test_history_without_a_path_reads_the_configured_history(cli, project, monkeypatch):
+    project('ledgers = ["ledgers/2024/"]\nhistory = "audit.duckdb"\n')
+    assert cli("check", "--quiet").exit_code == 1
+    assert (project.root / "audit.duckdb").exists()           # relative to the file, not to the working dir
+    listed = json.loads(cli("history", "--format", "json").stdout)
+    assert [r["seq"] for r in listed] == [1]
