@@ -61,9 +61,13 @@ def _run(con, rule: Rule, params: dict):
         raise RuleError(f"规则 {rule.id} 尚未检查。", f"Rule {rule.id} was run before prepare_rules checked it.")
     if _row_lists(rule):
         params = {**params, "evidence_cap": EVIDENCE_LIMIT, "note_cap": NOTE_EVIDENCE_LIMIT}
+    import duckdb
+
     try:
         return con.sql(_wrap(rule), params=params).to_arrow_table()
-    except Exception as exc:  # duckdb raises many types; each is a broken rule file
+    except duckdb.OutOfMemoryException as exc:   # the ledger's size, not the rule's fault
+        raise _out_of_memory(rule.id, exc) from None
+    except Exception as exc:  # duckdb raises many other types; each is a broken rule file
         first = str(exc).strip().splitlines()[0]
         raise RuleError(f"规则 rules/{rule.path.with_suffix('.sql').name} 的查询无法执行：{first}",
                         f"The query of rules/{rule.path.with_suffix('.sql').name} does not run: {first}") from None
@@ -109,11 +113,22 @@ def _check_result_columns(rule: Rule) -> None:
                         f"The query of rules/{name} returns the wrong columns: {', '.join(what)} (see rules/README.md).")
 
 
+def _out_of_memory(what: str, exc: Exception) -> UsageError:
+    first = str(exc).strip().splitlines()[0]
+    return UsageError(f"内存不足，无法完成 {what} 的计算（{first}）。请在内存更大的机器上运行，或按地区分批审计。",
+                      f"Not enough memory to compute {what} ({first}); run on a machine with more memory, "
+                      "or audit the ledger region by region.")
+
+
 def _create_views(con) -> None:
+    import duckdb
+
     sql = views_sql()
     if sql.strip():
         try:
             con.execute(sql)
+        except duckdb.OutOfMemoryException as exc:
+            raise _out_of_memory("rules/views.sql", exc) from None
         except Exception as exc:
             raise RuleError(f"rules/views.sql 无法执行：{str(exc).splitlines()[0]}",
                             f"rules/views.sql does not run: {str(exc).splitlines()[0]}") from None
@@ -243,10 +258,15 @@ def _load(con, path: Path, native: bool | None) -> Ledger:
     """The ledger, its valid rows in the tables of `con`."""
     from . import native as native_mod
 
+    import duckdb
+
     if native is None:
         native = native_mod.can_load(con, path)
     if native:
-        return native_mod.load_into(con, path)
+        try:
+            return native_mod.load_into(con, path)
+        except duckdb.OutOfMemoryException as exc:
+            raise _out_of_memory(path.name, exc) from None
     ledger = load(path)
     for name, sheet in ledger.sheets.items():
         con.register(f"{name}_in", sheet.frame)

@@ -124,3 +124,19 @@ def test_parquet_ledgers_take_the_native_way_and_workbooks_never_do(tmp_path):
     pd.DataFrame({"年度": [2023], "行政区划代码": ["130682"], "地区": ["定州市"], "学段": ["小学"],
                   "办学性质": ["公办"], "在校生数": [True]}).to_parquet(flags / "在校生.parquet")
     assert not native.can_load(connect(), flags)     # a boolean column: the general way
+
+
+def test_a_ledger_too_large_for_the_memory_says_so_and_does_not_blame_a_rule(monkeypatch):
+    import duckdb
+
+    from finaudit import engine
+    from finaudit.errors import UsageError
+
+    def small():
+        return duckdb.connect(config={"memory_limit": "8MB", "autoinstall_known_extensions": False,
+                                      "autoload_known_extensions": False})
+
+    monkeypatch.setattr(engine, "connect", small)
+    with pytest.raises(UsageError) as caught:
+        check(gen.parquet_ledger_path(20_000))
+    assert "内存不足" in caught.value.zh and "Not enough memory" in caught.value.en
