@@ -258,3 +258,42 @@ def test_three_runs_started_together_are_all_recorded(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "finaudit", "history", str(history), "--format", "json"],
                           capture_output=True, text=True, timeout=60)
     assert [r["seq"] for r in json.loads(proc.stdout)] == [1, 2, 3]
+
+
+def _recorded_runs_are_whole(history: Path) -> list[int]:
+    """Each recorded run has exactly the findings its counts say: none half written."""
+    import duckdb
+
+    con = duckdb.connect(str(history), read_only=True)
+    try:
+        rows = con.execute("""
+            SELECT r.seq, r.violations + r.warnings + r.infos AS counted,
+                   count(f.fingerprint) FILTER (WHERE f.baseline_state <> 'absent') AS stored,
+                   r.absent, count(f.fingerprint) FILTER (WHERE f.baseline_state = 'absent') AS stored_absent
+            FROM runs r LEFT JOIN findings f USING (run_id) GROUP BY ALL ORDER BY r.seq""").fetchall()
+    finally:
+        con.close()
+    for seq, counted, stored, absent, stored_absent in rows:
+        assert (counted, absent) == (stored, stored_absent), f"run {seq} is incomplete"
+    return [r[0] for r in rows]
+
+
+@pytest.mark.slow
+def test_runs_killed_at_random_moments_never_leave_half_a_run(tmp_path):
+    import random
+
+    history = tmp_path / "audit.duckdb"
+    rng = random.Random(5)
+    recorded = []
+    for attempt in range(6):
+        proc = _start(history, BROKEN if attempt % 2 else CLEAN)
+        time.sleep(rng.uniform(0.5, 4.0))       # from start-up to after the commit: wherever it is
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+        runs = _recorded_runs_are_whole(history) if history.exists() else []
+        assert runs == list(range(1, len(runs) + 1)) and len(runs) >= len(recorded)
+        recorded = runs
+    proc = subprocess.run([sys.executable, "-m", "finaudit", "history", str(history), "--format", "json"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 or not recorded, proc.stderr

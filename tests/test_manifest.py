@@ -131,3 +131,13 @@ def test_verify_of_something_else_is_one_line(cli, tmp_path):
     assert run.exit_code == 2 and "not a finaudit findings document" in run.stderr
     run = cli("verify", tmp_path / "nothing.json", "--lang", "en")
     assert run.exit_code == 2 and "does not exist" in run.stderr
+
+
+def test_verify_reproduces_a_batch_with_an_unreadable_file(cli, tmp_path):
+    folder = tmp_path / "ledgers"
+    folder.mkdir()
+    shutil.copy(BROKEN, folder / "a.xlsx")
+    (folder / "b.xlsx").write_bytes(b"corrupt")
+    cli("check", folder, "--json", tmp_path / "out.json", "--quiet")
+    run = cli("verify", tmp_path / "out.json", "--lang", "en")
+    assert run.exit_code == 0, run.output
