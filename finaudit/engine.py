@@ -17,6 +17,7 @@ from .schema import load_schemas
 EVIDENCE_LIMIT = 1000          # evidence rows per sheet listed with a finding; evidence_total keeps the count
 NOTE_EVIDENCE_LIMIT = 5        # the same for a case that could not be evaluated (an info note)
 _RESULT_COLUMNS: dict[str, list[str]] = {}   # rule id -> columns its SQL returns (seen by prepare_rules)
+_PREPARED: dict[str, tuple[str, str]] = {}    # rule id -> (its SQL, views.sql) when prepared
 # Money is exact decimal: sums of amounts like 100.10 + 200.20 must equal 300.30, or a
 # year spending the same as the last would be reported as a fall of 0.00 yuan.
 _SQL_TYPES = {"year": "INTEGER", "count": "BIGINT", "money": "DECIMAL(38, 4)"}
@@ -82,11 +83,17 @@ def _dummy_params(rule: Rule) -> dict:
 
 
 def prepare_rules(rules: dict[str, Rule]) -> None:
-    """Runs every rule once on an empty ledger: SQL that does not prepare stops here, named."""
+    """Runs every rule once on an empty ledger: SQL that does not prepare stops here, named.
+    A rule whose SQL this process has already prepared is not run again (a batch of a hundred
+    workbooks prepares once)."""
+    views = views_sql()
+    todo = [r for r in rules.values() if r.stage == "sql" and _PREPARED.get(r.id) != (r.sql, views)]
+    if not todo:
+        return
     con = connect()
     create_tables(con)
     _create_views(con)
-    for rule in rules.values():
+    for rule in todo:
         if rule.stage == "sql":
             try:
                 cursor = con.execute(rule.sql.strip().rstrip(";"), _dummy_params(rule))
@@ -98,6 +105,7 @@ def prepare_rules(rules: dict[str, Rule]) -> None:
                 raise RuleError(f"规则 rules/{name} 的查询无法执行：{first}",
                                 f"The query of rules/{name} does not run: {first}") from None
             _check_result_columns(rule)
+            _PREPARED[rule.id] = (rule.sql, views)
     con.close()
 
 
