@@ -291,13 +291,15 @@ def _drain(fp, info, name: str) -> None:
 
 
 def _refuse_string_count(prolog: bytes, info, name: str) -> None:
-    """calamine reserves room for the count sharedStrings.xml declares before reading a string:
-    4294967296 in a 2 KB file aborts the process. Each string takes at least the 5 bytes of
-    `<si/>`, so a count above a fifth of the part's size is a lie."""
+    """calamine reserves room for the `uniqueCount` sharedStrings.xml declares before reading a
+    string: 4294967296 in a 2 KB file aborts the process. Each string takes at least the 5 bytes
+    of `<si/>`, so a uniqueCount above a fifth of the part's size is a lie. (`count` is the
+    number of cells using the strings, often larger, as LibreOffice writes it; calamine does
+    not reserve by it: measured.)"""
     tag = _SST_TAG.search(prolog)
     if not tag:
         return
-    declared = max((int(n) for n in _SST_COUNTS.findall(tag.group(0))), default=0)
+    declared = max((int(n) for n in _SST_UNIQUE.findall(tag.group(0))), default=0)
     possible = info.file_size // 5
     if declared > possible:
         raise LedgerError(
@@ -378,7 +380,7 @@ def _sheet_members(zf, name: str, names) -> tuple[dict[str, str], bool]:
 
 _P = rb"(?:[A-Za-z_][\w.\-]*:)?"                     # an optional namespace prefix
 _SST_TAG = re.compile(rb'<' + _P + rb'sst\b[^>]*>')
-_SST_COUNTS = re.compile(rb'\b(?:uniqueCount|count)\s*=\s*["\'](\d+)["\']')
+_SST_UNIQUE = re.compile(rb'\buniqueCount\s*=\s*["\'](\d+)["\']')
 _NAME_CHAR = re.compile(rb"[^\s/>]")
 _WEIRD = re.compile(rb'<c(?! r="[A-Z]{1,3}\d{1,7}"[\s/>])')   # a cell not written the way Excel does
 _REF = re.compile(rb'<c r="([A-Z]{1,3})(\d{1,7})"')

@@ -238,6 +238,22 @@ def test_a_cell_below_the_last_row_excel_has_is_refused_as_tampered(tmp_path, le
     assert "1048577" in error.zh and "XFD1048576" in error.zh and "tampered" in error.en
 
 
+def test_a_shared_string_table_claiming_more_strings_than_it_holds_is_refused(tmp_path, sheets):
+    # Found by the fuzzer: calamine reserves uniqueCount strings before reading one, and
+    # 4294967296 of them in a 2 KB file aborted the process. (xlsxwriter writes shared
+    # strings; openpyxl writes none.)
+    source = write_with_xlsxwriter(tmp_path / "source.xlsx", sheets, {})
+
+    def claim(attr: bytes):
+        return lambda xml: re.sub(rb"\b" + attr + rb'="\d+"', attr + b'="4294967296"', xml, count=1)
+
+    error = refusal(rewrite(source, tmp_path / "lying.xlsx", {"xl/sharedStrings.xml": claim(b"uniqueCount")}))
+    assert "4,294,967,296" in error.zh and "tampered" in error.en
+    # `count` is how many cells use the strings (LibreOffice writes more than the strings):
+    # calamine does not reserve by it, and it is not refused.
+    assert check_workbook(rewrite(source, tmp_path / "uses.xlsx", {"xl/sharedStrings.xml": claim(b"count")})).sheets
+
+
 def test_an_empty_file_is_refused_as_not_a_workbook(hostile):
     assert refusal(hostile("zero bytes")).zh == "文件“zero_bytes.xlsx”是空文件（0 字节），不是 xlsx 工作簿。"
 
