@@ -12,6 +12,7 @@ from pathlib import Path
 from . import __version__, charts
 from .docs import value_text
 from .findings import SEVERITY_RANK
+from .render_text import _finding_brief, baseline_line
 from .schema import enum_label
 
 EVIDENCE_SHOWN = 20            # evidence rows per finding in the HTML; JSON has them all
@@ -86,10 +87,11 @@ def _chart(rule, evaluations, lang: str) -> str:
     return charts.bars(items, title, rule.measures.get("unit", ""))
 
 
-def _finding_view(finding, lang: str) -> dict:
+def _finding_view(finding, lang: str, state: str | None = None) -> dict:
     total = finding.evidence_total if finding.evidence_total is not None else len(finding.evidence)
     return {
         "f": finding,
+        "state": state,                      # baseline state against the history, when one is kept
         "subject": _subject_label(finding.subject, lang),
         "region": finding.subject.get("region_code") or "",
         "message": finding.text(lang),
@@ -104,6 +106,8 @@ def view(result, lang: str = "zh") -> dict:
 
     summary = result.summary
     profiles = load_profiles()
+    baseline = getattr(result, "baseline", None)    # set when the run was recorded in a history
+    states = dict(zip(map(id, result.findings), baseline["states"])) if baseline is not None else {}
     evaluated_rules = set(result.evaluations["rule_id"])
     by_rule = defaultdict(list)
     for finding in result.findings:
@@ -122,9 +126,10 @@ def view(result, lang: str = "zh") -> dict:
                        for name, p in (f.parameters or {}).items() if p is not None})
         sections.append({"rule": rule, "counts": summary["by_rule"].get(rule_id, {}), "parameters": used,
                          "chart": _chart(rule, result.evaluations, lang),
-                         "findings": [_finding_view(f, lang) for f in findings if f.severity != "info"],
-                         "notes": [_finding_view(f, lang) for f in findings if f.severity == "info"]})
-    ledger_checks = [_finding_view(f, lang) for fs in by_rule.values() for f in fs]   # SCHEMA_* and the like
+                         "findings": [_finding_view(f, lang, states.get(id(f))) for f in findings
+                                      if f.severity != "info"],
+                         "notes": [_finding_view(f, lang, states.get(id(f))) for f in findings if f.severity == "info"]})
+    ledger_checks = [_finding_view(f, lang, states.get(id(f))) for fs in by_rule.values() for f in fs]   # SCHEMA_* etc.
 
     regions = {}
     for cell in summary["matrix"]:
@@ -144,6 +149,9 @@ def view(result, lang: str = "zh") -> dict:
         "matrix": {"rules": [s["rule"] for s in sections if s["rule"].id in matrix], "regions": regions,
                    "years": years, "cells": matrix},
         "region_names": regions,
+        "history": None if baseline is None else {
+            "line": baseline_line(baseline, lang),
+            "resolved": [_finding_brief(f, lang) for f in baseline.get("absent", []) if f["severity"] != "info"]},
     }
 
 

@@ -62,3 +62,20 @@ def test_ten_thousand_findings_make_a_report_under_10_mb(tmp_path):
     from finaudit.report_html import write_html
     write_html(result, out)
     assert out.stat().st_size < 10 * 1024 * 1024
+
+
+def test_with_a_history_the_report_marks_new_findings_and_lists_the_resolved(cli, tmp_path):
+    # Year one: the preschool floor is broken. Year two: it is mended, the total falls instead.
+    ledger, history, html = tmp_path / "ledger.xlsx", tmp_path / "h.duckdb", tmp_path / "r.html"
+    ledger.write_bytes((SAMPLES / "break_FLOOR_PRESCHOOL.xlsx").read_bytes())
+    assert cli("check", ledger, "--history", history, "--quiet").exit_code == 1
+    ledger.write_bytes((SAMPLES / "break_ONLY_INCREASE_TOTAL.xlsx").read_bytes())
+    assert cli("check", ledger, "--history", history, "--html", html, "--quiet").exit_code == 1
+
+    page = html.read_text(encoding="utf-8")
+    new = re.findall(r'data-rule="(\w+)"[^>]*>\s*<div class="finding-head"><span class="badge violation">[^<]*</span> '
+                     r'<span class="state new">', page)
+    assert new == ["ONLY_INCREASE_TOTAL"]
+    assert '<p class="history">与上次运行相比' in page
+    resolved = re.search(r'<details class="resolved">.*?</details>', page, re.S).group(0)
+    assert "FLOOR_PRESCHOOL" in resolved and "ONLY_INCREASE_TOTAL" not in resolved
