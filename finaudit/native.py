@@ -25,7 +25,7 @@ from .findings import Finding
 from .headers import UNITS, column_letter, find_header
 from .ledger import Ledger, Sheet, _plain, _subtotal_finding
 from .normalize import RawColumn, TypeFailure, normalize_column
-from .readers import _claim, _require_sheets, _schema_for_name, _units
+from .readers import _claim, _require_sheets, _schema_for_name, _units, _unknown_sheet_name
 from .schema import YEAR_RANGE, Column, SheetSchema, load_schemas
 from .validate import MONEY_LIMIT, failure_cases, schema_finding
 
@@ -77,7 +77,6 @@ def load_into(con, path) -> Ledger:
     if not files:
         schema = _schema_for_name(path.stem)
         if schema is None:
-            from .readers import _unknown_sheet_name
             raise _unknown_sheet_name(path.stem, path)
         chosen = {schema.name: path}
     else:
@@ -173,19 +172,19 @@ def _map_distinct(con, schema: SheetSchema, src: str, col: _Col) -> None:
         if idx not in reasons:
             reasons[idx], shown[idx] = reason, value
     blank, subtotal = raw.blank(), raw.subtotal()
+    col.values = shown
+    # A clean column (every value already as the audit stores it, none failing but by being
+    # empty) needs no join: the common case for files exported by a system.
+    only_empty_fails = all(r == "SCHEMA_REQUIRED" for r in reasons.values())
+    if (_unchanged(raw.series, values) and only_empty_fails and not subtotal.any()
+            and not (blank & raw.series.notna().to_numpy()).any()):
+        return
+    col.mapped = True
     frame = pd.DataFrame({
         "raw": raw.series, "value": values, "idx": range(len(values)),
         "reason": pd.Series([reasons.get(i) for i in range(len(values))], dtype="object"),
         "blank": blank, "subtotal": subtotal,
     })
-    unchanged = _unchanged(raw.series, values)
-    col.values = shown
-    # A clean column (every value already as the audit stores it, none failing but by being
-    # empty) needs no join: the common case for files exported by a system.
-    only_empty_fails = all(r == "SCHEMA_REQUIRED" for r in reasons.values())
-    if unchanged and only_empty_fails and not subtotal.any() and not (blank & raw.series.notna().to_numpy()).any():
-        return
-    col.mapped = True
     name = f"map_{schema.name}_{col.column.name}"
     con.register(f"{name}_in", frame)
     sql_type = _MAP_TYPES.get(col.column.type, "VARCHAR")
