@@ -272,3 +272,26 @@ def test_help_and_the_rule_list_start_without_the_data_libraries(statement):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("args, zh, en", [
+    (["check", "x.xlsx", "--fail-on", "bogus"], "--fail-on 的值“bogus”无效，可选：violation、warning、info、never。",
+     "Invalid value 'bogus' for --fail-on; choose one of violation, warning, info, never."),
+    (["chek"], "没有命令“chek”。", "No such command 'chek'."),
+    (["check", "--bogus"], "没有选项“--bogus”。", "No such option '--bogus'."),
+    (["validate"], "缺少 LEDGER。", "Missing LEDGER."),
+    (["profiles", "--year", "abc"], "--year 应为整数，“abc”不是。", "--year must be a whole number, not 'abc'."),
+])
+def test_a_wrong_command_line_is_one_line_in_the_asked_language_and_exit_2(cli, args, zh, en):
+    # click's own report is four English lines with the usage; a scheduled run logs one.
+    for lang, expected in (("zh", zh), ("en", en)):
+        result = cli(*args, *(["--lang", "en"] if lang == "en" else []))
+        assert result.exit_code == 2
+        lines = result.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith(expected), result.stderr
+        assert "Usage:" not in result.stderr and result.stdout == ""
+
+
+def test_help_and_version_still_exit_0(cli):
+    assert cli("--help").exit_code == 0 and "Usage:" in cli("--help").stdout
+    assert cli("--version").exit_code == 0
