@@ -1,17 +1,10 @@
 -- General-budget education spending per enrolled student, year vs previous year, for
 -- the region overall (level NULL) and for each level that has students. Spending of the
 -- level `other` (administration) counts in the overall figure only.
-WITH money AS (
-    SELECT region_code, year, level,
-           min(region_name) AS region_name,
-           sum(amount) AS amount,
-           count(*) AS n_rows,
-           count(prior_year_comparable) AS n_restated,
-           sum(prior_year_comparable) AS restated_prior,
-           list_sort(list(_row)) AS budget_rows
-    FROM budget
-    WHERE fund_source = 'general_budget' AND basis = 'final' AND list_contains($regions, region_code)
-    GROUP BY GROUPING SETS ((region_code, year, level), (region_code, year))
+WITH money AS (      -- rules/views.sql
+    SELECT region_code, year, level, region_name, amount, n_rows, n_restated, restated_prior, budget_rows
+    FROM general_budget_by_level
+    WHERE list_contains($regions, region_code)
 ),
 heads AS (
     SELECT region_code, year, level,

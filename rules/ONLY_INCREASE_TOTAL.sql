@@ -1,17 +1,10 @@
 -- Region total of general-public-budget education spending (final accounts), year vs
 -- the previous year; the previous year restated on this year's basis (同口径) when every
 -- row of the year carries prior_year_comparable.
-WITH totals AS (
-    SELECT region_code, year,
-           min(region_name) AS region_name,
-           sum(amount) AS amount,
-           count(*) AS n_rows,
-           count(prior_year_comparable) AS n_restated,
-           sum(prior_year_comparable) AS restated_prior,
-           list_sort(list(_row)) AS budget_rows
-    FROM budget
-    WHERE fund_source = 'general_budget' AND basis = 'final' AND list_contains($regions, region_code)
-    GROUP BY region_code, year
+WITH totals AS (     -- rules/views.sql: the region totals are its rows without a level
+    SELECT region_code, year, region_name, amount, n_rows, n_restated, restated_prior, budget_rows
+    FROM general_budget_by_level
+    WHERE level IS NULL AND list_contains($regions, region_code)
 ),
 paired AS (
     SELECT cur.*,

@@ -129,3 +129,19 @@ LEFT JOIN heads now_h ON now_h.region_code = s.region_code AND now_h.year = s.ye
                      AND now_h.region_total = s.region_total AND now_h.school_id IS NOT DISTINCT FROM s.school_id
 LEFT JOIN heads prev_h ON prev_h.region_code = s.region_code AND prev_h.year = s.year - 1 AND prev_h.level = s.level
                       AND prev_h.region_total = s.region_total AND prev_h.school_id IS NOT DISTINCT FROM s.school_id;
+
+-- General-budget spending of the final accounts per region x year x level, and per region x
+-- year (level NULL: every level, `other` included), with what the only-increase rules need
+-- for the comparable (同口径) basis. Read by ONLY_INCREASE_TOTAL and ONLY_INCREASE_PER_STUDENT,
+-- which grouped the budget this way each on its own.
+CREATE OR REPLACE TEMP TABLE general_budget_by_level AS
+SELECT region_code, year, level,
+       min(region_name) AS region_name,
+       sum(amount) AS amount,
+       count(*) AS n_rows,
+       count(prior_year_comparable) AS n_restated,
+       sum(prior_year_comparable) AS restated_prior,
+       list_sort(list(_row)) AS budget_rows
+FROM budget
+WHERE fund_source = 'general_budget' AND basis = 'final'
+GROUP BY GROUPING SETS ((region_code, year, level), (region_code, year));
