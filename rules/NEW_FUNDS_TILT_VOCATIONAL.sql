@@ -1,12 +1,11 @@
 -- Secondary vocational share of the year's increase vs its share of the previous year.
-WITH totals AS (
-    SELECT region_code, min(region_name) AS region_name, year,
-           sum(amount) AS total,
-           coalesce(sum(amount) FILTER (WHERE level = 'secondary_vocational'), 0) AS vocational,
-           list_sort(list(_row) FILTER (WHERE level = 'secondary_vocational')) AS budget_rows
-    FROM budget
-    WHERE fund_source = 'general_budget' AND basis = 'final' AND list_contains($regions, region_code)
-    GROUP BY region_code, year
+WITH totals AS (     -- rules/views.sql: each region-year's total, and its vocational level
+    SELECT t.region_code, t.region_name, t.year, t.amount AS total,
+           coalesce(v.amount, 0) AS vocational, v.budget_rows
+    FROM general_budget_by_level t
+    LEFT JOIN general_budget_by_level v
+        ON v.region_code = t.region_code AND v.year = t.year AND v.level = 'secondary_vocational'
+    WHERE t.level IS NULL AND list_contains($regions, t.region_code)
 ),
 paired AS (
     SELECT cur.region_code, cur.region_name, cur.year, cur.year - 1 AS prev_year,
