@@ -1,12 +1,10 @@
 -- General-budget money for a level (other than `other`, which has no students of its
 -- own) in a region and year with no enrolled students of that level.
-WITH money AS (
-    SELECT region_code, min(region_name) AS region_name, year, level, sum(amount) AS amount,
-           list_sort(list(_row)) AS budget_rows
-    FROM budget
-    WHERE fund_source = 'general_budget' AND basis = 'final' AND level <> 'other'
+WITH money AS (      -- rules/views.sql: the rows with a level are the per-level sums
+    SELECT region_code, region_name, year, level, amount, budget_rows
+    FROM general_budget_by_level
+    WHERE level IS NOT NULL AND level <> 'other'
       AND list_contains($regions, region_code) AND list_contains($years, year)
-    GROUP BY region_code, year, level
 ),
 heads AS (
     SELECT region_code, year, level, sum(students) AS students

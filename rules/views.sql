@@ -132,8 +132,9 @@ LEFT JOIN heads prev_h ON prev_h.region_code = s.region_code AND prev_h.year = s
 
 -- General-budget spending of the final accounts per region x year x level, and per region x
 -- year (level NULL: every level, `other` included), with what the only-increase rules need
--- for the comparable (同口径) basis. Read by ONLY_INCREASE_TOTAL, ONLY_INCREASE_PER_STUDENT and
--- NEW_FUNDS_TILT_VOCATIONAL, which grouped the budget this way each on its own.
+-- for the comparable (同口径) basis. Read by ONLY_INCREASE_TOTAL, ONLY_INCREASE_PER_STUDENT,
+-- NEW_FUNDS_TILT_VOCATIONAL and DATA_MONEY_WITHOUT_STUDENTS, which grouped the budget this
+-- way each on its own.
 CREATE OR REPLACE TEMP TABLE general_budget_by_level AS
 SELECT region_code, year, level,
        min(region_name) AS region_name,
