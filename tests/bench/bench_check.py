@@ -446,21 +446,11 @@ def benchmark(rows: int, repeat: int) -> dict:
         "peak_rss_mib": {kind: max(r["peak_rss_mib"] for r in rs) for kind, rs in runs.items()},
         "rss_after_import_mib": {kind: max(r["rss_after_import_mib"] for r in rs) for kind, rs in runs.items()},
         "ratio": best["finaudit"] / best["duckdb"], "ratio_cpu": best_cpu["finaudit"] / best_cpu["duckdb"],
-        "python": platform.python_version(), "versions": _versions(), "commit": harness.commit(),
+        "python": platform.python_version(), 
+        "versions": harness.versions("finaudit", "duckdb", "pandas", "pandera", "pyarrow", "numpy"),
+        "commit": harness.commit(),
         "source_digest": harness.source_digest(),
     }
-
-
-def _versions() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for dist in ("finaudit", "duckdb", "pandas", "pandera", "pyarrow", "numpy"):
-        try:
-            out[dist] = version(dist)
-        except PackageNotFoundError:
-            out[dist] = None
-    return out
 
 
 def _check(result: dict) -> list[str]:

@@ -145,21 +145,10 @@ def benchmark(rows: int, repeat: int, check: bool = False) -> dict:
         "baseline": baseline, "ratio": best[subject] / best[baseline],
         "ratio_cpu": best_cpu[subject] / best_cpu[baseline],
         "ratio_second_call": second / best[baseline],
-        "python": platform.python_version(), "versions": _versions(),
+        "python": platform.python_version(), 
+        "versions": harness.versions("finaudit", "fastexcel", "python-calamine", "pandas", "pandera", "pyarrow",
+                                     "numpy", "openpyxl", "xlsxwriter"),
     }
-
-
-def _versions() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for dist in ("finaudit", "fastexcel", "python-calamine", "pandas", "pandera", "pyarrow", "numpy",
-                 "openpyxl", "xlsxwriter"):
-        try:
-            out[dist] = version(dist)
-        except PackageNotFoundError:
-            out[dist] = None
-    return out
 
 
 def _check(result: dict) -> list[str]:

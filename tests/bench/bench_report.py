@@ -373,7 +373,9 @@ def benchmark(n: int, repeat: int, workdir: Path, trace: Path | None) -> dict:
         "filters_user_best": {s: min(f["user_seconds"][s] for f in filters) for s in steps},
         "filters_in_page_best": {s: {k: min(f["in_page_seconds"][s][k] for f in filters)
                                      for k in ("script", "layout", "frame")} for s in steps},
-        "python": platform.python_version(), "versions": _versions(), "chromium": _chromium_version(),
+        "python": platform.python_version(), 
+        "versions": harness.versions("finaudit", "playwright", "jinja2", "duckdb", "pandas"),
+        "chromium": _chromium_version(),
         "commit": harness.commit(), "source_digest": harness.source_digest(),
     }
     if trace:
@@ -381,18 +383,6 @@ def benchmark(n: int, repeat: int, workdir: Path, trace: Path | None) -> dict:
         result["trace"] = {"path": str(trace), "ready_seconds": tr["ready_seconds"],
                            "self_time": trace_summary(trace)}
     return result
-
-
-def _versions() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for dist in ("finaudit", "playwright", "jinja2", "duckdb", "pandas"):
-        try:
-            out[dist] = version(dist)
-        except PackageNotFoundError:
-            out[dist] = None
-    return out
 
 
 def _chromium_version() -> str | None:

@@ -110,21 +110,10 @@ def benchmark(repeat: int) -> dict:
         "heavy_modules": heavy, "baseline": RATIO_BASELINE,
         "ratio": {kind: best[kind] / best[RATIO_BASELINE] for kind in COMMANDS},
         "ratio_python": {kind: best[kind] / best["python"] for kind in COMMANDS},
-        "python": platform.python_version(), "versions": _versions(),
+        "python": platform.python_version(), 
+        "versions": harness.versions("finaudit", "click", "pyyaml"),
         "commit": harness.commit(), "source_digest": harness.source_digest(),
     }
-
-
-def _versions() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for dist in ("finaudit", "click", "pyyaml"):
-        try:
-            out[dist] = version(dist)
-        except PackageNotFoundError:
-            out[dist] = None
-    return out
 
 
 def _check(result: dict) -> list[str]:

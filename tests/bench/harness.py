@@ -58,3 +58,16 @@ def finish(result: dict, text: str, problems: list[str], json_path: Path | None)
         print("FAILED: " + "; ".join(problems), file=sys.stderr)
         return 1
     return 0
+
+
+def versions(*dists: str) -> dict[str, str | None]:
+    """The installed version of each distribution, None where it is not installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for dist in dists:
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError:
+            out[dist] = None
+    return out
