@@ -3,29 +3,20 @@
 -- overall (level NULL) and for each level. The draft is divided by the draft year's
 -- enrollment when the ledger has it (planned), else by the previous year's; spending of
 -- the level `other` counts in the overall figure only.
-WITH drafts AS (
-    SELECT region_code, year, level,
-           min(region_name) AS region_name,
-           sum(amount) AS amount,
-           count(*) AS n_rows,
-           count(prior_year_comparable) AS n_restated,
-           sum(prior_year_comparable) AS restated_prior,
-           list_sort(list(_row)) AS budget_rows
-    FROM budget
-    WHERE fund_source = 'general_budget' AND basis = 'budget' AND list_contains($regions, region_code)
-    GROUP BY GROUPING SETS ((region_code, year, level), (region_code, year))
+WITH drafts AS (     -- rules/views.sql
+    SELECT region_code, year, level, region_name, amount, n_rows, n_restated, restated_prior, budget_rows
+    FROM general_budget_by_level
+    WHERE basis = 'budget' AND list_contains($regions, region_code)
 ),
 finals AS (
-    SELECT region_code, year, level, sum(amount) AS amount, list_sort(list(_row)) AS budget_rows
-    FROM budget
-    WHERE fund_source = 'general_budget' AND basis = 'final' AND list_contains($regions, region_code)
-    GROUP BY GROUPING SETS ((region_code, year, level), (region_code, year))
+    SELECT region_code, year, level, amount, budget_rows
+    FROM general_budget_by_level
+    WHERE basis = 'final' AND list_contains($regions, region_code)
 ),
 heads AS (
-    SELECT region_code, year, level, sum(students) AS students, list_sort(list(_row)) AS enrollment_rows
-    FROM enrollment
+    SELECT region_code, year, level, students, enrollment_rows
+    FROM enrollment_by_level
     WHERE list_contains($regions, region_code)
-    GROUP BY GROUPING SETS ((region_code, year, level), (region_code, year))
 ),
 paired AS (
     SELECT d.*,

@@ -1,23 +1,15 @@
 -- Draft budgets (口径 = 预算): a region's general-public-budget education spending planned
 -- for a year against the final accounts (决算) of the year before, or against the
 -- previous year restated on the draft's basis (同口径) when every draft row carries it.
-WITH drafts AS (
-    SELECT region_code, year,
-           min(region_name) AS region_name,
-           sum(amount) AS amount,
-           count(*) AS n_rows,
-           count(prior_year_comparable) AS n_restated,
-           sum(prior_year_comparable) AS restated_prior,
-           list(_row ORDER BY _row) AS budget_rows
-    FROM budget
-    WHERE fund_source = 'general_budget' AND basis = 'budget' AND list_contains($regions, region_code)
-    GROUP BY region_code, year
+WITH drafts AS (     -- rules/views.sql: the region totals are its rows without a level
+    SELECT region_code, year, region_name, amount, n_rows, n_restated, restated_prior, budget_rows
+    FROM general_budget_by_level
+    WHERE basis = 'budget' AND level IS NULL AND list_contains($regions, region_code)
 ),
 finals AS (
-    SELECT region_code, year, sum(amount) AS amount, list(_row ORDER BY _row) AS budget_rows
-    FROM budget
-    WHERE fund_source = 'general_budget' AND basis = 'final' AND list_contains($regions, region_code)
-    GROUP BY region_code, year
+    SELECT region_code, year, amount, budget_rows
+    FROM general_budget_by_level
+    WHERE basis = 'final' AND level IS NULL AND list_contains($regions, region_code)
 ),
 paired AS (
     SELECT d.*,

@@ -4,8 +4,8 @@ WITH totals AS (     -- rules/views.sql: each region-year's total, and its vocat
            coalesce(v.amount, 0) AS vocational, v.budget_rows
     FROM general_budget_by_level t
     LEFT JOIN general_budget_by_level v
-        ON v.region_code = t.region_code AND v.year = t.year AND v.level = 'secondary_vocational'
-    WHERE t.level IS NULL AND list_contains($regions, t.region_code)
+        ON v.region_code = t.region_code AND v.year = t.year AND v.basis = 'final' AND v.level = 'secondary_vocational'
+    WHERE t.basis = 'final' AND t.level IS NULL AND list_contains($regions, t.region_code)
 ),
 paired AS (
     SELECT cur.region_code, cur.region_name, cur.year, cur.year - 1 AS prev_year,

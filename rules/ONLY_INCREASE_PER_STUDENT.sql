@@ -4,18 +4,12 @@
 WITH money AS (      -- rules/views.sql
     SELECT region_code, year, level, region_name, amount, n_rows, n_restated, restated_prior, budget_rows
     FROM general_budget_by_level
-    WHERE list_contains($regions, region_code)
+    WHERE basis = 'final' AND list_contains($regions, region_code)
 ),
-heads AS (
-    SELECT region_code, year, level,
-           sum(students) AS students,
-           count(*) AS n_rows,
-           count(prior_year_comparable) AS n_restated,
-           sum(prior_year_comparable) AS restated_prior,
-           list_sort(list(_row)) AS enrollment_rows
-    FROM enrollment
+heads AS (           -- rules/views.sql
+    SELECT region_code, year, level, students, n_rows, n_restated, restated_prior, enrollment_rows
+    FROM enrollment_by_level
     WHERE list_contains($regions, region_code)
-    GROUP BY GROUPING SETS ((region_code, year, level), (region_code, year))
 ),
 per_year AS (
     SELECT m.region_code, m.year, m.level, m.region_name, m.amount, h.students,

@@ -4,7 +4,7 @@
 WITH totals AS (     -- rules/views.sql: the region totals are its rows without a level
     SELECT region_code, year, region_name, amount, n_rows, n_restated, restated_prior, budget_rows
     FROM general_budget_by_level
-    WHERE level IS NULL AND list_contains($regions, region_code)
+    WHERE basis = 'final' AND level IS NULL AND list_contains($regions, region_code)
 ),
 paired AS (
     SELECT cur.*,

@@ -82,25 +82,28 @@ WITH money AS (
            grouping(school_id) = 1 AS region_total,
            min(region_name) AS region_name, min(school_name) AS school_name,
            sum(amount) AS amount,
-           list(_row ORDER BY _row) AS budget_rows
+           list_sort(list(_row)) AS budget_rows
     FROM budget
     WHERE fund_source = 'general_budget' AND expense_class = 'public_funds'
       AND ownership = 'public' AND basis = 'budget'
     GROUP BY GROUPING SETS ((region_code, year, level, school_id), (region_code, year, level))
 ),
+draft_years AS (
+    SELECT region_code, year, min(region_name) AS region_name FROM budget WHERE basis = 'budget'
+    GROUP BY region_code, year
+),
+-- Students of the draft years and of the years before them only: a ledger of final
+-- accounts alone has none to group.
 heads AS (
     SELECT region_code, year, level, school_id,
            grouping(school_id) = 1 AS region_total,
            min(region_name) AS region_name,
            sum(students) AS students,
-           list(_row ORDER BY _row) AS enrollment_rows
-    FROM enrollment
+           list_sort(list(_row)) AS enrollment_rows
+    FROM enrollment e
     WHERE ownership = 'public'
+      AND EXISTS (SELECT 1 FROM draft_years d WHERE d.region_code = e.region_code AND e.year IN (d.year, d.year - 1))
     GROUP BY GROUPING SETS ((region_code, year, level, school_id), (region_code, year, level))
-),
-draft_years AS (
-    SELECT region_code, year, min(region_name) AS region_name FROM budget WHERE basis = 'budget'
-    GROUP BY region_code, year
 ),
 subjects AS (
     -- schools with draft money, and every level of a draft region-year that has money or students
@@ -130,13 +133,14 @@ LEFT JOIN heads now_h ON now_h.region_code = s.region_code AND now_h.year = s.ye
 LEFT JOIN heads prev_h ON prev_h.region_code = s.region_code AND prev_h.year = s.year - 1 AND prev_h.level = s.level
                       AND prev_h.region_total = s.region_total AND prev_h.school_id IS NOT DISTINCT FROM s.school_id;
 
--- General-budget spending of the final accounts per region x year x level, and per region x
--- year (level NULL: every level, `other` included), with what the only-increase rules need
--- for the comparable (同口径) basis. Read by ONLY_INCREASE_TOTAL, ONLY_INCREASE_PER_STUDENT,
--- NEW_FUNDS_TILT_VOCATIONAL and DATA_MONEY_WITHOUT_STUDENTS, which grouped the budget this
--- way each on its own.
+-- General-budget spending per region x year x level, and per region x year (level NULL:
+-- every level, `other` included), of the final accounts (basis 'final') and of draft
+-- budgets (basis 'budget') apart, with what the only-increase rules need for the
+-- comparable (同口径) basis. Read by ONLY_INCREASE_TOTAL, ONLY_INCREASE_PER_STUDENT,
+-- NEW_FUNDS_TILT_VOCATIONAL, DATA_MONEY_WITHOUT_STUDENTS and the two DRAFT_ONLY_INCREASE
+-- rules, which grouped the budget this way each on its own.
 CREATE OR REPLACE TEMP TABLE general_budget_by_level AS
-SELECT region_code, year, level,
+SELECT region_code, year, basis, level,
        min(region_name) AS region_name,
        sum(amount) AS amount,
        count(*) AS n_rows,
@@ -144,5 +148,18 @@ SELECT region_code, year, level,
        sum(prior_year_comparable) AS restated_prior,
        list_sort(list(_row)) AS budget_rows
 FROM budget
-WHERE fund_source = 'general_budget' AND basis = 'final'
+WHERE fund_source = 'general_budget' AND basis IN ('final', 'budget')
+GROUP BY GROUPING SETS ((region_code, year, basis, level), (region_code, year, basis));
+
+-- Enrolled students (all ownerships) per region x year x level, and per region x year
+-- (level NULL), with the comparable-basis columns. Read by ONLY_INCREASE_PER_STUDENT,
+-- DRAFT_ONLY_INCREASE_PER_STUDENT and DATA_MONEY_WITHOUT_STUDENTS.
+CREATE OR REPLACE TEMP TABLE enrollment_by_level AS
+SELECT region_code, year, level,
+       sum(students) AS students,
+       count(*) AS n_rows,
+       count(prior_year_comparable) AS n_restated,
+       sum(prior_year_comparable) AS restated_prior,
+       list_sort(list(_row)) AS enrollment_rows
+FROM enrollment
 GROUP BY GROUPING SETS ((region_code, year, level), (region_code, year));

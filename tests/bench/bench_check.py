@@ -653,7 +653,9 @@ def _rule_breakdown(folder: Path, result, explain: int) -> None:
           "  shared views and CTEs it cannot prune); _run s: engine._run as check() calls it (wrapped\n"
           "  query, fetchall, one dict per row). Operator times of EXPLAIN ANALYZE add up all threads.")
     for rule_id, pid, *_, sql, params in sorted(rows, key=lambda r: -r[5])[:explain]:
-        plan = con.execute("EXPLAIN (ANALYZE, FORMAT JSON) SELECT count(*), sum(len(evidence)) "
+        lists = [c for c in engine._RESULT_COLUMNS[rule_id] if c.endswith("_rows")]
+        evidence_len = " + ".join(f"coalesce(len({c}), 0)" for c in lists) or "0"
+        plan = con.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) SELECT count(*), sum({evidence_len}) "
                            f"FROM (\n{sql}\n)", params).fetchall()
         print(f"\nEXPLAIN ANALYZE {rule_id} ({pid}), operators by own time:")
         print(_plan_summary(json.loads(plan[0][1])))
