@@ -44,14 +44,16 @@ def _row_lists(rule: Rule) -> list[str]:
 
 
 def _wrap(rule: Rule) -> str:
-    """The rule's query, its evidence row lists cut in SQL: none for a pass (only failures
-    and notes are reported with evidence), a few for a note, EVIDENCE_LIMIT for a failure."""
+    """The rule's query, its evidence row lists sorted and cut in SQL: none for a pass (only
+    failures and notes are reported with evidence), a few for a note, EVIDENCE_LIMIT for a
+    failure. Rules build the lists in any order: sorting only the reported ones is most of
+    what the lists cost saved (0.3 s of a 1M-row check)."""
     sql = rule.sql.strip().rstrip(";")
     lists = _row_lists(rule)
     if not lists:
         return sql
-    cut = ", ".join(f"CASE WHEN outcome = 'pass' THEN NULL WHEN outcome = 'unevaluable' THEN {c}[1:$note_cap] "
-                    f"ELSE {c}[1:$evidence_cap] END AS {c}" for c in lists)
+    cut = ", ".join(f"CASE WHEN outcome = 'pass' THEN NULL WHEN outcome = 'unevaluable' THEN list_sort({c})[1:$note_cap] "
+                    f"ELSE list_sort({c})[1:$evidence_cap] END AS {c}" for c in lists)
     totals = ", ".join(f"len({c}) AS {c}_total" for c in lists)
     return f"SELECT * REPLACE ({cut}), {totals} FROM (\n{sql}\n)"
 
@@ -209,10 +211,23 @@ def check(path, profile: str | None = None, year: int | None = None, rules: dict
     rules = rules if rules is not None else load_rules()
     if profile is not None:
         profiles_mod.get(profile)
-    prepare_rules(rules)
-    con = connect()
-    create_tables(con)
-    ledger = _load(con, Path(path), native)
+    # DuckDB releases the GIL while a query runs: the rules are prepared (on a connection of
+    # their own) while the ledger loads, and the findings of one rule are built while the
+    # next rule's query runs. The audit's connection stays in this thread.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        prepared = pool.submit(prepare_rules, rules)
+        con = connect()
+        create_tables(con)
+        ledger = _load(con, Path(path), native)
+        prepared.result()
+        return _audit(con, ledger, rules, profile, year, started_at, pool)
+
+
+def _audit(con, ledger: Ledger, rules: dict[str, Rule], profile: str | None, year: int | None, started_at: str,
+           pool) -> CheckResult:
+    """The rules run on the loaded ledger; `pool` builds findings beside the queries."""
     _require_audit_sheets(ledger)
     _create_views(con)
 
@@ -234,29 +249,24 @@ def check(path, profile: str | None = None, year: int | None = None, rules: dict
     def results(rule: Rule, table):
         table = _withhold_on_rejected_rows(rule, table, rejected)
         found = [_finding(rule, row, _profile_of(row, region_profiles, profile), ledger) for row in _reported(table)]
-        return _evaluations(rule, table, region_profiles, profile), found
+        return _evaluations(rule, table, region_profiles, profile), [(f.fingerprint, f) for f in found]
 
-    # DuckDB releases the GIL while a query runs: the findings of one rule are built in a
-    # second thread while the next rule's query runs (the connection stays in this thread).
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = []
-        for rule in rules.values():
-            if rule.stage != "sql":
-                continue
-            params = {"regions": regions, "years": years, **{p: maps[p] for p in rule.parameters}}
-            table = _run(con, rule, {k: v for k, v in params.items() if k in rule.bound})
-            pending.append(pool.submit(results, rule, table))
-        for future in pending:               # in rule order: the result does not depend on timing
-            evaluation, found = future.result()
-            evaluations.append(evaluation)
-            findings.extend(found)
-    con.close()
-
+    pending = []
+    for rule in rules.values():
+        if rule.stage != "sql":
+            continue
+        params = {"regions": regions, "years": years, **{p: maps[p] for p in rule.parameters}}
+        table = _run(con, rule, {k: v for k, v in params.items() if k in rule.bound})
+        pending.append(pool.submit(results, rule, table))
     unique = {}
     for finding in findings:
         unique.setdefault(finding.fingerprint, finding)
+    for future in pending:               # in rule order: the result does not depend on timing
+        evaluation, found = future.result()
+        evaluations.append(evaluation)
+        for fingerprint, finding in found:
+            unique.setdefault(fingerprint, finding)
+    con.close()
     return CheckResult(ledger=ledger, findings=sorted(unique.values(), key=sort_key),
                        evaluations=_concat(evaluations),
                        region_profiles=region_profiles, years=years, started_at=started_at, rules=rules)
@@ -310,31 +320,51 @@ EVALUATION_COLUMNS = ("rule_id", "check", "outcome", "profile", "region_code", "
                       "school_id", "school_name", "actual", "required")
 
 
+_EVALUATION_TYPES = {"year": "int64", "actual": "float64", "required": "float64"}   # the rest are text
+
+
 def _evaluations(rule: Rule, table, region_profiles: dict[str, str], forced: str | None):
-    """Every subject the rule evaluated (passes included) as a DataFrame, for the summary and charts."""
-    import pandas as pd
+    """Every subject the rule evaluated (passes included), as an Arrow table of
+    EVALUATION_COLUMNS; _concat makes the one DataFrame the summary and charts read."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
-    names = set(table.column_names)
-    frame = pd.DataFrame({c: table.column(c).to_numpy(zero_copy_only=False) if c in names else None
-                          for c in ("outcome", "check_name", "region_code", "region_name", "year", "level",
-                                    "school_id", "school_name", "actual", "required")})
-    frame = frame.rename(columns={"check_name": "check"})
-    frame["check"] = frame["check"].fillna("main")
-    frame["rule_id"] = rule.id
-    frame["profile"] = forced or frame["region_code"].map(region_profiles)
-    unmapped = frame["profile"].isna() & frame["region_code"].notna()    # e.g. a province's reference rows
-    frame.loc[unmapped, "profile"] = frame.loc[unmapped, "region_code"].map(profiles_mod.most_specific)
+    n = table.num_rows
+
+    def column(name: str, source: str | None = None):
+        kind = getattr(pa, _EVALUATION_TYPES.get(name, "string"))()
+        source = source or name
+        return table.column(source).cast(kind) if source in table.column_names else pa.nulls(n, kind)
+
+    codes = column("region_code")
+    if forced:
+        profile = pa.array([forced] * n, pa.string())
+    else:   # per distinct region: a province's reference rows have no profile of their own
+        encoded = pc.dictionary_encode(codes).combine_chunks()
+        names = [None if c is None else region_profiles.get(c) or profiles_mod.most_specific(c)
+                 for c in encoded.dictionary.to_pylist()]
+        profile = pa.array(names, pa.string()).take(encoded.indices)
+    columns = {
+        "rule_id": pa.array([rule.id] * n, pa.string()),
+        "check": pc.fill_null(column("check", "check_name"), "main"),
+        "outcome": column("outcome"), "profile": profile, "region_code": codes,
+        **{c: column(c) for c in EVALUATION_COLUMNS if c not in ("rule_id", "check", "outcome", "profile",
+                                                                  "region_code")},
+    }
+    return pa.table({c: columns[c] for c in EVALUATION_COLUMNS})
+
+
+def _concat(tables):
+    """One DataFrame of every rule's evaluations: money rounded to fen, years as nullable integers."""
+    import pandas as pd
+    import pyarrow as pa
+
+    if not tables:
+        return pd.DataFrame(columns=list(EVALUATION_COLUMNS))
+    frame = pa.concat_tables(tables).to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
     for col in ("actual", "required"):
-        frame[col] = pd.to_numeric(frame[col], errors="coerce").round(2)
-    frame["year"] = pd.to_numeric(frame["year"], errors="coerce").astype("Int64")
-    return frame[list(EVALUATION_COLUMNS)]
-
-
-def _concat(frames):
-    import pandas as pd
-
-    frames = [f for f in frames if len(f)]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(EVALUATION_COLUMNS))
+        frame[col] = frame[col].round(2)
+    return frame
 
 
 REJECTED_ROWS_MESSAGE = {

@@ -3,8 +3,8 @@
 WITH compulsory AS (
     SELECT region_code, min(region_name) AS region_name, year,
            sum(amount) AS amount, sum(students) AS students,
-           list_sort(flatten(list(budget_rows))) AS budget_rows,
-           list_sort(flatten(list(enrollment_rows))) AS enrollment_rows
+           flatten(list(budget_rows)) AS budget_rows,
+           flatten(list(enrollment_rows)) AS enrollment_rows
     FROM public_funds_per_student
     WHERE school_id IS NULL AND level IN ('primary', 'junior')
       AND list_contains($regions, region_code) AND list_contains($years, year)

@@ -16,7 +16,7 @@ enrollment_dup AS (
 dup AS (
     SELECT 'budget' AS sheet, b.region_code, min(b.region_name) AS region_name, b.year, b.level, b.school_id,
            concat_ws(' ', b.level, b.ownership, b.fund_source, b.expense_class, b.school_id, b.basis) AS key_text,
-           count(*) AS rows, list_sort(list(b._row)) AS budget_rows,
+           count(*) AS rows, list(b._row) AS budget_rows,
            CAST([] AS BIGINT[]) AS enrollment_rows, CAST([] AS BIGINT[]) AS surcharge_rows,
            CAST([] AS BIGINT[]) AS salaries_rows, CAST([] AS BIGINT[]) AS reference_rows
     FROM budget b SEMI JOIN budget_dup d
@@ -27,26 +27,26 @@ dup AS (
     UNION ALL
     SELECT 'enrollment', e.region_code, min(e.region_name), e.year, e.level, e.school_id,
            concat_ws(' ', e.level, e.ownership, e.school_id),
-           count(*), [], list_sort(list(e._row)), [], [], []
+           count(*), [], list(e._row), [], [], []
     FROM enrollment e SEMI JOIN enrollment_dup d
         ON e.region_code = d.region_code AND e.year = d.year AND e.level = d.level AND e.ownership = d.ownership
        AND e.school_id IS NOT DISTINCT FROM d.school_id
     GROUP BY e.region_code, e.year, e.level, e.ownership, e.school_id
     UNION ALL
     SELECT 'surcharge', region_code, min(region_name), year, NULL, NULL, surcharge_type,
-           count(*), [], [], list_sort(list(_row)), [], []
+           count(*), [], [], list(_row), [], []
     FROM surcharge
     GROUP BY region_code, year, surcharge_type
     HAVING count(*) > 1
     UNION ALL
     SELECT 'salaries', region_code, min(region_name), year, NULL, NULL, pay_group,
-           count(*), [], [], [], list_sort(list(_row)), []
+           count(*), [], [], [], list(_row), []
     FROM salaries
     GROUP BY region_code, year, pay_group
     HAVING count(*) > 1
     UNION ALL
     SELECT 'reference', region_code, NULL, year, NULL, NULL, metric,
-           count(*), [], [], [], [], list_sort(list(_row))
+           count(*), [], [], [], [], list(_row)
     FROM reference
     GROUP BY region_code, year, metric
     HAVING count(*) > 1

@@ -17,7 +17,7 @@ totals AS (
            c.min_share, c.types,
            sum(collected) FILTER (WHERE list_contains(types, surcharge_type)) AS collected,
            sum(vocational) FILTER (WHERE list_contains(types, surcharge_type)) AS vocational,
-           list_sort(list(_row) FILTER (WHERE list_contains(types, surcharge_type))) AS surcharge_rows
+           list(_row) FILTER (WHERE list_contains(types, surcharge_type)) AS surcharge_rows
     FROM counted c
     LEFT JOIN audited_region_years a ON a.region_code = c.region_code AND a.year = c.year
     -- min_share and types depend on the region and year only; grouping by them (rather

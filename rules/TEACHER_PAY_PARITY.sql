@@ -10,7 +10,7 @@ groups AS (
            sum(headcount) FILTER (WHERE pay_group = 'compulsory_teacher') AS teachers,
            sum(total_pay) FILTER (WHERE pay_group = 'civil_servant') AS civil_pay,
            sum(headcount) FILTER (WHERE pay_group = 'civil_servant') AS civil_servants,
-           list_sort(list(s._row) FILTER (WHERE s._row IS NOT NULL)) AS salaries_rows
+           list(s._row) FILTER (WHERE s._row IS NOT NULL) AS salaries_rows
     FROM subjects j
     LEFT JOIN salaries s ON s.region_code = j.region_code AND s.year = j.year
     LEFT JOIN audited_region_years a ON a.region_code = j.region_code AND a.year = j.year

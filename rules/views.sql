@@ -21,7 +21,7 @@ WITH money AS (
            grouping(school_id) = 1 AS region_total,
            min(region_name) AS region_name, min(school_name) AS school_name,
            sum(amount) AS amount,
-           list_sort(list(_row)) AS budget_rows
+           list(_row) AS budget_rows
     FROM budget
     WHERE fund_source = 'general_budget' AND expense_class = 'public_funds'
       AND ownership = 'public' AND basis = 'final'
@@ -32,7 +32,7 @@ heads AS (
            grouping(school_id) = 1 AS region_total,
            min(region_name) AS region_name, min(school_name) AS school_name,
            sum(students) AS students,
-           list_sort(list(_row)) AS enrollment_rows
+           list(_row) AS enrollment_rows
     FROM enrollment
     WHERE ownership = 'public'
     GROUP BY GROUPING SETS ((region_code, year, level, school_id), (region_code, year, level))
@@ -82,7 +82,7 @@ WITH money AS (
            grouping(school_id) = 1 AS region_total,
            min(region_name) AS region_name, min(school_name) AS school_name,
            sum(amount) AS amount,
-           list_sort(list(_row)) AS budget_rows
+           list(_row) AS budget_rows
     FROM budget
     WHERE fund_source = 'general_budget' AND expense_class = 'public_funds'
       AND ownership = 'public' AND basis = 'budget'
@@ -99,7 +99,7 @@ heads AS (
            grouping(school_id) = 1 AS region_total,
            min(region_name) AS region_name,
            sum(students) AS students,
-           list_sort(list(_row)) AS enrollment_rows
+           list(_row) AS enrollment_rows
     FROM enrollment e
     WHERE ownership = 'public'
       AND EXISTS (SELECT 1 FROM draft_years d WHERE d.region_code = e.region_code AND e.year IN (d.year, d.year - 1))
@@ -146,7 +146,7 @@ SELECT region_code, year, basis, level,
        count(*) AS n_rows,
        count(prior_year_comparable) AS n_restated,
        sum(prior_year_comparable) AS restated_prior,
-       list_sort(list(_row)) AS budget_rows
+       list(_row) AS budget_rows
 FROM budget
 WHERE fund_source = 'general_budget' AND basis IN ('final', 'budget')
 GROUP BY GROUPING SETS ((region_code, year, basis, level), (region_code, year, basis));
@@ -160,6 +160,6 @@ SELECT region_code, year, level,
        count(*) AS n_rows,
        count(prior_year_comparable) AS n_restated,
        sum(prior_year_comparable) AS restated_prior,
-       list_sort(list(_row)) AS enrollment_rows
+       list(_row) AS enrollment_rows
 FROM enrollment
 GROUP BY GROUPING SETS ((region_code, year, level), (region_code, year));
