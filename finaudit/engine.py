@@ -3,6 +3,9 @@ with bound parameters per profile, and every result row becomes a finding or a p
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -130,18 +133,63 @@ def _out_of_memory(what: str, exc: Exception) -> UsageError:
                       "or audit the ledger region by region.")
 
 
+QUERY_THREADS = 2     # rule queries run side by side: most are too small for DuckDB to use every core
+_CREATES = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP\s+|TEMPORARY\s+)?TABLE\s+(\w+)", re.IGNORECASE)
+
+
+class _Cursors:
+    """Threads that each query on a cursor of their own, so that DuckDB runs their queries
+    side by side. Tables and macros are shared by every cursor; TEMP tables are not."""
+
+    def __init__(self, con, workers: int = QUERY_THREADS):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._con, self._local, self._opened = con, threading.local(), []
+        self._pool = ThreadPoolExecutor(max_workers=workers)
+
+    def submit(self, fn, *args, after=()):
+        """fn(cursor, *args) in a thread, once the futures `after` are done."""
+        def task():
+            for future in after:
+                future.result()
+            if not hasattr(self._local, "cursor"):
+                self._local.cursor = self._con.cursor()
+                self._opened.append(self._local.cursor)
+            return fn(self._local.cursor, *args)
+        return self._pool.submit(task)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._pool.shutdown(wait=True)
+        for cursor in self._opened:
+            cursor.close()
+
+
 def _create_views(con) -> None:
+    """rules/views.sql, each table as soon as the tables it reads exist (two at a time)."""
     import duckdb
 
     sql = views_sql()
-    if sql.strip():
-        try:
-            con.execute(sql)
-        except duckdb.OutOfMemoryException as exc:
-            raise _out_of_memory("rules/views.sql", exc) from None
-        except Exception as exc:
-            raise RuleError(f"rules/views.sql 无法执行：{str(exc).splitlines()[0]}",
-                            f"rules/views.sql does not run: {str(exc).splitlines()[0]}") from None
+    if not sql.strip():
+        return
+    try:
+        with _Cursors(con) as cursors:
+            made = {}
+            for statement in con.extract_statements(sql):
+                body = re.sub(r"--[^\n]*", "", statement.query)
+                after = [f for name, f in made.items() if re.search(rf"\b{name}\b", body)]
+                future = cursors.submit(lambda cursor, query: cursor.execute(query), statement.query, after=after)
+                created = _CREATES.search(body)
+                made[created.group(1) if created else f"#{len(made)}"] = future
+            for future in made.values():
+                future.result()
+    except duckdb.OutOfMemoryException as exc:
+        raise _out_of_memory("rules/views.sql", exc) from None
+    except Exception as exc:
+        raise RuleError(f"rules/views.sql 无法执行：{str(exc).splitlines()[0]}",
+                        f"rules/views.sql does not run: {str(exc).splitlines()[0]}") from None
 
 
 @dataclass
@@ -251,21 +299,22 @@ def _audit(con, ledger: Ledger, rules: dict[str, Rule], profile: str | None, yea
         found = [_finding(rule, row, _profile_of(row, region_profiles, profile), ledger) for row in _reported(table)]
         return _evaluations(rule, table, region_profiles, profile), [(f.fingerprint, f) for f in found]
 
-    pending = []
-    for rule in rules.values():
-        if rule.stage != "sql":
-            continue
-        params = {"regions": regions, "years": years, **{p: maps[p] for p in rule.parameters}}
-        table = _run(con, rule, {k: v for k, v in params.items() if k in rule.bound})
-        pending.append(pool.submit(results, rule, table))
     unique = {}
     for finding in findings:
         unique.setdefault(finding.fingerprint, finding)
-    for future in pending:               # in rule order: the result does not depend on timing
-        evaluation, found = future.result()
-        evaluations.append(evaluation)
-        for fingerprint, finding in found:
-            unique.setdefault(fingerprint, finding)
+    with _Cursors(con) as cursors:
+        pending = []
+        for rule in rules.values():
+            if rule.stage != "sql":
+                continue
+            params = {"regions": regions, "years": years, **{p: maps[p] for p in rule.parameters}}
+            query = cursors.submit(_run, rule, {k: v for k, v in params.items() if k in rule.bound})
+            pending.append(pool.submit(lambda rule=rule, query=query: results(rule, query.result())))
+        for future in pending:               # in rule order: the result does not depend on timing
+            evaluation, found = future.result()
+            evaluations.append(evaluation)
+            for fingerprint, finding in found:
+                unique.setdefault(fingerprint, finding)
     con.close()
     return CheckResult(ledger=ledger, findings=sorted(unique.values(), key=sort_key),
                        evaluations=_concat(evaluations),
@@ -461,10 +510,7 @@ def _finding(rule: Rule, row: dict, profile_id: str, ledger: Ledger) -> Finding:
         raise RuleError(f"rules/{rule.path.with_suffix('.sql').name} 返回了未知的 outcome“{outcome}”。",
                         f"rules/{rule.path.with_suffix('.sql').name} returned unknown outcome '{outcome}'.")
     evidence, total = _evidence(ledger, rule, row)
-    used = {}
-    for name in rule.parameters:
-        entry = profiles_mod.parameter(profile_id, name, year) if year else None
-        used[name] = None if entry is None else {"value": entry["value"], "source": entry["source"]}
+    used = dict(_parameters_used(tuple(rule.parameters), profile_id, year))
     return Finding(
         rule_id=rule.id, severity=severity, message=render(template, row, rule),
         subject=_subject(row), evidence=evidence,
@@ -476,6 +522,17 @@ def _finding(rule: Rule, row: dict, profile_id: str, ledger: Ledger) -> Finding:
         else None,
         evidence_total=total, identified_by_cells=rule.identified_by_cells,
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _parameters_used(names: tuple[str, ...], profile_id: str, year: int | None) -> tuple:
+    """(name, {value, source}) of each parameter in force in the year, else None (the
+    profiles are loaded once per process, so their values are looked up once per year)."""
+    used = []
+    for name in names:
+        entry = profiles_mod.parameter(profile_id, name, year) if year else None
+        used.append((name, None if entry is None else {"value": entry["value"], "source": entry["source"]}))
+    return tuple(used)
 
 
 def _round(value):

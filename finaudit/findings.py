@@ -4,13 +4,14 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 SEVERITIES = ("violation", "warning", "info")
 SEVERITY_RANK = {"violation": 3, "warning": 2, "info": 1}
 
 
-@dataclass(frozen=True, slots=True)
-class Evidence:
+class Evidence(NamedTuple):
+    """A ledger cell a finding rests on. A tuple: a check makes tens of thousands."""
     file: str
     sheet: str
     row: int

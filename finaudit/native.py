@@ -86,12 +86,23 @@ def load_into(con, path) -> Ledger:
             _claim({k: v.name for k, v in chosen.items()}, schema, file.name, path)
             chosen[schema.name] = file
         _require_sheets(chosen, [p.name for p in files.values()], path)
-    sheets, findings = {}, []
-    for name, file in chosen.items():
-        sheet, found = _load_sheet(con, load_schemas()[name], file)
-        sheets[name] = sheet
-        findings.extend(found)
-    return Ledger(path=path, sheets=sheets, findings=findings)
+    # The largest file loads on a cursor of its own (its temporary views stay its own) in a
+    # second thread, beside the others: DuckDB releases the GIL while it scans and inserts.
+    from concurrent.futures import ThreadPoolExecutor
+
+    largest = max(chosen, key=lambda name: chosen[name].stat().st_size)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        cursor = con.cursor()
+        try:
+            apart = pool.submit(_load_sheet, cursor, load_schemas()[largest], chosen[largest])
+            loaded = {name: _load_sheet(con, load_schemas()[name], file)
+                      for name, file in chosen.items() if name != largest}
+            loaded[largest] = apart.result()
+        finally:
+            pool.shutdown(wait=True)
+            cursor.close()
+    sheets = {name: loaded[name][0] for name in chosen}
+    return Ledger(path=path, sheets=sheets, findings=[f for name in chosen for f in loaded[name][1]])
 
 
 @dataclass

@@ -1,11 +1,13 @@
 -- Tables shared by several rules, computed once per check after the ledger is loaded
 -- (a view would be recomputed by every rule that reads it). No parameters: each rule
--- filters by $regions and $years itself.
+-- filters by $regions and $years itself. Not TEMP tables: the engine creates them, and
+-- runs the rules, on several cursors at once, and a TEMP table is seen by its own only.
+-- Each is created as soon as the tables it names exist.
 
 -- Region-years whose budget rows are all drafts (口径 = 预算): a budget not yet adopted.
 -- The DRAFT_* rules check it against the previous year's final accounts; the rules on
 -- final accounts do not treat it as a year with nothing spent.
-CREATE OR REPLACE TEMP TABLE draft_only_region_years AS
+CREATE OR REPLACE TABLE draft_only_region_years AS
 SELECT region_code, year
 FROM budget
 GROUP BY region_code, year
@@ -15,7 +17,7 @@ HAVING count(*) FILTER (WHERE basis IS DISTINCT FROM 'budget') = 0;
 -- accounts) per enrolled public student: one row per school that has school-level
 -- budget rows, and one row per region x year x level (all public rows of the level,
 -- school-level and region-level alike). `school_id` is NULL on the region rows.
-CREATE OR REPLACE TEMP TABLE public_funds_per_student AS
+CREATE OR REPLACE TABLE public_funds_per_student AS
 WITH money AS (
     SELECT region_code, year, level, school_id,
            grouping(school_id) = 1 AS region_total,
@@ -65,7 +67,7 @@ WHERE NOT EXISTS (SELECT 1 FROM draft_only_region_years d WHERE d.region_code = 
 
 -- Every region and year the ledger's budget or enrollment speaks of: the subjects a
 -- rule on another sheet must still answer for (as not evaluable when that sheet is silent).
-CREATE OR REPLACE TEMP TABLE audited_region_years AS
+CREATE OR REPLACE TABLE audited_region_years AS
 SELECT region_code, min(region_name) AS region_name, year
 FROM (SELECT region_code, region_name, year FROM budget
       UNION ALL SELECT region_code, region_name, year FROM enrollment) a
@@ -76,7 +78,7 @@ GROUP BY region_code, year;
 -- year x level, for DRAFT_FLOORS. Students: the draft year's enrollment when the ledger
 -- has it (planned), else the previous year's (the latest known); `students_from` says which.
 -- A region's level that has students but no draft public-funds row is kept (amount NULL).
-CREATE OR REPLACE TEMP TABLE draft_public_funds_per_student AS
+CREATE OR REPLACE TABLE draft_public_funds_per_student AS
 WITH money AS (
     SELECT region_code, year, level, school_id,
            grouping(school_id) = 1 AS region_total,
@@ -139,7 +141,7 @@ LEFT JOIN heads prev_h ON prev_h.region_code = s.region_code AND prev_h.year = s
 -- comparable (同口径) basis. Read by ONLY_INCREASE_TOTAL, ONLY_INCREASE_PER_STUDENT,
 -- NEW_FUNDS_TILT_VOCATIONAL, DATA_MONEY_WITHOUT_STUDENTS and the two DRAFT_ONLY_INCREASE
 -- rules, which grouped the budget this way each on its own.
-CREATE OR REPLACE TEMP TABLE general_budget_by_level AS
+CREATE OR REPLACE TABLE general_budget_by_level AS
 SELECT region_code, year, basis, level,
        min(region_name) AS region_name,
        sum(amount) AS amount,
@@ -154,7 +156,7 @@ GROUP BY GROUPING SETS ((region_code, year, basis, level), (region_code, year, b
 -- Enrolled students (all ownerships) per region x year x level, and per region x year
 -- (level NULL), with the comparable-basis columns. Read by ONLY_INCREASE_PER_STUDENT,
 -- DRAFT_ONLY_INCREASE_PER_STUDENT and DATA_MONEY_WITHOUT_STUDENTS.
-CREATE OR REPLACE TEMP TABLE enrollment_by_level AS
+CREATE OR REPLACE TABLE enrollment_by_level AS
 SELECT region_code, year, level,
        sum(students) AS students,
        count(*) AS n_rows,
