@@ -15,6 +15,7 @@ dates) go the general way; so does every other format.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,27 +125,40 @@ def _load_sheet(con, schema: SheetSchema, file: Path) -> tuple[Sheet, list[Findi
     names, types = _describe(con, file)
     match = find_header([names], schema, file.name)
     src = f"src_{schema.name}"
-    con.read_parquet(str(file), file_row_number=True).create_view(src, replace=True)
     cols = []
     for name, pos in sorted(match.columns.items(), key=lambda kv: kv[1]):
         column = schema.column(name)
-        col = _Col(column, names[pos], column_letter(pos), types[pos].startswith(_NUMERIC) and column.numeric)
-        if not col.numeric:                    # text, or a code or name stored as a number
-            _map_distinct(con, schema, src, col)
-        cols.append(col)
+        cols.append(_Col(column, names[pos], column_letter(pos), types[pos].startswith(_NUMERIC) and column.numeric))
     units = {c: (u or "元") for c, u in _units(match, []).items() if schema.column(c).type == "money"}
 
+    # Text columns exported by a system are clean: the rows are inserted as if every one
+    # is, on a cursor of their own, while the distinct values are checked here in Python.
+    # When a column turns out to need its values changed, those rows are taken out again
+    # and inserted through the column's map.
     typed = f"typed_{schema.name}"
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        cursor = con.cursor()
+        try:
+            con.read_parquet(str(file), file_row_number=True).create_view(src, replace=True)
+            cursor.read_parquet(str(file), file_row_number=True).create_view(src, replace=True)
+            guess = pool.submit(_insert, cursor, schema, _typed_sql(schema, src, cols, units), cols)
+            for col in cols:
+                if not col.numeric:            # text, or a code or name stored as a number
+                    _map_distinct(con, schema, src, col)
+            if any(col.mapped for col in cols):
+                cursor.interrupt()
+            try:
+                inserted = guess.result()
+            except Exception:                  # interrupted, or failed: the general way decides
+                inserted = None
+        finally:
+            pool.shutdown(wait=True)
+            cursor.close()
     con.execute(f"CREATE OR REPLACE TEMP VIEW {typed} AS {_typed_sql(schema, src, cols, units)}")
-    present = {c.column.name for c in cols}
-    defaults = [c for c in schema.columns if c.name not in present and c.default is not None]
-    targets = [c.column.name for c in cols] + [c.name for c in defaults]
-    selects = [_quote(c.column.name) for c in cols] + ["'" + c.default.replace("'", "''") + "'" for c in defaults]
+    if inserted is None or any(col.mapped for col in cols):
+        con.execute(f"DELETE FROM {_quote(schema.name)}")
+        inserted = _insert(con, schema, _typed_sql(schema, src, cols, units), cols)
     bad = " OR ".join(f"_r_{i} IS NOT NULL" for i in range(len(cols))) or "false"
-    inserted = con.execute(
-        f"INSERT INTO {_quote(schema.name)} ({', '.join(map(_quote, targets))}, _row) "
-        f"SELECT {', '.join(selects)}, _row FROM {typed} WHERE NOT _blank AND NOT _subtotal AND NOT ({bad})"
-    ).fetchone()[0]
     # Every row not inserted is blank or has a finding: counted from the file, not assumed.
     rows_all, rows_blank, rejected = con.execute(
         f"SELECT count(*), count(*) FILTER (WHERE _blank), "
@@ -164,6 +178,20 @@ def _load_sheet(con, schema: SheetSchema, file: Path) -> tuple[Sheet, list[Findi
         if col.mapped:
             con.execute(f"DROP TABLE map_{schema.name}_{col.column.name}")
     return sheet, findings
+
+
+def _insert(con, schema: SheetSchema, typed_sql: str, cols: list[_Col]) -> int:
+    """Inserts the rows of the typed query that are neither blank, subtotals nor rejected;
+    returns how many."""
+    present = {c.column.name for c in cols}
+    defaults = [c for c in schema.columns if c.name not in present and c.default is not None]
+    targets = [c.column.name for c in cols] + [c.name for c in defaults]
+    selects = [_quote(c.column.name) for c in cols] + ["'" + c.default.replace("'", "''") + "'" for c in defaults]
+    bad = " OR ".join(f"_r_{i} IS NOT NULL" for i in range(len(cols))) or "false"
+    return con.execute(
+        f"INSERT INTO {_quote(schema.name)} ({', '.join(map(_quote, targets))}, _row) "
+        f"SELECT {', '.join(selects)}, _row FROM ({typed_sql}) WHERE NOT _blank AND NOT _subtotal AND NOT ({bad})"
+    ).fetchone()[0]
 
 
 # --- text columns: decided in Python once per distinct value -------------------------------
