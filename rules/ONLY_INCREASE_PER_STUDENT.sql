@@ -2,12 +2,12 @@
 -- the region overall (level NULL) and for each level that has students. Spending of the
 -- level `other` (administration) counts in the overall figure only.
 WITH money AS (      -- rules/views.sql
-    SELECT region_code, year, level, region_name, amount, n_rows, n_restated, restated_prior, budget_rows
+    SELECT region_code, year, level, region_name, amount, n_rows, n_restated, restated_prior
     FROM general_budget_by_level
     WHERE basis = 'final' AND list_contains($regions, region_code)
 ),
 heads AS (           -- rules/views.sql
-    SELECT region_code, year, level, students, n_rows, n_restated, restated_prior, enrollment_rows
+    SELECT region_code, year, level, students, n_rows, n_restated, restated_prior
     FROM enrollment_by_level
     WHERE list_contains($regions, region_code)
 ),
@@ -15,7 +15,7 @@ per_year AS (
     SELECT m.region_code, m.year, m.level, m.region_name, m.amount, h.students,
            m.n_rows AS m_rows, m.n_restated AS m_restated, m.restated_prior AS m_restated_prior,
            h.n_rows AS h_rows, h.n_restated AS h_restated, h.restated_prior AS h_restated_prior,
-           m.budget_rows, coalesce(h.enrollment_rows, []) AS enrollment_rows
+           h.region_code IS NOT NULL AS has_heads
     FROM money m
     LEFT JOIN heads h ON h.region_code = m.region_code AND h.year = m.year
                      AND h.level IS NOT DISTINCT FROM m.level
@@ -29,7 +29,7 @@ paired AS (
                AS comparison,
            (cur.m_restated > 0 AND cur.m_restated < cur.m_rows)
                OR (cur.h_restated > 0 AND cur.h_restated < cur.h_rows) AS partial,
-           prev.budget_rows AS prev_budget_rows, prev.enrollment_rows AS prev_enrollment_rows
+           prev.region_code IS NOT NULL AS has_prev, coalesce(prev.has_heads, false) AS prev_has_heads
     FROM per_year cur
     LEFT JOIN per_year prev ON prev.region_code = cur.region_code AND prev.year = cur.year - 1
                            AND prev.level IS NOT DISTINCT FROM cur.level
@@ -40,30 +40,54 @@ measured AS (
            amount / nullif(students, 0) AS per_student,
            base_amount / nullif(base_students, 0) AS base_per_student
     FROM paired
+),
+results AS (
+    SELECT
+        CASE
+            WHEN NOT coalesce(param($only_increase_required, region_code, year), false) THEN 'unevaluable'
+            WHEN coalesce(students, 0) = 0 THEN 'unevaluable'
+            WHEN partial THEN 'unevaluable'
+            WHEN base_per_student IS NULL THEN 'unevaluable'
+            WHEN per_student < base_per_student THEN 'fail'
+            ELSE 'pass'
+        END AS outcome,
+        CASE
+            WHEN NOT coalesce(param($only_increase_required, region_code, year), false) THEN 'not_in_force'
+            WHEN coalesce(students, 0) = 0 THEN 'no_students'
+            WHEN partial THEN 'partial_restatement'
+            WHEN base_per_student IS NULL THEN 'no_prior_year'
+            ELSE comparison
+        END AS reason,
+        region_code, region_name, year, year - 1 AS prev_year, level, CAST(NULL AS VARCHAR) AS school_id,
+        per_student AS actual,
+        base_per_student AS required,
+        CASE WHEN per_student < base_per_student THEN (base_per_student - per_student) * students END AS shortfall_yuan,
+        students, amount, base_amount, base_students, comparison, has_heads, has_prev, prev_has_heads
+    FROM measured
+),
+-- The rows of a reported result, from the shared tables' lists: its level's (every level's
+-- for the overall figure) in the year, and in the previous year when compared with them
+-- (not with restated figures). A pass lists none, and its lists are not even copied: at
+-- national scale they are most of the memory a rule needs.
+reported AS (
+    SELECT * FROM results WHERE outcome <> 'pass'
 )
-SELECT
-    CASE
-        WHEN NOT coalesce(param($only_increase_required, region_code, year), false) THEN 'unevaluable'
-        WHEN coalesce(students, 0) = 0 THEN 'unevaluable'
-        WHEN partial THEN 'unevaluable'
-        WHEN base_per_student IS NULL THEN 'unevaluable'
-        WHEN per_student < base_per_student THEN 'fail'
-        ELSE 'pass'
-    END AS outcome,
-    CASE
-        WHEN NOT coalesce(param($only_increase_required, region_code, year), false) THEN 'not_in_force'
-        WHEN coalesce(students, 0) = 0 THEN 'no_students'
-        WHEN partial THEN 'partial_restatement'
-        WHEN base_per_student IS NULL THEN 'no_prior_year'
-        ELSE comparison
-    END AS reason,
-    region_code, region_name, year, year - 1 AS prev_year, level, CAST(NULL AS VARCHAR) AS school_id,
-    per_student AS actual,
-    base_per_student AS required,
-    CASE WHEN per_student < base_per_student THEN (base_per_student - per_student) * students END AS shortfall_yuan,
-    students, amount, base_amount, base_students, comparison,
-    CASE WHEN comparison = 'raw' THEN list_concat(budget_rows, coalesce(prev_budget_rows, [])) ELSE budget_rows END
-        AS budget_rows,
-    CASE WHEN comparison = 'raw' THEN list_concat(enrollment_rows, coalesce(prev_enrollment_rows, [])) ELSE enrollment_rows END
-        AS enrollment_rows
-FROM measured
+SELECT r.* EXCLUDE (has_heads, has_prev, prev_has_heads),
+       CASE WHEN r.comparison = 'raw' THEN list_concat(m.budget_rows, coalesce(pm.budget_rows, []))
+            ELSE m.budget_rows END AS budget_rows,
+       CASE WHEN r.comparison = 'raw' THEN list_concat(coalesce(h.enrollment_rows, []), coalesce(ph.enrollment_rows, []))
+            ELSE coalesce(h.enrollment_rows, []) END AS enrollment_rows
+FROM reported r
+JOIN general_budget_by_level m ON m.basis = 'final' AND m.region_code = r.region_code AND m.year = r.year
+                              AND m.level IS NOT DISTINCT FROM r.level
+LEFT JOIN general_budget_by_level pm ON r.has_prev AND pm.basis = 'final' AND pm.region_code = r.region_code
+                                    AND pm.year = r.prev_year AND pm.level IS NOT DISTINCT FROM r.level
+LEFT JOIN enrollment_by_level h ON r.has_heads AND h.region_code = r.region_code AND h.year = r.year
+                               AND h.level IS NOT DISTINCT FROM r.level
+LEFT JOIN enrollment_by_level ph ON r.prev_has_heads AND ph.region_code = r.region_code AND ph.year = r.prev_year
+                                AND ph.level IS NOT DISTINCT FROM r.level
+UNION ALL
+SELECT * EXCLUDE (has_heads, has_prev, prev_has_heads),
+       CAST(NULL AS BIGINT[]) AS budget_rows, CAST(NULL AS BIGINT[]) AS enrollment_rows
+FROM results
+WHERE outcome = 'pass'
