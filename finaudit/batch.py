@@ -164,7 +164,7 @@ def set_draft_severity(findings: list[Finding], severity: str | None) -> None:
 
 
 def audit_one(path: Path, profile: str | None = None, year: int | None = None,
-              draft_severity: str | None = None) -> Audit:
+              draft_severity: str | None = None, memory_limit: str | None = None) -> Audit:
     """Audits one ledger; an error that stops it becomes the Input's error, not an exception."""
     import time
 
@@ -173,7 +173,7 @@ def audit_one(path: Path, profile: str | None = None, year: int | None = None,
     item = Input(Path(path))
     start = time.perf_counter()
     try:
-        result = check(path, profile=profile, year=year)
+        result = check(path, profile=profile, year=year, memory_limit=memory_limit)
     except FinauditError as exc:
         item.error = {"zh": exc.message("zh"), "en": exc.message("en")}
         return Audit(item, [], None, {})
@@ -223,10 +223,11 @@ def auto_jobs(ledgers: int) -> int:
 
 
 def check_many(inputs, profile: str | None = None, year: int | None = None, jobs: int | None = 1,
-               progress=None, draft_severity: str | None = None) -> "BatchResult":
+               progress=None, draft_severity: str | None = None, memory_limit: str | None = None) -> "BatchResult":
     """Audits every ledger the inputs name (files, folders, globs; or Inputs from expand())
     and returns one result. `draft_severity` overrides the severity of the draft pre-audit's
-    failures (DRAFT_* rules; warning unless a profile says otherwise).
+    failures (DRAFT_* rules; warning unless a profile says otherwise). `memory_limit` caps
+    DuckDB's memory in each audit (engine.check).
 
     `jobs` > 1 audits in that many worker processes (spawned: a script calling this needs the
     usual `if __name__ == "__main__":` guard); None decides by the number of ledgers
@@ -251,9 +252,14 @@ def check_many(inputs, profile: str | None = None, year: int | None = None, jobs
     if draft_severity is not None and draft_severity not in ("violation", "warning", "info"):
         raise UsageError(f"草案预审的级别应为 violation、warning 或 info，而不是“{draft_severity}”。",
                          f"The draft severity must be violation, warning or info, not '{draft_severity}'.")
+    if memory_limit is not None:        # a wrong value is a wrong call, not an unreadable ledger
+        import tempfile
+
+        from .engine import connect
+        connect(memory_limit, tempfile.gettempdir()).close()
     if jobs is None:
         jobs = auto_jobs(len(todo))
-    for i, audit in zip([i for i, _ in todo], _run(todo, profile, year, jobs, draft_severity)):
+    for i, audit in zip([i for i, _ in todo], _run(todo, profile, year, jobs, draft_severity, memory_limit)):
         audits[i] = audit
         if progress:
             progress(audit.input)
@@ -261,9 +267,9 @@ def check_many(inputs, profile: str | None = None, year: int | None = None, jobs
                                options={"profile": profile, "year": year, "draft_severity": draft_severity})
 
 
-def _run(todo, profile, year, jobs, draft_severity):
+def _run(todo, profile, year, jobs, draft_severity, memory_limit):
     """The audits, in the order given, as they finish in order."""
-    args = [(item.path, profile, year, draft_severity) for _, item in todo]
+    args = [(item.path, profile, year, draft_severity, memory_limit) for _, item in todo]
     if jobs <= 1 or len(args) <= 1:
         for a in args:
             yield audit_one(*a)

@@ -225,6 +225,9 @@ def write_outputs(result, lang, *, json_path=None, html_path=None, annotate_path
 @click.option("--jobs", "-j", type=click.IntRange(min=1),
               help="Audit this many ledgers at once, in worker processes (default: one per core from "
                    "16 ledgers on, else 1).")
+@click.option("--memory-limit",
+              help="Cap the memory DuckDB uses, e.g. 4GB: what does not fit is written to a temporary folder "
+                   "(a national ledger on a laptop). Default: DuckDB's, 80% of RAM.")
 @click.option("--draft-severity", type=click.Choice(["violation", "warning", "info"]),
               help="Severity of what the pre-audit of draft budgets (口径 预算) finds (default: warning, "
                    "or what the profile says).")
@@ -264,7 +267,8 @@ def check(ctx, ledgers, **options):
               else "--annotate takes one ledger (it marks a copy of that workbook).")
     with _progress(items, o["quiet"], lang) as advance:
         result = run_guarded(lang, lambda: check_many(items, profile=o["profile"], year=o["year"], jobs=o["jobs"],
-                                                      progress=advance, draft_severity=o["draft_severity"]))
+                                                      progress=advance, draft_severity=o["draft_severity"],
+                                                      memory_limit=o["memory_limit"]))
     if not result.audited:
         _fail(_nothing_audited(result, lang))
     if o["history"]:
@@ -290,7 +294,7 @@ def check(ctx, ledgers, **options):
 CONFIGURABLE = {"profile": "profile", "year": "year", "fmt": "format", "fail_on": "fail_on", "lang": "lang",
                 "show_info": "show_info", "quiet": "quiet", "jobs": "jobs", "history": "history",
                 "history_timeout": "history_timeout", "draft_severity": "draft_severity",
-                "json_path": "outputs.json", "html_path": "outputs.html", "annotate_path": "outputs.annotate",
+                "memory_limit": "memory_limit", "json_path": "outputs.json", "html_path": "outputs.html", "annotate_path": "outputs.annotate",
                 "sarif_path": "outputs.sarif", "csv_path": "outputs.csv"}
 
 

@@ -10,6 +10,7 @@ otherwise repeat on every command line; a flag given on the command line wins.
     history = "audit.duckdb"
     jobs = 2
     draft_severity = "violation"
+    memory_limit = "4GB"
     [outputs]
     json = "out/2024.json"
     html = "out/2024.html"
@@ -46,6 +47,7 @@ SETTINGS = {
     "history_timeout": ((int, float), "seconds"),
     "jobs": (int, "a number of processes"),
     "draft_severity": (str, "a severity"),
+    "memory_limit": (str, "a size such as 4GB"),
     "show_info": (bool, "true or false"),
     "quiet": (bool, "true or false"),
     "outputs": (dict, "a table"),

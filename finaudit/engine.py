@@ -27,10 +27,19 @@ _SQL_TYPES = {"year": "INTEGER", "count": "BIGINT", "money": "DECIMAL(38, 4)"}
 _DUMMY = {"number": 1.0, "boolean": True, "list": ["x"]}
 
 
-def connect():
-    """An in-memory DuckDB that never reaches for the network (DEPENDENCIES.md)."""
+def connect(memory_limit: str | None = None, spill_dir: str | None = None):
+    """An in-memory DuckDB that never reaches for the network (DEPENDENCIES.md). With a
+    memory limit (e.g. "4GB") it keeps to it, writing what does not fit to `spill_dir`."""
     import duckdb
-    return duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+
+    config = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+    if memory_limit is None:
+        return duckdb.connect(config=config)
+    try:
+        return duckdb.connect(config={**config, "memory_limit": str(memory_limit), "temp_directory": spill_dir})
+    except duckdb.Error:
+        raise UsageError(f"内存上限“{memory_limit}”无效，应写成如 4GB、512MB。",
+                         f"The memory limit '{memory_limit}' is not valid; write it like 4GB or 512MB.") from None
 
 
 def create_tables(con) -> None:
@@ -254,9 +263,11 @@ def _parameter_maps(region_profiles: dict[str, str], years: list[int]) -> dict[s
 
 
 def check(path, profile: str | None = None, year: int | None = None, rules: dict[str, Rule] | None = None,
-          native: bool | None = None) -> CheckResult:
+          native: bool | None = None, memory_limit: str | None = None) -> CheckResult:
     """Validates a ledger and runs every rule; returns the findings with the run's facts.
-    `native`: load a Parquet ledger straight into DuckDB (native.py); None decides by the files."""
+    `native`: load a Parquet ledger straight into DuckDB (native.py); None decides by the files.
+    `memory_limit` (e.g. "4GB") caps DuckDB's memory: what does not fit goes to a temporary
+    folder, removed afterwards (a national ledger on a laptop); default DuckDB's, 80% of RAM."""
     started_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
     rules = rules if rules is not None else load_rules()
     if profile is not None:
@@ -264,15 +275,21 @@ def check(path, profile: str | None = None, year: int | None = None, rules: dict
     # DuckDB releases the GIL while a query runs: the rules are prepared (on a connection of
     # their own) while the ledger loads, and the findings of one rule are built while the
     # next rule's query runs. The audit's connection stays in this thread.
+    import contextlib
+    import tempfile
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with ThreadPoolExecutor(max_workers=1) as pool, \
+            (tempfile.TemporaryDirectory(prefix="finaudit-") if memory_limit else contextlib.nullcontext()) as spill:
         prepared = pool.submit(prepare_rules, rules)
-        con = connect()
-        create_tables(con)
-        ledger = _load(con, Path(path), native)
-        prepared.result()
-        return _audit(con, ledger, rules, profile, year, started_at, pool)
+        con = connect(memory_limit, spill)
+        try:
+            create_tables(con)
+            ledger = _load(con, Path(path), native)
+            prepared.result()
+            return _audit(con, ledger, rules, profile, year, started_at, pool)
+        finally:
+            con.close()             # before its spill folder goes
 
 
 def _audit(con, ledger: Ledger, rules: dict[str, Rule], profile: str | None, year: int | None, started_at: str,
@@ -317,7 +334,6 @@ def _audit(con, ledger: Ledger, rules: dict[str, Rule], profile: str | None, yea
             evaluations.append(evaluation)
             for fingerprint, finding in found:
                 unique.setdefault(fingerprint, finding)
-    con.close()
     return CheckResult(ledger=ledger, findings=sorted(unique.values(), key=sort_key),
                        evaluations=_concat(evaluations),
                        region_profiles=region_profiles, years=years, started_at=started_at, rules=rules)

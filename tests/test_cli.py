@@ -295,3 +295,9 @@ def test_a_wrong_command_line_is_one_line_in_the_asked_language_and_exit_2(cli, 
 def test_help_and_version_still_exit_0(cli):
     assert cli("--help").exit_code == 0 and "Usage:" in cli("--help").stdout
     assert cli("--version").exit_code == 0
+
+
+def test_a_memory_limit_that_is_not_a_size_is_one_line_and_exit_2(cli):
+    line = _one_line_error(cli("check", CLEAN, "--memory-limit", "lots"))
+    assert "内存上限“lots”无效" in line
+    assert cli("check", CLEAN, "--memory-limit", "1GB", "--quiet").exit_code == 0

@@ -132,7 +132,7 @@ def test_a_ledger_too_large_for_the_memory_says_so_and_does_not_blame_a_rule(mon
     from finaudit import engine
     from finaudit.errors import UsageError
 
-    def small():
+    def small(*args):
         return duckdb.connect(config={"memory_limit": "8MB", "autoinstall_known_extensions": False,
                                       "autoload_known_extensions": False})
 
@@ -140,3 +140,17 @@ def test_a_ledger_too_large_for_the_memory_says_so_and_does_not_blame_a_rule(mon
     with pytest.raises(UsageError) as caught:
         check(gen.parquet_ledger_path(20_000))
     assert "内存不足" in caught.value.zh and "Not enough memory" in caught.value.en
+
+
+def test_a_memory_limit_changes_nothing_found_and_leaves_no_spill_folder(tmp_path, monkeypatch):
+    # A national ledger on a laptop: --memory-limit makes DuckDB write what does not fit to a
+    # temporary folder, removed afterwards; the audit must not change.
+    import tempfile
+
+    path = gen.parquet_ledger_path(20_000)
+    unlimited = _run(path, True)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    limited = check(path, memory_limit="256MB").to_dict()
+    limited["run"].pop("started_at", None)
+    assert json.loads(json.dumps(limited, ensure_ascii=False, default=str)) == unlimited
+    assert list(tmp_path.iterdir()) == []

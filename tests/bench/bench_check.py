@@ -5,6 +5,7 @@
     python tests/bench/bench_check.py --rows 1000000 --profile --explain 3   # phases, per-rule cost
     python tests/bench/bench_check.py --rows 1000000 --profile --cprofile   # ... and cProfile
     python tests/bench/bench_check.py --rows 1000000 --generate-only
+    python tests/bench/bench_check.py --rows 25000000 --repeat 1 --memory-limit 4GB   # issue 7: < 6 GiB
 
 The ledger is a folder of Parquet files from gen.py (write_parquet_ledger; cached
 under tests/bench/_data/): budget.parquet with N school-level rows, enrollment.parquet
@@ -355,13 +356,21 @@ def _parameter_table(folder: Path):
 
 # --- child side: one measurement in a fresh process ---------------------------
 
-def _connect():
+def _connect(memory_limit: str | None = None, spill_dir: str | None = None):
+    """The baseline's connection: with --memory-limit, the same limit and spilling as finaudit's."""
     import duckdb
-    return duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+
+    config = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+    if memory_limit:
+        config.update(memory_limit=memory_limit, temp_directory=spill_dir)
+    return duckdb.connect(config=config)
 
 
-def _child(kind: str, folder: str) -> dict:
+def _child(kind: str, folder: str, memory_limit: str | None = None) -> dict:
+    import tempfile
+
     folder = Path(folder)
+    spill = tempfile.mkdtemp(prefix="bench-spill-") if memory_limit else None
     t0 = time.perf_counter()
     if kind == "duckdb":
         import duckdb  # noqa: F401
@@ -370,7 +379,7 @@ def _child(kind: str, folder: str) -> dict:
         params = _parameter_table(folder)        # setup: a few hundred values, not measured
 
         def run():
-            con = _connect()
+            con = _connect(memory_limit, spill)
             for name in SHEETS:
                 path = folder / f"{name}.parquet"
                 if path.exists():
@@ -405,7 +414,7 @@ def _child(kind: str, folder: str) -> dict:
         import finaudit.validate  # noqa: F401
 
         def run():
-            result = finaudit.check(folder)
+            result = finaudit.check(folder, memory_limit=memory_limit)
             by_rule: dict[str, dict] = {}
             for f in result.findings:
                 entry = by_rule.setdefault(f.rule_id, {})
@@ -427,6 +436,9 @@ def _child(kind: str, folder: str) -> dict:
     start, cpu_start = time.perf_counter(), time.process_time()
     out = run()
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+    if spill:
+        import shutil
+        shutil.rmtree(spill, ignore_errors=True)
     out.update({"kind": kind, "seconds": seconds, "cpu_seconds": cpu_seconds, "import_seconds": import_seconds,
                 "peak_rss_mib": harness.peak_rss_mib(), "rss_after_import_mib": rss_after_import})
     return out
@@ -434,7 +446,7 @@ def _child(kind: str, folder: str) -> dict:
 
 # --- parent side --------------------------------------------------------------
 
-def benchmark(rows: int, repeat: int) -> dict:
+def benchmark(rows: int, repeat: int, memory_limit: str | None = None) -> dict:
     t0 = time.perf_counter()
     folder = gen.parquet_ledger_path(rows)
     gen_seconds = time.perf_counter() - t0
@@ -442,12 +454,13 @@ def benchmark(rows: int, repeat: int) -> dict:
     # Round-robin, so that a slow spell of the machine hits every measurement alike.
     for _ in range(repeat):
         for kind in LABELS:
-            runs[kind].append(harness.run_child(__file__, kind, folder))
+            extra = ("--memory-limit", memory_limit) if memory_limit else ()
+            runs[kind].append(harness.run_child(__file__, kind, folder, *extra))
     best = {kind: min(r["seconds"] for r in rs) for kind, rs in runs.items()}
     best_cpu = {kind: min(r["cpu_seconds"] for r in rs) for kind, rs in runs.items()}
     files = {p.name: p.stat().st_size for p in sorted(folder.glob("*.parquet"))}
     return {
-        "rows": rows, "repeat": repeat, "path": str(folder), "file_bytes": files,
+        "rows": rows, "repeat": repeat, "memory_limit": memory_limit, "path": str(folder), "file_bytes": files,
         "generate_or_cache_seconds": gen_seconds,
         "expected": {"budget": rows, "enrollment": gen.parquet_expected_enrollment_rows(rows)},
         "runs": runs, "best": best, "best_cpu": best_cpu,
@@ -500,7 +513,9 @@ def report(result: dict) -> str:
         f"folder: {result['path']} ({size / 1e6:.1f} MB in {len(result['file_bytes'])} files)",
         f"python {result['python']}; " + ", ".join(f"{k} {v}" for k, v in result["versions"].items())
         + f"; commit {result['commit']}; finaudit/rules/schemas digest {result['source_digest']}",
-        f"repeat: {result['repeat']} (each run in a fresh process; best time, largest peak RSS)",
+        f"repeat: {result['repeat']} (each run in a fresh process; best time, largest peak RSS)"
+        + (f"; both with DuckDB memory_limit {result['memory_limit']} and a spill folder" if result.get("memory_limit")
+           else ""),
         "",
         f"{'measurement':<40} {'best s':>7} {'CPU s':>7}  {'runs s':<24} {'peak RSS MiB':>12} {'after imports':>14}",
     ]
@@ -707,12 +722,15 @@ def main(argv=None) -> int:
     parser.add_argument("--profile-out", type=Path, help="with --profile: dump pstats here")
     parser.add_argument("--explain", type=int, default=0, metavar="K",
                         help="with --profile: EXPLAIN ANALYZE the K slowest rule queries")
+    parser.add_argument("--memory-limit", metavar="SIZE",
+                        help="DuckDB memory_limit (e.g. 4GB) for both measurements, each spilling to a temporary "
+                             "folder: issue 7's national ledger under 6 GiB")
     parser.add_argument("--child", choices=sorted(LABELS), help=argparse.SUPPRESS)
     parser.add_argument("--path", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.child:
-        print(json.dumps(_child(args.child, args.path), ensure_ascii=False))
+        print(json.dumps(_child(args.child, args.path, args.memory_limit), ensure_ascii=False))
         return 0
     if args.smoke:
         args.rows, args.repeat = SMOKE_ROWS, 1
@@ -725,7 +743,7 @@ def main(argv=None) -> int:
         profile(args.rows, args.profile_top, args.profile_out, args.explain, args.cprofile)
         return 0
 
-    result = benchmark(args.rows, args.repeat)
+    result = benchmark(args.rows, args.repeat, args.memory_limit)
     return harness.finish(result, report(result), _check(result), args.json)
 
 
