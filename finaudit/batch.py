@@ -253,10 +253,8 @@ def check_many(inputs, profile: str | None = None, year: int | None = None, jobs
         raise UsageError(f"草案预审的级别应为 violation、warning 或 info，而不是“{draft_severity}”。",
                          f"The draft severity must be violation, warning or info, not '{draft_severity}'.")
     if memory_limit is not None:        # a wrong value is a wrong call, not an unreadable ledger
-        import tempfile
-
         from .engine import connect
-        connect(memory_limit, tempfile.gettempdir()).close()
+        connect(memory_limit).close()
     if jobs is None:
         jobs = auto_jobs(len(todo))
     for i, audit in zip([i for i, _ in todo], _run(todo, profile, year, jobs, draft_severity, memory_limit)):

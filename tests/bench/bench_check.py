@@ -357,13 +357,15 @@ def _parameter_table(folder: Path):
 # --- child side: one measurement in a fresh process ---------------------------
 
 def _connect(memory_limit: str | None = None, spill_dir: str | None = None):
-    """The baseline's connection: with --memory-limit, the same limit and spilling as finaudit's."""
+    """The baseline's connection: with --memory-limit, the database finaudit then uses (a file
+    in a temporary folder, where what does not fit goes) with the same limit."""
     import duckdb
 
     config = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
-    if memory_limit:
-        config.update(memory_limit=memory_limit, temp_directory=spill_dir)
-    return duckdb.connect(config=config)
+    if not memory_limit:
+        return duckdb.connect(config=config)
+    config.update(memory_limit=memory_limit, temp_directory=spill_dir)
+    return duckdb.connect(str(Path(spill_dir) / "baseline.duckdb"), config=config)
 
 
 def _child(kind: str, folder: str, memory_limit: str | None = None) -> dict:
@@ -514,7 +516,8 @@ def report(result: dict) -> str:
         f"python {result['python']}; " + ", ".join(f"{k} {v}" for k, v in result["versions"].items())
         + f"; commit {result['commit']}; finaudit/rules/schemas digest {result['source_digest']}",
         f"repeat: {result['repeat']} (each run in a fresh process; best time, largest peak RSS)"
-        + (f"; both with DuckDB memory_limit {result['memory_limit']} and a spill folder" if result.get("memory_limit")
+        + (f"; both with DuckDB memory_limit {result['memory_limit']}, database file in a temporary folder"
+           if result.get("memory_limit")
            else ""),
         "",
         f"{'measurement':<40} {'best s':>7} {'CPU s':>7}  {'runs s':<24} {'peak RSS MiB':>12} {'after imports':>14}",
