@@ -18,35 +18,64 @@ HAVING count(*) FILTER (WHERE basis IS DISTINCT FROM 'budget') = 0;
 -- budget rows, and one row per region x year x level (all public rows of the level,
 -- school-level and region-level alike). `school_id` is NULL on the region rows.
 CREATE OR REPLACE TABLE public_funds_per_student AS
-WITH money AS (
-    SELECT region_code, year, level, school_id,
-           grouping(school_id) = 1 AS region_total,
-           min(region_name) AS region_name, min(school_name) AS school_name,
-           sum(amount) AS amount,
-           list(_row) AS budget_rows
+-- A school has one row a year in most ledgers: grouping millions of single rows (names and
+-- row lists included) cost more than the rest of this table at national scale. Rows
+-- whose school key hash is repeated are grouped, by the key itself (two schools sharing a
+-- hash are told apart); the others are taken as they are.
+WITH money_rows AS (
+    SELECT *, hash(region_code, year, level, school_id) AS k
     FROM budget
     WHERE fund_source = 'general_budget' AND expense_class = 'public_funds'
       AND ownership = 'public' AND basis = 'final'
-    GROUP BY GROUPING SETS ((region_code, year, level, school_id), (region_code, year, level))
 ),
-heads AS (
-    SELECT region_code, year, level, school_id,
-           grouping(school_id) = 1 AS region_total,
-           min(region_name) AS region_name, min(school_name) AS school_name,
-           sum(students) AS students,
+money_repeated AS (
+    SELECT k FROM money_rows WHERE school_id IS NOT NULL GROUP BY k HAVING count(*) > 1
+),
+school_money AS (
+    SELECT region_code, year, level, school_id, region_name, school_name, amount, [_row] AS budget_rows
+    FROM money_rows
+    WHERE school_id IS NOT NULL AND k NOT IN (SELECT k FROM money_repeated)
+    UNION ALL
+    SELECT region_code, year, level, school_id, min(region_name), min(school_name), sum(amount), list(_row)
+    FROM money_rows
+    WHERE school_id IS NOT NULL AND k IN (SELECT k FROM money_repeated)
+    GROUP BY region_code, year, level, school_id
+),
+region_money AS (
+    SELECT region_code, year, level, min(region_name) AS region_name, sum(amount) AS amount,
+           list(_row) AS budget_rows
+    FROM money_rows
+    GROUP BY region_code, year, level
+),
+head_rows AS (
+    SELECT *, hash(region_code, year, level, school_id) AS k FROM enrollment WHERE ownership = 'public'
+),
+heads_repeated AS (
+    SELECT k FROM head_rows WHERE school_id IS NOT NULL GROUP BY k HAVING count(*) > 1
+),
+school_heads AS (
+    SELECT region_code, year, level, school_id, school_name, students, [_row] AS enrollment_rows
+    FROM head_rows
+    WHERE school_id IS NOT NULL AND k NOT IN (SELECT k FROM heads_repeated)
+    UNION ALL
+    SELECT region_code, year, level, school_id, min(school_name), sum(students), list(_row)
+    FROM head_rows
+    WHERE school_id IS NOT NULL AND k IN (SELECT k FROM heads_repeated)
+    GROUP BY region_code, year, level, school_id
+),
+region_heads AS (
+    SELECT region_code, year, level, min(region_name) AS region_name, sum(students) AS students,
            list(_row) AS enrollment_rows
-    FROM enrollment
-    WHERE ownership = 'public'
-    GROUP BY GROUPING SETS ((region_code, year, level, school_id), (region_code, year, level))
+    FROM head_rows
+    GROUP BY region_code, year, level
 ),
 schools AS (
     SELECT m.region_code, m.region_name, m.year, m.level, m.school_id,
            coalesce(m.school_name, h.school_name) AS school_name,
            m.amount, h.students, m.budget_rows, coalesce(h.enrollment_rows, []) AS enrollment_rows
-    FROM money m
-    LEFT JOIN heads h ON NOT h.region_total AND h.region_code = m.region_code AND h.year = m.year
-                     AND h.level = m.level AND h.school_id = m.school_id
-    WHERE NOT m.region_total AND m.school_id IS NOT NULL
+    FROM school_money m
+    LEFT JOIN school_heads h ON h.region_code = m.region_code AND h.year = m.year
+                            AND h.level = m.level AND h.school_id = m.school_id
 ),
 regions AS (
     SELECT coalesce(m.region_code, h.region_code) AS region_code,
@@ -56,9 +85,8 @@ regions AS (
            CAST(NULL AS VARCHAR) AS school_id, CAST(NULL AS VARCHAR) AS school_name,
            m.amount, h.students,     -- NULL, not 0, when the ledger has no public-funds row
            coalesce(m.budget_rows, []) AS budget_rows, coalesce(h.enrollment_rows, []) AS enrollment_rows
-    FROM (SELECT * FROM money WHERE region_total) m
-    FULL JOIN (SELECT * FROM heads WHERE region_total) h
-        ON h.region_code = m.region_code AND h.year = m.year AND h.level = m.level
+    FROM region_money m
+    FULL JOIN region_heads h ON h.region_code = m.region_code AND h.year = m.year AND h.level = m.level
 )
 SELECT *, amount / nullif(students, 0) AS per_student FROM schools
 UNION ALL
