@@ -16,7 +16,7 @@ import pandas as pd
 from .findings import Evidence, Finding
 from .normalize import RawColumn, TypeFailure, normalize_column
 from .readers import RawSheet, read_ledger
-from .schema import SheetSchema, load_schemas
+from .schema import SheetSchema
 from .validate import failure_cases, schema_finding
 
 SUBJECT_COLUMNS = ("region_code", "region_name", "year", "level", "school_id")

@@ -89,8 +89,6 @@ def load_into(con, path) -> Ledger:
         _require_sheets(chosen, [p.name for p in files.values()], path)
     # The largest file loads on a cursor of its own (its temporary views stay its own) in a
     # second thread, beside the others: DuckDB releases the GIL while it scans and inserts.
-    from concurrent.futures import ThreadPoolExecutor
-
     largest = max(chosen, key=lambda name: chosen[name].stat().st_size)
     with ThreadPoolExecutor(max_workers=1) as pool:
         cursor = con.cursor()
