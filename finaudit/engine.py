@@ -33,8 +33,8 @@ def connect(memory_limit: str | None = None, folder: str | None = None):
     With a memory limit (e.g. "4GB") it keeps to it. Given a `folder` too, the database is a
     file there and what does not fit goes there: tables written to a database file are
     compressed and can be dropped from memory and read again, which a national ledger
-    needs (25M rows within 4GB: 67 s and 4.2 GiB, against 95 s and 5.2 GiB spilling from
-    an in-memory database)."""
+    needs (25M rows within 4GB, tests/bench/RESULTS.md: 66 s and 4.8 GiB this way, 95 s
+    and 5.2 GiB spilling from an in-memory database)."""
     import os
 
     import duckdb
