@@ -139,7 +139,7 @@ def _load_sheet(con, schema: SheetSchema, file: Path) -> tuple[Sheet, list[Findi
         try:
             con.read_parquet(str(file), file_row_number=True).create_view(src, replace=True)
             cursor.read_parquet(str(file), file_row_number=True).create_view(src, replace=True)
-            guess = pool.submit(_insert, cursor, schema, _typed_sql(schema, src, cols, units), cols)
+            guess = pool.submit(_insert, cursor, schema, f"({_typed_sql(schema, src, cols, units)})", cols)
             for col in cols:
                 if not col.numeric:            # text, or a code or name stored as a number
                     _map_distinct(con, schema, src, col)
@@ -155,8 +155,8 @@ def _load_sheet(con, schema: SheetSchema, file: Path) -> tuple[Sheet, list[Findi
     con.execute(f"CREATE OR REPLACE TEMP VIEW {typed} AS {_typed_sql(schema, src, cols, units)}")
     if inserted is None or any(col.mapped for col in cols):
         con.execute(f"DELETE FROM {_quote(schema.name)}")
-        inserted = _insert(con, schema, _typed_sql(schema, src, cols, units), cols)
-    bad = " OR ".join(f"_r_{i} IS NOT NULL" for i in range(len(cols))) or "false"
+        inserted = _insert(con, schema, typed, cols)
+    bad = _rejected(cols)
     # Every row not inserted is blank or has a finding: counted from the file, not assumed.
     rows_all, rows_blank, rejected = con.execute(
         f"SELECT count(*), count(*) FILTER (WHERE _blank), "
@@ -178,17 +178,21 @@ def _load_sheet(con, schema: SheetSchema, file: Path) -> tuple[Sheet, list[Findi
     return sheet, findings
 
 
-def _insert(con, schema: SheetSchema, typed_sql: str, cols: list[_Col]) -> int:
-    """Inserts the rows of the typed query that are neither blank, subtotals nor rejected;
-    returns how many."""
+def _rejected(cols: list[_Col]) -> str:
+    """SQL over a typed row: true when any of its cells has a finding."""
+    return " OR ".join(f"_r_{i} IS NOT NULL" for i in range(len(cols))) or "false"
+
+
+def _insert(con, schema: SheetSchema, typed: str, cols: list[_Col]) -> int:
+    """Inserts the rows of `typed` (the typed view, or its query in parentheses) that are
+    neither blank, subtotals nor rejected; returns how many."""
     present = {c.column.name for c in cols}
     defaults = [c for c in schema.columns if c.name not in present and c.default is not None]
     targets = [c.column.name for c in cols] + [c.name for c in defaults]
     selects = [_quote(c.column.name) for c in cols] + ["'" + c.default.replace("'", "''") + "'" for c in defaults]
-    bad = " OR ".join(f"_r_{i} IS NOT NULL" for i in range(len(cols))) or "false"
     return con.execute(
         f"INSERT INTO {_quote(schema.name)} ({', '.join(map(_quote, targets))}, _row) "
-        f"SELECT {', '.join(selects)}, _row FROM ({typed_sql}) WHERE NOT _blank AND NOT _subtotal AND NOT ({bad})"
+        f"SELECT {', '.join(selects)}, _row FROM {typed} WHERE NOT _blank AND NOT _subtotal AND NOT ({_rejected(cols)})"
     ).fetchone()[0]
 
 
@@ -303,7 +307,7 @@ def _numeric_sql(col: _Col, source: str) -> tuple[str, str, str]:
 
 def _findings(con, schema: SheetSchema, sheet: Sheet, typed: str, src: str, cols: list[_Col]) -> list[Finding]:
     """The subtotal and schema findings of the rejected rows (fetched alone: few, normally)."""
-    bad = " OR ".join(f"_r_{i} IS NOT NULL" for i in range(len(cols))) or "false"
+    bad = _rejected(cols)
     rows = con.execute(f"SELECT * FROM {typed} WHERE NOT _blank AND (_subtotal OR {bad}) ORDER BY _row").df()
     if rows.empty:
         return []
