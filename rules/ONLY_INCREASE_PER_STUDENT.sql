@@ -72,7 +72,10 @@ results AS (
 reported AS (
     SELECT * FROM results WHERE outcome <> 'pass'
 )
-SELECT r.* EXCLUDE (has_heads, has_prev, prev_has_heads),
+-- The columns of `results` but the three join flags, named one by one: `* EXCLUDE (...)`
+-- has no PostgreSQL form (sqlglot 30.31 refuses it; tests/test_portable_sql.py).
+SELECT r.outcome, r.reason, r.region_code, r.region_name, r.year, r.prev_year, r.level, r.school_id,
+       r.actual, r.required, r.shortfall_yuan, r.students, r.amount, r.base_amount, r.base_students, r.comparison,
        CASE WHEN r.comparison = 'raw' THEN list_concat(m.budget_rows, coalesce(pm.budget_rows, []))
             ELSE m.budget_rows END AS budget_rows,
        CASE WHEN r.comparison = 'raw' THEN list_concat(coalesce(h.enrollment_rows, []), coalesce(ph.enrollment_rows, []))
@@ -87,7 +90,8 @@ LEFT JOIN enrollment_by_level h ON r.has_heads AND h.region_code = r.region_code
 LEFT JOIN enrollment_by_level ph ON r.prev_has_heads AND ph.region_code = r.region_code AND ph.year = r.prev_year
                                 AND ph.level IS NOT DISTINCT FROM r.level
 UNION ALL
-SELECT * EXCLUDE (has_heads, has_prev, prev_has_heads),
+SELECT outcome, reason, region_code, region_name, year, prev_year, level, school_id,
+       actual, required, shortfall_yuan, students, amount, base_amount, base_students, comparison,
        CAST(NULL AS BIGINT[]) AS budget_rows, CAST(NULL AS BIGINT[]) AS enrollment_rows
 FROM results
 WHERE outcome = 'pass'
