@@ -41,8 +41,20 @@ def _skipped(path: Path) -> bool:
     return path.name.startswith((".", "~$"))
 
 
-def _collect(folder: Path) -> list[Path]:
-    """The ledgers in a folder and its subfolders, in name order."""
+def _collect(folder: Path, seen: set | None = None, loops: list | None = None) -> list[Path]:
+    """The ledgers in a folder and its subfolders, in name order. A folder reached a second
+    time (a symbolic link to `.` or to a parent) is not walked again: its link is added to
+    `loops`, for the run to report."""
+    seen = set() if seen is None else seen
+    try:
+        st = folder.stat()
+    except OSError:
+        return []
+    if (st.st_dev, st.st_ino) in seen:
+        if loops is not None:
+            loops.append(folder)
+        return []
+    seen.add((st.st_dev, st.st_ino))
     if is_ledger_folder(folder):
         return [folder]
     out = []
@@ -50,10 +62,17 @@ def _collect(folder: Path) -> list[Path]:
         if _skipped(path):
             continue
         if path.is_dir():
-            out.extend(_collect(path))
+            out.extend(_collect(path, seen, loops))
         elif path.suffix.lower() in WORKBOOK_SUFFIXES:
             out.append(path)
     return out
+
+
+def _loop_input(link: Path) -> "Input":
+    return Input(link, error={
+        "zh": f"文件夹“{link}”（符号链接）指向已遍历过的文件夹，为避免循环未再遍历；其中的台账已在别处审计。",
+        "en": f"Folder '{link}' (a symbolic link) leads to a folder already walked; it was not walked again, "
+              "to avoid a loop; its ledgers were audited where first found."})
 
 
 @dataclass
@@ -103,10 +122,14 @@ def expand(inputs) -> list[Input]:
                 out.append(Input(path, error={"zh": f"没有与“{text}”匹配的台账文件。",
                                               "en": f"No ledger file matches '{text}'."}))
             for match in ledgers:
-                for ledger in (_collect(match) if match.is_dir() else [match]):
+                loops: list[Path] = []
+                for ledger in (_collect(match, loops=loops) if match.is_dir() else [match]):
                     add(ledger)
+                out.extend(_loop_input(link) for link in loops)
         elif path.is_dir():
-            ledgers = _collect(path)
+            loops = []
+            ledgers = _collect(path, loops=loops)
+            out.extend(_loop_input(link) for link in loops)
             if not ledgers:
                 out.append(Input(path, error={
                     "zh": f"文件夹“{text}”中没有台账（工作簿 .xlsx/.xlsm/.xls/.xlsb/.ods，或按工作表命名的 CSV/Parquet 文件）。",
@@ -177,8 +200,14 @@ def audit_one(path: Path, profile: str | None = None, year: int | None = None,
     except FinauditError as exc:
         item.error = {"zh": exc.message("zh"), "en": exc.message("en")}
         return Audit(item, [], None, {})
-    except Exception as exc:  # noqa: BLE001  one broken file must not stop the others
-        # a bug of ours, or a parser choking on a file in a way not met yet: said as cli.py says it
+    except OSError as exc:      # the file or folder went away, or cannot be opened, mid-run
+        item.error = {"zh": f"无法读取“{exc.filename or path}”：{exc.strerror or exc}。",
+                      "en": f"Cannot read '{exc.filename or path}': {exc.strerror or exc}."}
+        return Audit(item, [], None, {})
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001  one broken file must not stop the others
+        # a bug of ours, or a native library's panic (a BaseException): said as cli.py says it
         if os.environ.get("FINAUDIT_DEBUG"):
             raise
         item.error = {"zh": f"内部错误：{type(exc).__name__}: {exc}（设置 FINAUDIT_DEBUG=1 可查看详情）",
@@ -275,10 +304,21 @@ def _run(todo, profile, year, jobs, draft_severity, memory_limit):
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
+    from concurrent.futures.process import BrokenProcessPool
+
     # spawn, not fork: the parent may already hold DuckDB's threads, which fork does not copy.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(jobs, len(args)), mp_context=context) as pool:
-        yield from pool.map(_audit_args, args, chunksize=1)
+    done = 0
+    try:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(args)), mp_context=context) as pool:
+            for audit in pool.map(_audit_args, args, chunksize=1):
+                yield audit
+                done += 1
+    except BrokenProcessPool:
+        # A worker died (the parse of a file is contained in a child of its own, so this is
+        # rare: the machine killed it, out of memory). The rest are audited here, one by one.
+        for a in args[done:]:
+            yield audit_one(*a)
 
 
 # --- the consolidated result --------------------------------------------------------

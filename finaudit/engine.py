@@ -12,8 +12,10 @@ from pathlib import Path
 from . import profiles as profiles_mod
 from .errors import RuleError, UsageError
 from .findings import Evidence, Finding, sort_key
+from .isolation import warm_up
 from .ledger import Ledger, load
 from .messages import render
+from .readers import EXCEL_SUFFIXES, OTHER_WORKBOOK_SUFFIXES
 from .catalogue import Rule, load_rules, views_sql
 from .schema import load_schemas
 
@@ -23,6 +25,7 @@ _RESULT_COLUMNS: dict[str, list[str]] = {}   # rule id -> columns its SQL return
 _PREPARED: dict[str, tuple[str, str]] = {}    # rule id -> (its SQL, views.sql) when prepared
 # Money is exact decimal: sums of amounts like 100.10 + 200.20 must equal 300.30, or a
 # year spending the same as the last would be reported as a fall of 0.00 yuan.
+WORKBOOK_OR_TEXT_SUFFIXES = EXCEL_SUFFIXES | OTHER_WORKBOOK_SUFFIXES | {".csv", ".txt"}
 _SQL_TYPES = {"year": "INTEGER", "count": "BIGINT", "money": "DECIMAL(38, 4)"}
 _DUMMY = {"number": 1.0, "boolean": True, "list": ["x"]}
 
@@ -279,6 +282,8 @@ def check(path, profile: str | None = None, year: int | None = None, rules: dict
     `memory_limit` (e.g. "4GB") caps DuckDB's memory: what does not fit goes to a temporary
     folder, removed afterwards (a national ledger on a laptop); default DuckDB's, 80% of RAM."""
     started_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    if Path(path).suffix.lower() in WORKBOOK_OR_TEXT_SUFFIXES:
+        warm_up()                   # the parse server starts while the rules load and prepare
     rules = rules if rules is not None else load_rules()
     if profile is not None:
         profiles_mod.get(profile)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +16,9 @@ import pandas as pd
 
 from .findings import Evidence, Finding
 from .normalize import RawColumn, TypeFailure, normalize_column
-from .readers import RawSheet, read_ledger
+from .errors import LedgerError
+from .isolation import read_isolated
+from .readers import RawSheet
 from .schema import SheetSchema
 from .validate import failure_cases, schema_finding
 
@@ -97,31 +100,64 @@ class Ledger:
     path: Path
     sheets: dict[str, Sheet]
     findings: list[Finding]
+    digest: str | None = None           # of the bytes that were read, taken as they were read
 
     def sha256(self) -> str:
-        return file_digest(self.path)
+        if self.digest is None:
+            self.digest = file_digest(self.path)
+        return self.digest
 
 
 def file_digest(path: Path) -> str:
-    """sha256 of a file, or of a folder's files in name order."""
+    """sha256 of a file, or of a folder's files in name order. Only regular files are read:
+    a FIFO or a device (/dev/zero) would never end."""
     digest = hashlib.sha256()
     files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
     for file in files:
+        if not stat.S_ISREG(file.stat().st_mode):
+            raise LedgerError(f"“{file}”不是普通文件（可能是设备或管道），不能作为台账读取。",
+                              f"'{file}' is not a regular file (a device or a pipe?) and cannot be read as a ledger.")
         with open(file, "rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(chunk)
     return digest.hexdigest()
 
 
+def file_state(path: Path) -> tuple | None:
+    """What changes when a file (or a folder's files) is written to: names, sizes, times."""
+    try:
+        files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+        return tuple((p.name, st.st_size, st.st_mtime_ns) for p in files for st in [p.stat()])
+    except OSError:
+        return None
+
+
+def changed_while_read(path: Path) -> LedgerError:
+    return LedgerError(f"台账“{path.name}”在读取期间被修改，所审计的内容无法确定；请在文件不再被写入时重试。",
+                       f"Ledger '{path.name}' changed while it was being read, so what was audited cannot be "
+                       "told; try again once nothing is writing to it.")
+
+
 def load(path) -> Ledger:
-    """Reads and validates a ledger (workbook, CSV/Parquet file or folder of them)."""
+    """Reads and validates a ledger (workbook, CSV/Parquet file or folder of them). The
+    file is parsed in a child process (isolation.py); its sha256 is of the bytes read: a
+    file that changes while it is read is refused."""
     path = Path(path)
+    before = file_state(path)
+    try:
+        digest = file_digest(path) if before is not None else None
+    except OSError as exc:              # gone, or unreadable, since it was listed
+        raise LedgerError(f"无法读取“{exc.filename or path}”：{exc.strerror or exc}。",
+                          f"Cannot read '{exc.filename or path}': {exc.strerror or exc}.") from None
+    raws = read_isolated(path)
+    if file_state(path) != before:
+        raise changed_while_read(path)
     sheets, findings = {}, []
-    for raw in read_ledger(path):
+    for raw in raws:
         sheet, sheet_findings = _load_sheet(raw)
         sheets[sheet.name] = sheet
         findings.extend(sheet_findings)
-    return Ledger(path=path, sheets=sheets, findings=findings)
+    return Ledger(path=path, sheets=sheets, findings=findings, digest=digest)
 
 
 def _load_sheet(raw: RawSheet) -> tuple[Sheet, list[Finding]]:

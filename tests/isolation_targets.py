@@ -1,0 +1,42 @@
+"""Child-process work for tests/test_isolation.py: module-level so a forkserver child can
+import it by name. Each does to its process what a hostile file does to a reader."""
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+
+def aborts():
+    sys.stderr.write("memory allocation of 549755813888 bytes failed\n")
+    sys.stderr.flush()
+    os.abort()
+
+
+def crashes():
+    os.abort()
+
+
+class FakePanic(BaseException):
+    """Shaped like pyo3's PanicException: not an Exception."""
+
+
+def panics():
+    raise FakePanic("index out of bounds: the len is 3 but the index is 4294967295")
+
+
+def allocates(n: int):
+    return len(bytearray(n))
+
+
+def spins():
+    while True:
+        pass
+
+
+def sleeps():
+    time.sleep(3600)
+
+
+def answers(x):
+    return {"x": x}

@@ -1,0 +1,114 @@
+"""The parse of an untrusted file runs in a child process (finaudit/isolation.py): what the
+file does to a reader there — abort, panic, memory, time — costs only that file."""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from finaudit.errors import LedgerError
+from finaudit.isolation import ParseLimits, read_isolated, run_isolated
+from finaudit.readers import read_ledger
+
+sys.path.insert(0, str(Path(__file__).parent))
+import isolation_targets as targets  # noqa: E402  (the child imports it by this name)
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_ledgers"
+LIMITS = ParseLimits(memory_bytes=3 * 1024 ** 3, cpu_seconds=3, wall_seconds=6)
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the parse server forks: POSIX only")
+
+
+def _refusal(work, *args, limits=LIMITS) -> LedgerError:
+    with pytest.raises(LedgerError) as caught:
+        run_isolated(work, args, "县.xlsx", limits)
+    return caught.value
+
+
+def test_what_the_child_returns_reaches_the_parent():
+    assert run_isolated(targets.answers, (7,), "县.xlsx", LIMITS) == {"x": 7}
+
+
+def test_an_abort_in_the_reader_is_a_refusal_naming_the_file_and_the_signal():
+    error = _refusal(targets.crashes)
+    assert "县.xlsx" in error.zh and "崩溃" in error.zh and "SIGABRT" in error.zh
+    assert "\n" not in error.zh
+
+
+def test_an_allocation_failure_is_told_as_the_memory_limit():
+    assert "超出内存上限" in _refusal(targets.aborts).zh
+
+
+def test_a_rust_panic_which_is_no_exception_is_a_refusal_not_a_traceback():
+    error = _refusal(targets.panics)
+    assert "FakePanic" in error.en and "index out of bounds" in error.en
+
+
+def test_a_parse_that_outgrows_its_memory_limit_is_stopped():
+    error = _refusal(targets.allocates, 8 * 1024 ** 3)
+    assert "超出内存上限" in error.zh and "FINAUDIT_PARSE_MEMORY_MB" in error.zh
+
+
+def test_a_busy_loop_is_stopped_by_the_cpu_limit():
+    start = time.monotonic()
+    error = _refusal(targets.spins, limits=ParseLimits(3 * 1024 ** 3, 1, 30))
+    assert "超时" in error.zh
+    assert time.monotonic() - start < 15
+
+
+def test_a_child_that_waits_forever_is_stopped_at_the_wall_clock_deadline():
+    start = time.monotonic()
+    error = _refusal(targets.sleeps, limits=ParseLimits(3 * 1024 ** 3, 30, 1.5))
+    assert "超时" in error.zh
+    assert time.monotonic() - start < 10
+
+
+def test_the_next_file_is_read_after_a_crash():
+    _refusal(targets.crashes)
+    assert run_isolated(targets.answers, (1,), "县.xlsx", LIMITS) == {"x": 1}
+
+
+def test_a_refusal_in_the_child_is_the_same_refusal_in_the_parent(tmp_path):
+    bogus = tmp_path / "假.xlsx"
+    bogus.write_text("not a zip", encoding="utf-8")
+    with pytest.raises(LedgerError) as direct:
+        read_ledger(bogus)
+    with pytest.raises(LedgerError) as isolated:
+        read_isolated(bogus)
+    assert (isolated.value.zh, isolated.value.en) == (direct.value.zh, direct.value.en)
+
+
+@pytest.mark.parametrize("name", ["clean.xlsx", "break_FLOOR_PRESCHOOL.xlsx"])
+def test_sheets_read_in_the_child_equal_sheets_read_in_process(name):
+    direct, isolated = read_ledger(SAMPLES / name), read_isolated(SAMPLES / name)
+    assert [r.sheet for r in isolated] == [r.sheet for r in direct]
+    for a, b in zip(direct, isolated):
+        pd.testing.assert_frame_equal(b.frame, a.frame)
+        assert b.schema is a.schema
+        assert {k: v for k, v in vars(b).items() if k != "frame"} == {k: v for k, v in vars(a).items() if k != "frame"}
+
+
+def test_a_csv_folder_reads_the_same_in_the_child(tmp_path, write_csv, sheets):
+    for name, rows in sheets.items():
+        write_csv(f"县/{name}.csv", rows)
+    folder = tmp_path / "县"
+    direct, isolated = read_ledger(folder), read_isolated(folder)
+    for a, b in zip(direct, isolated):
+        pd.testing.assert_frame_equal(b.frame, a.frame)
+
+
+def test_limits_from_the_environment_must_be_finite_positive_numbers(monkeypatch, tmp_path):
+    from finaudit.errors import UsageError
+
+    for bad in ("nan", "-1", "inf", "abc", "0"):
+        monkeypatch.setenv("FINAUDIT_PARSE_SECONDS", bad)
+        with pytest.raises(UsageError):
+            ParseLimits.for_path(tmp_path)
+    monkeypatch.setenv("FINAUDIT_PARSE_SECONDS", "12")
+    monkeypatch.setenv("FINAUDIT_PARSE_MEMORY_MB", "900")
+    limits = ParseLimits.for_path(tmp_path)
+    assert (limits.cpu_seconds, limits.memory_bytes) == (12, 900 * 1024 * 1024)
