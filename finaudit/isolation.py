@@ -254,15 +254,24 @@ def _memory(name: str) -> LedgerError:
 
 
 def _last_line(log: Path) -> str:
+    """What the child said last that tells why it ended: an allocation failure, a Rust
+    panic's message, else its last line that is not part of a backtrace."""
     try:
         with open(log, "rb") as fh:
             fh.seek(0, os.SEEK_END)
-            fh.seek(max(fh.tell() - 4096, 0))
-            lines = [line for line in fh.read().decode("utf-8", "replace").splitlines() if line.strip()]
+            fh.seek(max(fh.tell() - 65536, 0))
+            lines = [line.strip() for line in fh.read().decode("utf-8", "replace").splitlines()]
     except OSError:
         return ""
-    # A Rust panic prints "thread '...' panicked at src/...:" then its message on the next line.
-    text = " ".join(lines[-2:]) if len(lines) > 1 and "panicked at" in lines[-2] else (lines[-1] if lines else "")
+    told = [line for line in lines if line.startswith("memory allocation of")]
+    if not told:
+        panics = [i for i, line in enumerate(lines) if "panicked at" in line]
+        if panics:
+            told = [" ".join(lines[panics[-1]:panics[-1] + 2])]
+    if not told:
+        told = [line for line in lines if line and not line.startswith(("stack backtrace", "note:", "at "))
+                and not line[:1].isdigit()][-1:]
+    text = told[-1] if told else ""
     return "".join(ch if ch.isprintable() else " " for ch in text)[:300]
 
 

@@ -74,6 +74,7 @@ def _run_child(work, args, memory_bytes: int, cpu_seconds: float, folder: str) -
         fd = os.open(os.path.join(folder, "stderr.log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.dup2(fd, 2)                      # a Rust panic or abort prints here
         os.close(fd)
+        os.environ["RUST_BACKTRACE"] = "0"     # a panic's message, not pages of frames
         _limit(memory_bytes, cpu_seconds)
         from .errors import LedgerError
 

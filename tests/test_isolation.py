@@ -112,3 +112,90 @@ def test_limits_from_the_environment_must_be_finite_positive_numbers(monkeypatch
     monkeypatch.setenv("FINAUDIT_PARSE_MEMORY_MB", "900")
     limits = ParseLimits.for_path(tmp_path)
     assert (limits.cpu_seconds, limits.memory_bytes) == (12, 900 * 1024 * 1024)
+
+
+# --- a batch survives anything one file does -------------------------------------------
+
+_ODS_CONTENT = """<?xml version="1.0" encoding="UTF-8"?>
+<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+ xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+ xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">
+<office:body><office:spreadsheet><table:table table:name="教育经费">
+<table:table-row><table:table-cell office:value-type="string"><text:p>年度</text:p></table:table-cell></table:table-row>
+<table:table-row table:number-rows-repeated="11000"><table:table-cell table:number-columns-repeated="9000"
+ office:value-type="float" office:value="1"><text:p>1</text:p></table:table-cell></table:table-row>
+</table:table></office:spreadsheet></office:body></office:document-content>"""
+
+
+def _repeat_bomb(path: Path) -> Path:
+    """A 1 KB .ods whose one repeated cell is 99 million cells: calamine asks for gigabytes
+    and, refused them, aborts the process (measured: SIGABRT, "memory allocation of
+    2359296000 bytes failed", under a 2 GB limit; 2.9 GB and 44 s without one)."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        z.writestr("content.xml", _ODS_CONTENT, compress_type=zipfile.ZIP_DEFLATED)
+    return path
+
+
+def _finaudit(*args, env=None):
+    import subprocess
+
+    return subprocess.run([sys.executable, "-m", "finaudit", *map(str, args)], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, **(env or {})})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_batch_with_a_workbook_that_kills_its_reader_audits_the_others(tmp_path, jobs):
+    import json
+
+    bomb = _repeat_bomb(tmp_path / "b_bomb.ods")
+    good = tmp_path / "a_good.xlsx"
+    good.write_bytes((SAMPLES / "break_FLOOR_PRESCHOOL.xlsx").read_bytes())
+    out = tmp_path / "out.json"
+    run = _finaudit("check", good, bomb, "--jobs", jobs, "--json", out, "--quiet")
+    assert run.returncode == 1, run.stderr
+    assert "Traceback" not in run.stderr and "内部错误" not in run.stderr + run.stdout
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    status = {Path(i["path"]).name: i["status"] for i in doc["run"]["inputs"]}
+    assert status == {"a_good.xlsx": "audited", "b_bomb.ods": "unreadable"}
+    unreadable = [f for f in doc["findings"] if f["rule_id"] == "INPUT_UNREADABLE"]
+    assert [Path(f["file"]).name for f in unreadable] == ["b_bomb.ods"]
+    assert any(f["rule_id"] == "FLOOR_PRESCHOOL" and f["severity"] == "violation" for f in doc["findings"])
+
+
+def test_a_ledger_folder_gone_before_it_is_read_is_named_not_an_internal_error(tmp_path, write_csv, sheets):
+    import shutil
+
+    from finaudit.batch import check_many, expand
+
+    for name, rows in sheets.items():
+        write_csv(f"县/{name}.csv", rows)
+    good = tmp_path / "a_good.xlsx"
+    good.write_bytes((SAMPLES / "clean.xlsx").read_bytes())
+    items = expand([good, tmp_path / "县"])
+    shutil.rmtree(tmp_path / "县")
+    result = check_many(items)
+    gone = next(i for i in result.inputs if i.path.name == "县")
+    assert not gone.audited and "内部错误" not in gone.error["zh"]
+    assert "县" in gone.error["zh"] and "Internal error" not in gone.error["en"]
+    assert next(i for i in result.inputs if i.path.name == "a_good.xlsx").audited
+
+
+def test_a_folder_walk_does_not_follow_a_symlink_loop_and_says_which_link_it_skipped(tmp_path):
+    from finaudit.batch import expand
+
+    county = tmp_path / "county"
+    county.mkdir()
+    (county / "县.xlsx").write_bytes((SAMPLES / "clean.xlsx").read_bytes())
+    (county / "self").symlink_to(county)
+    (county / "up").symlink_to(tmp_path)
+    start = time.monotonic()
+    items = expand([tmp_path])
+    assert time.monotonic() - start < 5
+    assert [i.path.name for i in items if i.audited] == ["县.xlsx"]
+    skipped = sorted(i.path.name for i in items if not i.audited)
+    assert skipped == ["self", "up"]
+    assert all("符号链接" in i.error["zh"] for i in items if not i.audited)
