@@ -10,9 +10,14 @@ from .findings import Evidence, Finding
 from .schema import YEAR_RANGE, Column, SheetSchema, enum_label, enums, load_schemas
 
 REGION_CODE_PATTERN = r"^\d{6}$"
-# The largest amount, in yuan, the audit accepts: far beyond any budget, and within what its
-# DECIMAL(38, 4) money holds (10^34). 1e308 万元 would otherwise become an infinite amount.
-MONEY_LIMIT = 1e30
+# The largest amount, in yuan, the audit accepts: 10 万亿元, more than the country's whole
+# yearly education spending (about 6.5 万亿元), so a larger cell is a slip, reported where it
+# is. Below it every amount is exact to the fen: amounts travel as float64 until DuckDB sums
+# them as DECIMAL(38, 4), and under 2^46 (7.0e13) neighbouring doubles are less than 0.008
+# yuan apart, so two amounts a fen apart never become one number and the written fen is what
+# rounding to 4 decimals gives back. At 10^15 and beyond (16+ digits) a 0.01 yuan decrease
+# would vanish in the read: refused, never silently equal.
+MONEY_LIMIT = 1e13
 _DTYPES = {"year": "Int64", "count": "Int64", "money": "float64"}
 
 
@@ -82,7 +87,7 @@ def column_label(column: Column, lang: str) -> str:
 def _show(value) -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
         return ""
-    if isinstance(value, float) and abs(value) >= 1e15:
+    if isinstance(value, float) and abs(value) >= 1e21:
         return f"{value:.6g}"                  # 1e+308, not three hundred digits
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -115,8 +120,10 @@ def schema_message(reason: str, column: Column, value, cell: str) -> dict:
         return {"zh": f"{cell}：年份“{shown}”不在 {low}–{high} 之间。",
                 "en": f"{cell}: year '{shown}' is outside {low}–{high}."}
     if column.min is None or (isinstance(value, (int, float)) and value >= column.min):
-        return {"zh": f"{cell}：“{zh_col}”的值 {shown} 过大，折合超过 10^30 元，不可能是真实金额。",
-                "en": f"{cell}: '{en_col}' value {shown} is too large: over 10^30 yuan, no real amount."}
+        return {"zh": f"{cell}：“{zh_col}”的值 {shown} 过大，折合达到 10 万亿元（1e13 元），超过全国一年的教育经费，"
+                      "不可能是真实金额（是否填错了单位？）。",
+                "en": f"{cell}: '{en_col}' value {shown} is too large: it reaches 10 trillion yuan (1e13), more than "
+                      "the whole country spends on education in a year, so no real amount (a wrong unit?)."}
     return {"zh": f"{cell}：“{zh_col}”的值 {shown} 小于 {_show(column.min)}。",
             "en": f"{cell}: '{en_col}' value {shown} is below {_show(column.min)}."}
 
