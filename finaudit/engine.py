@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import profiles as profiles_mod
-from .errors import RuleError, UsageError
+from .errors import LedgerError, RuleError, UsageError
 from .findings import Evidence, Finding, sort_key
 from .isolation import warm_up
 from .ledger import Ledger, load
@@ -48,11 +48,22 @@ def connect(memory_limit: str | None = None, folder: str | None = None):
     database = os.path.join(folder, "audit.duckdb") if folder else ":memory:"
     if folder:
         config["temp_directory"] = folder
+    if str(memory_limit).strip().startswith("-"):      # DuckDB would take it as "no limit"
+        raise UsageError(f"内存上限“{memory_limit}”无效，应写成如 4GB、512MB。",
+                         f"The memory limit '{memory_limit}' is not valid; write it like 4GB or 512MB.")
     try:
-        return duckdb.connect(database, config={**config, "memory_limit": str(memory_limit)})
+        con = duckdb.connect(database, config={**config, "memory_limit": str(memory_limit)})
     except duckdb.Error:
         raise UsageError(f"内存上限“{memory_limit}”无效，应写成如 4GB、512MB。",
                          f"The memory limit '{memory_limit}' is not valid; write it like 4GB or 512MB.") from None
+    try:        # a limit of a few bytes leaves no room for even one query
+        con.execute("SELECT current_setting('memory_limit')").fetchall()
+    except duckdb.OutOfMemoryException:
+        con.close()
+        raise UsageError(f"内存上限“{memory_limit}”太小，连一条查询都无法运行；应至少为几十 MB，如 512MB、4GB。",
+                         f"The memory limit '{memory_limit}' is too small to run a single query; give at least "
+                         "some tens of MB, such as 512MB or 4GB.") from None
+    return con
 
 
 def create_tables(con) -> None:
@@ -360,13 +371,19 @@ def _load(con, path: Path, native: bool | None) -> Ledger:
 
     import duckdb
 
-    if native is None:
-        native = native_mod.can_load(con, path)
-    if native:
-        try:
+    try:
+        if native is None:
+            native = native_mod.can_load(con, path)
+        if native:
             return native_mod.load_into(con, path)
-        except duckdb.OutOfMemoryException as exc:
-            raise _out_of_memory(path.name, exc) from None
+    except duckdb.OutOfMemoryException as exc:
+        raise _out_of_memory(path.name, exc) from None
+    except (duckdb.IOException, duckdb.InvalidInputException) as exc:
+        # A damaged or truncated Parquet file: DuckDB says which and why.
+        first = " ".join(str(exc).split())[:300]
+        raise LedgerError(f"无法读取 Parquet 台账“{path.name}”：文件已损坏或不完整（{first}）。",
+                          f"Cannot read the Parquet ledger '{path.name}': the file is damaged or incomplete "
+                          f"({first}).") from None
     ledger = load(path)
     for name, sheet in ledger.sheets.items():
         con.register(f"{name}_in", sheet.frame)
@@ -377,7 +394,6 @@ def _load(con, path: Path, native: bool | None) -> Ledger:
 
 def _require_audit_sheets(ledger: Ledger) -> None:
     """A single CSV or Parquet file validates on its own, but an audit needs budget and enrollment."""
-    from .errors import LedgerError
 
     budget = ledger.sheets.get("budget")
     if budget is not None and budget.rows_read == 0:

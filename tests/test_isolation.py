@@ -199,3 +199,18 @@ def test_a_folder_walk_does_not_follow_a_symlink_loop_and_says_which_link_it_ski
     skipped = sorted(i.path.name for i in items if not i.audited)
     assert skipped == ["self", "up"]
     assert all("符号链接" in i.error["zh"] for i in items if not i.audited)
+
+
+def test_a_truncated_parquet_ledger_is_one_sentence_naming_it_not_an_internal_error(tmp_path):
+    folder = tmp_path / "县"
+    folder.mkdir()
+    row = {"年度": [2023], "行政区划代码": ["130682"], "地区": ["定州市"], "学段": ["小学"], "办学性质": ["公办"]}
+    pd.DataFrame({**row, "资金来源": ["一般公共预算"], "支出类别": ["公用经费"], "金额": [1.0]}).to_parquet(
+        folder / "教育经费.parquet")
+    pd.DataFrame({**row, "在校生数": [10]}).to_parquet(folder / "在校生.parquet")
+    whole = (folder / "教育经费.parquet").read_bytes()
+    (folder / "教育经费.parquet").write_bytes(whole[: len(whole) // 2])
+    run = _finaudit("check", folder)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert run.stderr.count("\n") == 1 and "内部错误" not in run.stderr and "Traceback" not in run.stderr
+    assert "县" in run.stderr and "损坏" in run.stderr
