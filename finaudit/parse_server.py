@@ -8,7 +8,7 @@ multiprocessing's spawn and forkserver children do: a script calling finaudit.ch
 needs no `if __name__ == "__main__":` guard.
 
 Protocol, over the server's stdin and stdout, each message a length-prefixed pickle:
-  parent -> server: (work, args, memory_bytes, cpu_seconds, folder)
+  parent -> server: (work, args, memory_bytes, cpu_seconds, folder, the parent's FINAUDIT_* variables)
   server -> parent: ("started", pid), then ("ended", wait status, peak RSS in KB)
 The child writes what work(*args) returned, or what stopped it, to folder/result.pickle
 and its stderr to folder/stderr.log; the parent reads both once the child has ended.
@@ -59,18 +59,23 @@ def serve(inbox, outbox) -> None:
         request = receive(inbox)
         if request is None:
             return
-        work, args, memory_bytes, cpu_seconds, folder = request
+        work, args, memory_bytes, cpu_seconds, folder, settings = request
         pid = os.fork()
         if pid == 0:                        # the child: never returns
-            _run_child(work, args, memory_bytes, cpu_seconds, folder)
+            _run_child(work, args, memory_bytes, cpu_seconds, folder, settings)
         send(outbox, ("started", pid))
         _, status, usage = os.wait4(pid, 0)
         send(outbox, ("ended", status, usage.ru_maxrss))
 
 
-def _run_child(work, args, memory_bytes: int, cpu_seconds: float, folder: str) -> None:
+def _run_child(work, args, memory_bytes: int, cpu_seconds: float, folder: str, settings: dict) -> None:
     code = 1
     try:
+        # The settings the parent has now (FINAUDIT_MAX_UNZIPPED_MB ...), not those it had
+        # when this server started.
+        for name in [n for n in os.environ if n.startswith("FINAUDIT_")]:
+            del os.environ[name]
+        os.environ.update(settings)
         fd = os.open(os.path.join(folder, "stderr.log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.dup2(fd, 2)                      # a Rust panic or abort prints here
         os.close(fd)

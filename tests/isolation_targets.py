@@ -40,3 +40,7 @@ def sleeps():
 
 def answers(x):
     return {"x": x}
+
+
+def setting(name):
+    return os.environ.get(name)

@@ -214,3 +214,11 @@ def test_a_truncated_parquet_ledger_is_one_sentence_naming_it_not_an_internal_er
     assert run.returncode == 2, run.stdout + run.stderr
     assert run.stderr.count("\n") == 1 and "内部错误" not in run.stderr and "Traceback" not in run.stderr
     assert "县" in run.stderr and "损坏" in run.stderr
+
+
+def test_the_child_reads_the_settings_the_parent_has_now_not_when_the_server_started(monkeypatch):
+    run_isolated(targets.answers, (1,), "县.xlsx", LIMITS)          # the server is running
+    monkeypatch.setenv("FINAUDIT_MAX_UNZIPPED_MB", "12")
+    assert run_isolated(targets.setting, ("FINAUDIT_MAX_UNZIPPED_MB",), "县.xlsx", LIMITS) == "12"
+    monkeypatch.delenv("FINAUDIT_MAX_UNZIPPED_MB")
+    assert run_isolated(targets.setting, ("FINAUDIT_MAX_UNZIPPED_MB",), "县.xlsx", LIMITS) is None
