@@ -263,6 +263,9 @@ def check_many(inputs, profile: str | None = None, year: int | None = None, jobs
     (auto_jobs). `progress(item)` is called as each
     ledger is done (in input order). Raises UsageError only for a wrong call (an unknown
     profile); a ledger that cannot be read is a finding."""
+    from .isolation import warm_up
+
+    warm_up()       # the parse server imports the readers while this process imports the engine
     from . import profiles as profiles_mod
     from .catalogue import load_rules
 

@@ -32,8 +32,9 @@ from pathlib import Path
 
 from . import parse_server
 from .errors import LedgerError, UsageError
-from .readers import RawSheet, read_ledger
-from .schema import load_schemas
+
+# The readers (pandas, pyarrow) are imported where used: warm_up() starts the parse server
+# before the caller has imported them, so that the two imports run side by side.
 
 MIB = 1024 * 1024
 ENV_MEMORY_MB = "FINAUDIT_PARSE_MEMORY_MB"
@@ -106,11 +107,12 @@ def _physical_memory() -> int:
 
 # --- the parent's side --------------------------------------------------------------
 
-def read_isolated(path, limits: ParseLimits | None = None) -> list[RawSheet]:
+def read_isolated(path, limits: ParseLimits | None = None) -> list:
     """readers.read_ledger(path), run in a child process; whatever the file does to the
     parser there (abort, panic, memory, time) is a LedgerError here."""
     path = Path(path)
     if os.environ.get(ENV_IN_PROCESS) == "1":
+        from .readers import read_ledger
         return read_ledger(path)
     with tempfile.TemporaryDirectory(prefix="finaudit-parse-") as folder:
         saved = run_isolated(_read_saved, (str(path), folder), path.name, limits or ParseLimits.for_path(path))
@@ -169,11 +171,20 @@ class _Server:
         ended = parse_server.receive(out)
         if not ended:
             raise RuntimeError("the parse server ended unexpectedly")
+        global _CHILDREN_CPU
+        _CHILDREN_CPU += ended[3]
         return ended[1], timed_out
 
 
 _LOCK = threading.Lock()
 _SERVER: _Server | None = None
+_CHILDREN_CPU = 0.0
+
+
+def children_cpu_seconds() -> float:
+    """CPU time the parse children of this process have used so far (a benchmark adds it to
+    the process's own: time.process_time() does not see a grandchild's)."""
+    return _CHILDREN_CPU
 
 
 def _server() -> _Server:
@@ -214,8 +225,11 @@ def _received(name: str, message):
         f"The reader failed on '{name}' ({exc_name}: {text}); the file may be damaged or crafted; not audited.")
 
 
-def _rebuild(meta: dict, file: str) -> RawSheet:
+def _rebuild(meta: dict, file: str):
     import pyarrow as pa
+
+    from .readers import RawSheet
+    from .schema import load_schemas
 
     with pa.memory_map(file) as source:
         frame = pa.ipc.open_file(source).read_all().to_pandas()
@@ -280,10 +294,12 @@ def _last_line(log: Path) -> str:
 
 def _read_saved(path: str, folder: str) -> list[tuple[dict, str]]:
     """The child's work: the ledger's sheets, each frame saved in `folder`."""
+    from .readers import read_ledger
+
     return [_saved(raw, folder, i) for i, raw in enumerate(read_ledger(Path(path)))]
 
 
-def _saved(raw: RawSheet, folder: str, index: int) -> tuple[dict, str]:
+def _saved(raw, folder: str, index: int) -> tuple[dict, str]:
     """The sheet's frame as an Arrow IPC file, and the rest of the RawSheet as a dict."""
     import pyarrow as pa
 

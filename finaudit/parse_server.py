@@ -9,7 +9,7 @@ needs no `if __name__ == "__main__":` guard.
 
 Protocol, over the server's stdin and stdout, each message a length-prefixed pickle:
   parent -> server: (work, args, memory_bytes, cpu_seconds, folder, the parent's FINAUDIT_* variables)
-  server -> parent: ("started", pid), then ("ended", wait status, peak RSS in KB)
+  server -> parent: ("started", pid), then ("ended", wait status, peak RSS in KB, CPU seconds)
 The child writes what work(*args) returned, or what stopped it, to folder/result.pickle
 and its stderr to folder/stderr.log; the parent reads both once the child has ended.
 """
@@ -65,7 +65,7 @@ def serve(inbox, outbox) -> None:
             _run_child(work, args, memory_bytes, cpu_seconds, folder, settings)
         send(outbox, ("started", pid))
         _, status, usage = os.wait4(pid, 0)
-        send(outbox, ("ended", status, usage.ru_maxrss))
+        send(outbox, ("ended", status, usage.ru_maxrss, usage.ru_utime + usage.ru_stime))
 
 
 def _run_child(work, args, memory_bytes: int, cpu_seconds: float, folder: str, settings: dict) -> None:

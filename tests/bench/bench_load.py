@@ -52,6 +52,7 @@ LABELS = {
     "calamine": "python-calamine to_python()",
     "finaudit": "finaudit.ledger.load()",
     "check": "finaudit.check() end to end",
+    "check_in_process": "  same, parse not in a child process",
 }
 BASELINES = ("fastexcel", "calamine")
 
@@ -87,7 +88,11 @@ def _child(kind: str, path: str) -> dict:
             ledger = finaudit.ledger.load(path)
             rows = {s.source: s.rows_read for s in ledger.sheets.values()}
             return rows, [f.rule_id for f in ledger.findings]
-    elif kind == "check":
+    elif kind in ("check", "check_in_process"):
+        import os
+
+        if kind == "check_in_process":      # what the parse child costs: the same run without it
+            os.environ["FINAUDIT_PARSE_IN_PROCESS"] = "1"
         import duckdb  # noqa: F401  imported lazily by finaudit.engine
         import fastexcel  # noqa: F401
         import openpyxl  # noqa: F401
@@ -104,19 +109,28 @@ def _child(kind: str, path: str) -> dict:
         raise SystemExit(f"unknown measurement {kind!r}")
     import_seconds = time.perf_counter() - t0
     rss_after_import = harness.peak_rss_mib()
-    start, cpu_start = time.perf_counter(), time.process_time()
+    start, cpu_start = time.perf_counter(), _cpu()
     rows, findings = run()
-    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+    seconds, cpu_seconds = time.perf_counter() - start, _cpu() - cpu_start
     out = {"kind": kind, "seconds": seconds, "cpu_seconds": cpu_seconds, "import_seconds": import_seconds,
            "peak_rss_mib": harness.peak_rss_mib(), "rss_after_import_mib": rss_after_import,
            "rows": rows, "findings": findings}
-    if kind in ("finaudit", "check"):
+    if kind in ("finaudit", "check", "check_in_process"):
         # A second load in the same process: without the one-time costs of the first
         # (schema YAML, pandera backend registration and the imports it triggers).
         start = time.perf_counter()
         run()
         out["second_call_seconds"] = time.perf_counter() - start
     return out
+
+
+def _cpu() -> float:
+    """This process's CPU time and its parse children's (finaudit/isolation.py)."""
+    try:
+        from finaudit.isolation import children_cpu_seconds
+    except ImportError:
+        return time.process_time()
+    return time.process_time() + children_cpu_seconds()
 
 
 # --- parent side --------------------------------------------------------------
@@ -126,7 +140,8 @@ def benchmark(rows: int, repeat: int, check: bool = False) -> dict:
     path = gen.ledger_path(rows)
     gen_seconds = time.perf_counter() - t0
     subject = "check" if check else "finaudit"
-    runs: dict[str, list[dict]] = {kind: [] for kind in (*BASELINES, subject)}
+    extra = ("check_in_process",) if check else ()
+    runs: dict[str, list[dict]] = {kind: [] for kind in (*BASELINES, subject, *extra)}
     # Round-robin, so that a slow spell of the machine hits every measurement alike.
     for _ in range(repeat):
         for kind in runs:
@@ -145,6 +160,7 @@ def benchmark(rows: int, repeat: int, check: bool = False) -> dict:
         "baseline": baseline, "ratio": best[subject] / best[baseline],
         "ratio_cpu": best_cpu[subject] / best_cpu[baseline],
         "ratio_second_call": second / best[baseline],
+        "child_cost": best[subject] / best["check_in_process"] if extra else None,
         "python": platform.python_version(), 
         "versions": harness.versions("finaudit", "fastexcel", "python-calamine", "pandas", "pandera", "pyarrow",
                                      "numpy", "openpyxl", "xlsxwriter"),
@@ -192,6 +208,9 @@ def report(result: dict) -> str:
         f"ratio finaudit/baseline: {result['ratio']:.2f} (target <= {TARGET_RATIO}: {verdict})",
         f"  same, CPU time: {result['ratio_cpu']:.2f}; 2nd load in process: {result['ratio_second_call']:.2f}",
     ]
+    if result.get("child_cost"):
+        lines.append(f"parse in a child process / in process: {result['child_cost']:.2f} "
+                     f"({result['best']['check_in_process']:.3f} s without the child)")
     fin = result["runs"][subject][-1]
     lines.append("rows_read: " + ", ".join(f"{s} {fin['rows'].get(s)} (expected {n})" for s, n in exp.items())
                  + f"; findings: {len(fin['findings'])}")
