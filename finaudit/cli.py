@@ -265,6 +265,7 @@ def check(ctx, ledgers, **options):
     if o["annotate_path"] and len(items) > 1:
         _fail("--annotate 只能用于一个台账（标注的是该工作簿的副本）。" if lang == "zh"
               else "--annotate takes one ledger (it marks a copy of that workbook).")
+    run_guarded(lang, lambda: _refuse_overwrites(o, items))
     with _progress(items, o["quiet"], lang) as advance:
         result = run_guarded(lang, lambda: check_many(items, profile=o["profile"], year=o["year"], jobs=o["jobs"],
                                                       progress=advance, draft_severity=o["draft_severity"],
@@ -306,7 +307,7 @@ def _configured(ctx, options: dict) -> dict:
 
     lang = options["lang"]
     config = None if options["no_config"] else run_guarded(lang, lambda: load(options["config_path"]))
-    out = dict(options)
+    out = dict(options, from_config=set(), config_file=None)
     if config is None:
         return out
     for name, key in CONFIGURABLE.items():
@@ -317,9 +318,28 @@ def _configured(ctx, options: dict) -> dict:
         value = (config.get(section) or {}).get(sub) if sub else config.get(section)
         if value is not None:
             out[name] = value
+            out["from_config"].add(name)
     out["ledgers"] = config.get("ledgers")
+    out["config_file"] = str(config.path)
     ctx.meta["finaudit.lang"] = out["lang"]
     return out
+
+
+OUTPUT_OPTIONS = {"json_path": "--json", "html_path": "--html", "sarif_path": "--sarif", "csv_path": "--csv",
+                  "annotate_path": "--annotate"}
+
+
+def _refuse_overwrites(o: dict, items) -> None:
+    """No output (flags or configuration) may be a ledger, a file of a ledger folder, the
+    history, the configuration file or another output: checked before the audit starts."""
+    from .output_paths import check_outputs
+
+    def label(name: str, flag: str) -> str:
+        return f"[outputs] {flag[2:]}" if name in o["from_config"] else flag
+
+    outputs = {label(name, flag): o[name] for name, flag in OUTPUT_OPTIONS.items()}
+    check_outputs(outputs, items, history=o["history"], config=o["config_file"],
+                  history_label="history" if "history" in o["from_config"] else "--history")
 
 
 def _no_ledgers():
