@@ -16,6 +16,7 @@ import re
 import warnings
 from pathlib import Path
 
+from .atomic import replacing_path
 from .errors import UsageError
 from .findings import SEVERITY_RANK
 from .render_csv import FORMULA_START, evidence_text
@@ -178,12 +179,5 @@ def annotate_workbook(result, out_path, lang: str = "zh") -> None:
         book = openpyxl.load_workbook(source, keep_vba=source.suffix.lower() == ".xlsm")
     _mark_cells(book, result.findings, lang)
     _findings_sheet(book, result, lang)
-    # Written beside the target and renamed, so a failure never leaves half a workbook.
-    out.parent.mkdir(parents=True, exist_ok=True)
-    temp = out.with_name(f".{out.stem}.finaudit-tmp{out.suffix}")
-    try:
+    with replacing_path(out) as temp:       # a failure never leaves half a workbook
         book.save(temp)
-        os.replace(temp, out)
-    finally:
-        if os.path.exists(temp):
-            os.remove(temp)

@@ -175,24 +175,19 @@ FAIL_ON = ("violation", "warning", "info", "never")
 
 def write_outputs(result, lang, *, json_path=None, html_path=None, annotate_path=None, sarif_path=None,
                   csv_path=None) -> None:
-    """Writes every output file asked for; folders are created as needed."""
-    from pathlib import Path
-
-    def target(path):
-        try:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise UsageError(f"无法写入“{path}”：{exc.strerror}。", f"Cannot write '{path}': {exc.strerror}.") from None
-        return Path(path)
+    """Writes every output file asked for; folders are created as needed. Each file is
+    written all at once or not at all (atomic.py): a failure leaves the previous one as it
+    was and raises atomic.OutputError naming it."""
+    from .atomic import write_text
 
     if json_path:
-        target(json_path).write_text(result.to_json() + "\n", encoding="utf-8")
+        write_text(json_path, result.to_json() + "\n")
     if html_path:
         from .report_html import write_html
-        write_html(result, target(html_path), lang=lang)
+        write_html(result, html_path, lang=lang)
     if annotate_path:
         from .annotate import annotate_workbook
-        annotate_workbook(result, target(annotate_path), lang=lang)
+        annotate_workbook(result, annotate_path, lang=lang)
     if sarif_path:
         from .render_sarif import sarif
         log = sarif(result, lang=lang)
@@ -200,10 +195,10 @@ def write_outputs(result, lang, *, json_path=None, html_path=None, annotate_path
         if baseline is not None:          # SARIF's own vocabulary: new / unchanged / updated
             for item, state in zip(log["runs"][0]["results"], baseline["states"]):
                 item["baselineState"] = state
-        target(sarif_path).write_text(json.dumps(log, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        write_text(sarif_path, json.dumps(log, ensure_ascii=False, indent=2) + "\n")
     if csv_path:
         from .render_csv import write_csv
-        write_csv(result, target(csv_path), lang=lang)
+        write_csv(result, csv_path, lang=lang)
 
 
 @main.command()

@@ -7,7 +7,6 @@ Numbers are written as numbers.
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 from .render_sarif import rule_title
 from .render_text import SEVERITY_LABEL
@@ -53,7 +52,9 @@ def row(result, finding, lang: str) -> list:
 
 def write_csv(result, path, lang: str = "zh") -> None:
     """Writes every finding as one CSV row (UTF-8 with BOM, CRLF line ends as Excel expects)."""
-    with open(Path(path), "w", encoding="utf-8-sig", newline="") as fh:
+    from .atomic import replacing
+
+    with replacing(path, encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(HEADERS[lang])
         for finding in result.findings:

@@ -6,7 +6,6 @@ output is deterministic: no timestamps, rules in id order, results in finding or
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path, PurePath
 from urllib.parse import quote
 
@@ -179,5 +178,7 @@ def sarif(result, lang: str = "zh") -> dict:
 
 def write_sarif(result, path, lang: str = "zh") -> None:
     """Writes the SARIF log as UTF-8 JSON (Chinese kept readable, not \\u-escaped)."""
-    text = json.dumps(sarif(result, lang), ensure_ascii=False, indent=2)
-    Path(path).write_text(text + "\n", encoding="utf-8")
+    from .atomic import write_text
+    from .render_json import dumps
+
+    write_text(path, dumps(sarif(result, lang)) + "\n")

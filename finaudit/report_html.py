@@ -160,4 +160,7 @@ def render(result, lang: str = "zh") -> str:
 
 
 def write_html(result, path: Path, lang: str = "zh") -> None:
-    Path(path).write_text(render(result, lang), encoding="utf-8")
+    """Writes the report all at once or not at all (atomic.py)."""
+    from .atomic import write_text
+
+    write_text(path, render(result, lang))

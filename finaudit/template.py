@@ -77,7 +77,10 @@ def write_template(path, lang: str = "zh") -> Path:
     _write_instructions(book.active, lang)
     for schema in load_schemas().values():
         _write_sheet(book, schema, lang)
-    book.save(path)
+    from .atomic import replacing_path
+
+    with replacing_path(path) as temp:      # a half-written template never replaces a good one
+        book.save(temp)
     return path
 
 

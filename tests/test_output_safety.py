@@ -140,3 +140,168 @@ def test_the_check_is_in_the_library_and_raises_a_usage_error(ledger, tmp_path):
     check_outputs({"--json": tmp_path / "out.json", "--html": None}, [ledger])       # no clash: nothing raised
     with pytest.raises(UsageError, match="is the ledger"):
         check_outputs({"--json": ledger}, [ledger])
+
+
+# --- atomic outputs -------------------------------------------------------------------
+
+def _kill_while_writing(tmp_path: Path, script: str, target: Path, timeout: float = 120) -> None:
+    """Runs `script` in a child whose os.fsync never returns (so it stops after writing the
+    temporary file, before the rename), waits for the temporary file, and kills it with
+    SIGKILL. A child that finishes without ever making a temporary file has written in place."""
+    hang = "import os, time\nos.fsync = lambda fd: time.sleep(3600)\n"
+    proc = subprocess.Popen([sys.executable, "-c", hang + textwrap.dedent(script)], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + timeout
+    try:
+        while not _temps(target.parent) and proc.poll() is None:
+            assert time.monotonic() < deadline, "the child never started writing"
+            time.sleep(0.01)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+
+
+def test_kill_9_while_a_large_json_is_written_leaves_the_previous_report_intact(tmp_path):
+    target = tmp_path / "report.json"
+    previous = b'{"previous": "report"}\n' * 1000
+    target.write_bytes(previous)
+    _kill_while_writing(tmp_path, f"""
+        from finaudit.cli import write_outputs
+
+        class Huge:                             # a findings document of about 64 MB
+            def to_json(self):
+                return '{{"findings": [' + ",".join(['"' + "x" * 1000 + '"'] * 64_000) + ']}}'
+
+        write_outputs(Huge(), "zh", json_path={str(target)!r})
+    """, target)
+    assert target.read_bytes() == previous
+
+
+@pytest.mark.parametrize("option", OUTPUTS)
+def test_kill_9_while_check_writes_an_output_leaves_the_previous_one_intact(tmp_path, ledger, option):
+    target = tmp_path / "out" / ("report.xlsx" if option == "--annotate" else "report")
+    target.parent.mkdir()
+    target.write_bytes(b"the previous report")
+    _kill_while_writing(tmp_path, f"""
+        from finaudit.cli import main
+        main(["check", {str(ledger)!r}, {option!r}, {str(target)!r}, "--quiet"])
+    """, target)
+    assert target.read_bytes() == b"the previous report"
+
+
+@pytest.mark.parametrize("option", OUTPUTS)
+def test_a_full_disk_leaves_the_previous_file_and_the_error_names_it(cli, ledger, tmp_path, monkeypatch, option):
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    target = tmp_path / "out" / ("report.xlsx" if option == "--annotate" else "report")
+    target.parent.mkdir()
+    target.write_bytes(b"the previous report")
+    line = _one_line_error(cli("check", ledger, option, target, "--quiet", "--lang", "en"))
+    assert f"Cannot write '{target}'" in line and os.strerror(errno.ENOSPC) in line
+    assert target.read_bytes() == b"the previous report"
+    assert _temps(target.parent) == []
+
+
+@pytest.mark.parametrize("option", ["--json", "--csv"])
+def test_a_write_that_fails_half_way_leaves_the_previous_file(tmp_path, ledger, option):
+    """A file-size limit makes the write fail after 4 KB, as a disk filling up does."""
+    target = tmp_path / "report"
+    target.write_bytes(b"the previous report")
+    script = textwrap.dedent(f"""
+        import resource, signal
+        import finaudit.cli as cli
+
+        write = cli.write_outputs
+
+        def limited(*args, **kwargs):        # only the outputs are limited, not the audit before them
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (4096, resource.RLIM_INFINITY))
+            write(*args, **kwargs)
+
+        cli.write_outputs = limited
+        cli.main(["check", {str(ledger)!r}, {option!r}, {str(target)!r}, "--quiet", "--lang", "en"])
+    """)
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.strip() == f"Cannot write '{target}': File too large; any previous file is left as it was."
+    assert target.read_bytes() == b"the previous report"
+    assert _temps(tmp_path) == []
+
+
+def test_a_rename_that_fails_leaves_the_previous_file_and_no_temporary_one(tmp_path, monkeypatch):
+    import finaudit.atomic
+    from finaudit.atomic import OutputError, write_text
+
+    target = tmp_path / "report.json"
+    target.write_text("previous", encoding="utf-8")
+
+    def refuse(src, dst):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(dst))
+
+    monkeypatch.setattr(finaudit.atomic.os, "replace", refuse)
+    with pytest.raises(OutputError) as caught:
+        write_text(target, "new")
+    assert str(target) in caught.value.message("zh") and str(target) in caught.value.message("en")
+    assert target.read_text(encoding="utf-8") == "previous"
+    assert _temps(tmp_path) == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only folder")
+def test_a_folder_that_became_read_only_leaves_the_previous_file(cli, ledger, tmp_path):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    target = folder / "report.json"
+    target.write_text("previous", encoding="utf-8")
+    folder.chmod(0o555)
+    try:
+        line = _one_line_error(cli("check", ledger, "--json", target, "--quiet"))
+    finally:
+        folder.chmod(0o755)
+    assert str(target) in line
+    assert target.read_text(encoding="utf-8") == "previous"
+
+
+def test_a_replaced_report_keeps_the_permissions_of_the_previous_one(tmp_path):
+    from finaudit.atomic import write_text
+
+    target = tmp_path / "report.json"
+    target.write_text("previous", encoding="utf-8")
+    target.chmod(0o640)
+    write_text(target, "new")
+    assert target.read_text(encoding="utf-8") == "new"
+    assert target.stat().st_mode & 0o777 == 0o640
+
+
+def test_a_report_written_through_a_symlink_lands_in_the_file_it_points_to(tmp_path):
+    from finaudit.atomic import write_text
+
+    real = tmp_path / "real.json"
+    real.write_text("previous", encoding="utf-8")
+    (tmp_path / "link.json").symlink_to(real)
+    write_text(tmp_path / "link.json", "new")
+    assert (tmp_path / "link.json").is_symlink() and real.read_text(encoding="utf-8") == "new"
+
+
+def test_an_error_while_a_report_is_made_leaves_no_temporary_file(tmp_path):
+    from finaudit.atomic import replacing
+
+    with pytest.raises(ZeroDivisionError):
+        with replacing(tmp_path / "report.csv") as fh:
+            fh.write("half a report")
+            1 / 0
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_blank_template_is_written_atomically(tmp_path, monkeypatch):
+    import finaudit.atomic
+    from finaudit.atomic import OutputError
+    from finaudit.template import write_template
+
+    target = tmp_path / "blank.xlsx"
+    target.write_bytes(b"previous")
+    monkeypatch.setattr(finaudit.atomic.os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(errno.ENOSPC, "full")))
+    with pytest.raises(OutputError, match="blank.xlsx"):
+        write_template(target)
+    assert target.read_bytes() == b"previous" and _temps(tmp_path) == []
