@@ -25,6 +25,22 @@ def _fail(message: str) -> None:
     sys.exit(EXIT_FAILED)
 
 
+class _Seconds(click.ParamType):
+    """A wait in seconds: a finite number, 0 or more (nan, inf and negative would wait forever or never)."""
+    name = "seconds"
+
+    def convert(self, value, param, ctx):
+        from .history import valid_timeout
+
+        name = param.opts[0] if param is not None and param.opts else "--timeout"
+        try:
+            return valid_timeout(value, name)
+        except FinauditError as exc:
+            error = click.BadParameter(exc.message("en"), ctx=ctx, param=param)
+            error.finaudit_error = exc         # _usage_line says it in the asked language
+            raise error from None
+
+
 def run_guarded(lang: str, fn):
     """Runs fn; a FinauditError becomes one line on stderr, in the user's language, and exit 2.
     Anything else is a bug of ours, turned into one line by the command group below."""
@@ -57,6 +73,8 @@ def _usage_line(exc: click.UsageError, lang: str) -> str:
     zh = lang == "zh"
     command = exc.ctx.command_path if exc.ctx is not None else "finaudit"
     hint = f"（{command} --help 查看用法）" if zh else f" (see {command} --help)"
+    if isinstance(getattr(exc, "finaudit_error", None), FinauditError):
+        return exc.finaudit_error.message(lang) + hint
     if isinstance(exc, click.NoSuchOption):
         maybe = ", ".join(sorted(exc.possibilities or []))
         if zh:
@@ -229,7 +247,7 @@ def write_outputs(result, lang, *, json_path=None, html_path=None, annotate_path
 @click.option("--history", type=click.Path(path_type=str, dir_okay=False),
               help="Record this run and its findings in a history file (DuckDB; created if missing) and "
                    "mark each finding new, unchanged or updated against the previous run over the same regions.")
-@click.option("--history-timeout", type=click.FloatRange(min=0), default=120, show_default=True,
+@click.option("--history-timeout", type=_Seconds(), default=120.0, show_default=True,
               help="Seconds to wait while another run writes the history file.")
 @click.option("--config", "config_path", type=click.Path(path_type=str),
               help="Read settings from this file (default: finaudit.toml or pyproject.toml [tool.finaudit], "
@@ -403,7 +421,7 @@ def verify(document, base, jobs, lang):
 @click.option("--diff", nargs=2, metavar="RUN_A RUN_B",
               help="Show what changed from RUN_A to RUN_B (run numbers or id prefixes).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--timeout", type=click.FloatRange(min=0), default=120, show_default=True,
+@click.option("--timeout", type=_Seconds(), default=120.0, show_default=True,
               help="Seconds to wait while a run writes the history file.")
 @LANG
 def history(path, diff, fmt, timeout, lang):

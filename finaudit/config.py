@@ -17,6 +17,7 @@ otherwise repeat on every command line; a flag given on the command line wins.
 """
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,6 +132,10 @@ def _checked(raw: dict, path: Path) -> dict:
         if name in CHOICES and value not in CHOICES[name]:
             raise UsageError(f"配置文件“{path}”中的 {key} 应为 {join_names(CHOICES[name], 'zh')} 之一，而不是“{value}”。",
                              f"Setting '{key}' in '{path}' must be one of {join_names(CHOICES[name], 'en')}, "
+                             f"not '{value}'.")
+        if name == "history_timeout" and not (math.isfinite(value) and value >= 0):     # TOML has nan and inf
+            raise UsageError(f"配置文件“{path}”中的 {key} 应为不小于 0 的有限秒数，而不是“{value}”。",
+                             f"Setting '{key}' in '{path}' must be a finite number of seconds, 0 or more, "
                              f"not '{value}'.")
         if name == "outputs":
             value = _outputs(value, path)

@@ -22,11 +22,12 @@ import contextlib
 import datetime as dt
 import errno
 import json
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import FinauditError
+from .errors import FinauditError, UsageError
 
 SCHEMA_VERSION = "1"
 STATES = ("new", "unchanged", "updated", "absent")
@@ -56,6 +57,35 @@ class HistoryError(FinauditError):
     """The history file cannot be used (locked too long, not a history, unreadable)."""
 
 
+def valid_timeout(value, name: str = "timeout") -> float:
+    """A wait in seconds as a float: finite and not negative. nan would wait forever (no time
+    is ever past it), inf too, and a negative number never waits: each is refused."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if isinstance(value, bool) or not math.isfinite(seconds) or seconds < 0:
+        raise UsageError(f"{name} 的值“{value}”无效：应为不小于 0 的有限秒数，如 120。",
+                         f"Invalid value '{value}' for {name}: give a finite number of seconds, 0 or more, "
+                         "such as 120.")
+    return seconds
+
+
+@contextlib.contextmanager
+def _damage_named(path: Path):
+    """DuckDB's errors while a history file is read or written (a file truncated or damaged
+    after it was opened) become one sentence naming the file; a run is not recorded then,
+    as the transaction is rolled back."""
+    import duckdb
+
+    try:
+        yield
+    except duckdb.Error as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise HistoryError(f"历史文件“{path}”已损坏或不完整，无法使用（{first}）。",
+                           f"History file '{path}' is damaged or incomplete and cannot be used ({first}).") from None
+
+
 # --- locking ---------------------------------------------------------------------
 
 @contextlib.contextmanager
@@ -73,6 +103,7 @@ def locked(path: Path, exclusive: bool, timeout: float):
             return
         raise HistoryError(f"无法创建锁文件“{lock_path}”：{exc.strerror}。",
                            f"Cannot create the lock file '{lock_path}': {exc.strerror}.") from None
+    timeout = valid_timeout(timeout)
     deadline = time.monotonic() + timeout
     mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
     try:
@@ -199,7 +230,7 @@ def record(path, result, timeout: float = DEFAULT_TIMEOUT) -> dict:
     docs = [f.to_dict() for f in result.findings]
     run = manifest(result)
     scope = _scope(result)
-    with locked(path, exclusive=True, timeout=timeout):
+    with locked(path, exclusive=True, timeout=timeout), _damage_named(path):
         con = _connect(path)
         try:
             _check_is_history(con, path)
@@ -278,7 +309,7 @@ def reading(path, timeout: float = DEFAULT_TIMEOUT):
     path = Path(path)
     if not path.is_file():
         raise HistoryError(f"找不到历史文件“{path}”。", f"History file '{path}' does not exist.")
-    with locked(path, exclusive=False, timeout=timeout):
+    with locked(path, exclusive=False, timeout=timeout), _damage_named(path):
         con = _connect(path, read_only=True)
         try:
             _check_is_history(con, path)

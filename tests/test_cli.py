@@ -301,3 +301,11 @@ def test_a_memory_limit_that_is_not_a_size_is_one_line_and_exit_2(cli):
     line = _one_line_error(cli("check", CLEAN, "--memory-limit", "lots"))
     assert "内存上限“lots”无效" in line
     assert cli("check", CLEAN, "--memory-limit", "1GB", "--quiet").exit_code == 0
+
+
+@pytest.mark.parametrize("limit, expected", [("1B", "内存上限“1B”太小，连一条查询都无法运行"),
+                                             ("0KB", "内存上限“0KB”太小"),
+                                             ("-1GB", "内存上限“-1GB”无效")])
+def test_a_memory_limit_too_small_for_one_query_or_negative_is_one_line_and_exit_2(cli, limit, expected):
+    line = _one_line_error(cli("check", CLEAN, f"--memory-limit={limit}"))
+    assert expected in line and "内部错误" not in line

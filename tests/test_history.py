@@ -297,3 +297,56 @@ def test_runs_killed_at_random_moments_never_leave_half_a_run(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "finaudit", "history", str(history), "--format", "json"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 or not recorded, proc.stderr
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1"])
+def test_a_wait_that_is_not_a_finite_number_of_seconds_is_refused_in_one_line(cli, tmp_path, value):
+    history = tmp_path / "audit.duckdb"
+    run = cli("check", CLEAN, "--history", history, "--history-timeout", value, "--quiet")
+    assert run.exit_code == 2 and len(run.stderr.strip().splitlines()) == 1
+    assert f"--history-timeout 的值“{value}”无效：应为不小于 0 的有限秒数" in run.stderr
+    assert not history.exists()
+    run = cli("history", history, "--timeout", value, "--lang", "en")
+    assert run.exit_code == 2
+    assert f"Invalid value '{value}' for --timeout: give a finite number of seconds" in run.stderr
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1"])
+def test_a_history_timeout_in_the_configuration_must_be_finite_too(cli, tmp_path, monkeypatch, value):
+    monkeypatch.chdir(tmp_path)
+    Path("finaudit.toml").write_text(f'history = "audit.duckdb"\nhistory_timeout = {value}\n', encoding="utf-8")
+    run = cli("check", CLEAN, "--quiet", "--lang", "en")
+    assert run.exit_code == 2 and "history_timeout" in run.stderr and "finite number of seconds" in run.stderr
+    assert not Path("audit.duckdb").exists()
+
+
+def test_the_library_refuses_a_wait_of_nan_seconds(tmp_path):
+    import math
+
+    from finaudit.errors import UsageError
+    from finaudit.history import runs
+
+    (tmp_path / "audit.duckdb").write_bytes(b"")
+    with pytest.raises(UsageError, match="finite number of seconds"):
+        runs(tmp_path / "audit.duckdb", timeout=math.nan)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "overwritten"])
+def test_a_damaged_history_file_is_one_sentence_naming_it(cli, tmp_path, damage):
+    history = tmp_path / "audit.duckdb"
+    assert cli("check", BROKEN, "--history", history, "--quiet").exit_code == 1
+    data = bytearray(history.read_bytes())
+    if damage == "truncated":             # cut in the middle of its blocks (a copy or a disk that ran out)
+        data = data[:len(data) // 2]
+    else:                                 # every block after the headers spoilt
+        for start in range(300_000, len(data), 262_144):
+            data[start:start + 4096] = b"\xff" * 4096
+    history.write_bytes(bytes(data))
+    for args in (["check", BROKEN, "--history", history, "--quiet"], ["history", history, "--diff", "1", "1"]):
+        run = cli(*args, "--lang", "en")
+        if args[0] == "history" and run.exit_code == 0:
+            continue                      # what it reads may lie in blocks left whole
+        assert run.exit_code == 2, run.output
+        line = run.stderr.strip()
+        assert len(line.splitlines()) == 1 and "Internal error" not in line
+        assert f"History file '{history}' is damaged or incomplete" in line or "Cannot open history file" in line

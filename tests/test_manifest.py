@@ -141,3 +141,26 @@ def test_verify_reproduces_a_batch_with_an_unreadable_file(cli, tmp_path):
     cli("check", folder, "--json", tmp_path / "out.json", "--quiet")
     run = cli("verify", tmp_path / "out.json", "--lang", "en")
     assert run.exit_code == 0, run.output
+
+
+def _document_naming(tmp_path: Path, ledger: str) -> Path:
+    """A findings document whose one audited ledger is `ledger`."""
+    doc = {"finaudit_version": "x", "run": {"inputs": [{"path": ledger, "sha256": "0" * 64, "status": "audited"}],
+                                             "rules_digest": "x"}, "findings": []}
+    path = tmp_path / "doc.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("kind", ["/dev/zero", "fifo"])
+def test_verify_of_a_document_naming_a_device_or_a_pipe_refuses_it_promptly(tmp_path, kind):
+    ledger = kind
+    if kind == "fifo":
+        ledger = str(tmp_path / "ledger.xlsx")
+        os.mkfifo(ledger)
+    document = _document_naming(tmp_path, ledger)
+    # before: /dev/zero was hashed forever and the pipe waited forever for a writer
+    run = subprocess.run([sys.executable, "-m", "finaudit", "verify", str(document), "--lang", "en"],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1
+    assert f"'{ledger}' is not a regular file" in run.stderr
