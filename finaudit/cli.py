@@ -1,7 +1,6 @@
 """The command line: a thin layer over the Python API. Only here do errors become exit codes."""
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -21,8 +20,23 @@ LANG = click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", sho
 
 
 def _fail(message: str) -> None:
-    click.echo(message, err=True)
+    from .render_text import printable
+
+    click.echo(printable(" ".join(message.split())), err=True)    # one line, nothing a terminal acts on
     sys.exit(EXIT_FAILED)
+
+
+def _echo(text: str) -> None:
+    """Prints a report whose lines quote ledger text: no control character reaches the terminal."""
+    from .render_text import printable
+
+    click.echo(printable(text, keep_newlines=True))
+
+
+def _json(doc) -> str:
+    from .render_json import dumps
+
+    return dumps(doc)
 
 
 class _Seconds(click.ParamType):
@@ -174,17 +188,19 @@ def validate(ledger, fmt, lang):
     if fmt == "json":
         doc = {"finaudit_version": __version__, "ledger": str(loaded.path), "sheets": sheets,
                "findings": [f.to_dict() for f in findings]}
-        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        click.echo(_json(doc))
     else:
-        click.echo(("台账：" if lang == "zh" else "Ledger: ") + str(loaded.path))
-        click.echo(sheets_table(sheets, lang))
-        click.echo("")
+        from .render_text import printable
+
+        _echo(("台账：" if lang == "zh" else "Ledger: ") + printable(loaded.path))
+        _echo(sheets_table(sheets, lang))
+        _echo("")
         if findings:
-            click.echo(f"发现 {len(findings)} 项问题：" if lang == "zh" else f"{len(findings)} findings:")
+            _echo(f"发现 {len(findings)} 项问题：" if lang == "zh" else f"{len(findings)} findings:")
             for finding in findings:
-                click.echo(finding_line(finding, lang))
+                _echo(finding_line(finding, lang))
         else:
-            click.echo("所有行均有效。" if lang == "zh" else "Every row is valid.")
+            _echo("所有行均有效。" if lang == "zh" else "Every row is valid.")
     sys.exit(EXIT_FINDINGS if findings else EXIT_OK)
 
 
@@ -213,7 +229,7 @@ def write_outputs(result, lang, *, json_path=None, html_path=None, annotate_path
         if baseline is not None:          # SARIF's own vocabulary: new / unchanged / updated
             for item, state in zip(log["runs"][0]["results"], baseline["states"]):
                 item["baselineState"] = state
-        write_text(sarif_path, json.dumps(log, ensure_ascii=False, indent=2) + "\n")
+        write_text(sarif_path, _json(log) + "\n")
     if csv_path:
         from .render_csv import write_csv
         write_csv(result, csv_path, lang=lang)
@@ -300,7 +316,7 @@ def check(ctx, ledgers, **options):
 
     run_guarded(lang, write)
     if not o["quiet"]:
-        click.echo(result.to_json() if o["fmt"] == "json" else check_report(result, lang, show_info=o["show_info"]))
+        _echo(result.to_json() if o["fmt"] == "json" else check_report(result, lang, show_info=o["show_info"]))
     sys.exit(EXIT_FINDINGS if at_or_above(result.findings, o["fail_on"]) else EXIT_OK)
 
 
@@ -370,6 +386,11 @@ def _nothing_audited(result, lang: str) -> str:
             else f"None of the {len(failed)} ledgers could be audited; the first: {first.error['en']}")
 
 
+def _printable(text) -> str:
+    from .render_text import printable
+    return printable(text)
+
+
 class _progress:
     """A progress bar on stderr while ledgers are audited: only on a terminal, never with
     --quiet, and not for a single ledger (it would flash and vanish)."""
@@ -383,7 +404,7 @@ class _progress:
             return None
         self.bar = click.progressbar(length=len(self.items), label="审计中" if self.lang == "zh" else "Auditing",
                                      file=sys.stderr, show_pos=True,
-                                     item_show_func=lambda item: item.path.name if item else "")
+                                     item_show_func=lambda item: _printable(item.path.name) if item else "")
         self.bar.__enter__()
         return lambda item: self.bar.update(1, item)
 
@@ -412,7 +433,7 @@ def verify(document, base, jobs, lang):
     from .render_text import verification_report
 
     outcome = run_guarded(lang, lambda: run_verify(document, jobs=jobs, base=base))
-    click.echo(verification_report(outcome, lang))
+    _echo(verification_report(outcome, lang))
     sys.exit(EXIT_OK if outcome.identical else EXIT_FINDINGS)
 
 
@@ -442,14 +463,14 @@ def history(path, diff, fmt, timeout, lang):
     if diff:
         outcome = run_guarded(lang, lambda: history_mod.diff(path, diff[0], diff[1], timeout=timeout))
         if fmt == "json":
-            click.echo(json.dumps({"a": outcome.a, "b": outcome.b, "new": outcome.new, "resolved": outcome.resolved,
-                                   "updated": [{"before": x, "after": y} for x, y in outcome.updated],
-                                   "unchanged": outcome.unchanged}, ensure_ascii=False, indent=2))
+            click.echo(_json({"a": outcome.a, "b": outcome.b, "new": outcome.new, "resolved": outcome.resolved,
+                              "updated": [{"before": x, "after": y} for x, y in outcome.updated],
+                              "unchanged": outcome.unchanged}))
         else:
-            click.echo(diff_report(outcome, lang))
+            _echo(diff_report(outcome, lang))
         return
     recorded = run_guarded(lang, lambda: history_mod.runs(path, timeout=timeout))
-    click.echo(json.dumps(recorded, ensure_ascii=False, indent=2) if fmt == "json" else runs_table(recorded, lang))
+    _echo(_json(recorded) if fmt == "json" else runs_table(recorded, lang))
 
 
 @main.group(invoke_without_command=True)
@@ -499,4 +520,4 @@ def template(out, lang):
     from .template import write_template
 
     path = run_guarded(lang, lambda: write_template(out, lang=lang))
-    click.echo(f"已写出空白台账：{path}" if lang == "zh" else f"Blank ledger written: {path}")
+    _echo(f"已写出空白台账：{_printable(path)}" if lang == "zh" else f"Blank ledger written: {_printable(path)}")

@@ -6,8 +6,14 @@ inputs and every mapping are in a fixed order."""
 from __future__ import annotations
 
 import json
+import re
 
 from . import __version__
+
+# Characters JSON may carry raw but a terminal acts on (DEL, the C1 controls, the Unicode
+# line separators, bidirectional overrides): written as \u escapes, the same text once
+# parsed, and safe when a report is printed or `cat`. JSON escapes the C0 controls itself.
+_RAW_CONTROLS = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 FORMAT_VERSION = 1
 
@@ -40,5 +46,7 @@ def document(result) -> dict:
     return doc
 
 
-def dumps(doc: dict) -> str:
-    return json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=False)
+def dumps(doc) -> str:
+    """JSON as every finaudit output writes it: indented, Chinese readable, no raw control character."""
+    text = json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=False)
+    return _RAW_CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from pathlib import Path
 
@@ -12,13 +13,37 @@ SEVERITY_LABEL = {"zh": {"violation": "违规", "warning": "警示", "info": "�
 STATE_TAG = {"zh": {"new": "[新增]", "updated": "[有变化]"}, "en": {"new": "[new]", "updated": "[updated]"}}
 
 
+# What a terminal would act on instead of showing: C0 controls (ESC starts "clear the
+# screen" or "set the window title"), DEL, C1 controls (0x9b is a one-byte CSI), the
+# Unicode line and paragraph separators, and the bidirectional overrides that reorder
+# what is shown. A newline or a tab in a cell is data too: shown escaped, it cannot
+# forge a line of the report.
+_OTHER_CONTROLS = "\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_UNSAFE = re.compile("[\x00-\x1f" + _OTHER_CONTROLS + "]")
+_UNSAFE_BUT_NEWLINE = re.compile("[\x00-\x09\x0b-\x1f" + _OTHER_CONTROLS + "]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(match) -> str:
+    ch = match.group()
+    return _NAMED.get(ch) or (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+
+
+def printable(text, keep_newlines: bool = False) -> str:
+    """Text as it may reach a terminal: every control character shown as an escape
+    (\\x1b, \\n, \\u202e) instead of acting. Values from a ledger (cell text, sheet and
+    file names, messages quoting them) pass through this before they are printed;
+    `keep_newlines` is for a whole report, whose own lines are already made safe."""
+    return (_UNSAFE_BUT_NEWLINE if keep_newlines else _UNSAFE).sub(_escape, str(text))
+
+
 def width(text: str) -> int:
     """Display width: CJK characters take two terminal columns."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in str(text))
 
 
 def table(headers: list[str], rows: list[list]) -> str:
-    cells = [[str(c) for c in headers]] + [[("" if c is None else str(c)) for c in r] for r in rows]
+    cells = [[printable(c) for c in headers]] + [[("" if c is None else printable(c)) for c in r] for r in rows]
     widths = [max(width(r[i]) for r in cells) for i in range(len(headers))]
     lines = []
     for n, r in enumerate(cells):
@@ -43,7 +68,7 @@ def sheets_table(sheets: list[dict], lang: str) -> str:
 
 
 def finding_line(finding, lang: str) -> str:
-    return f"[{SEVERITY_LABEL[lang][finding.severity]}] {finding.rule_id}  {finding.text(lang)}"
+    return f"[{SEVERITY_LABEL[lang][finding.severity]}] {finding.rule_id}  {printable(finding.text(lang))}"
 
 
 def yuan(amount, lang: str) -> str:
@@ -53,7 +78,7 @@ def yuan(amount, lang: str) -> str:
 
 
 def _evidence_text(finding, limit: int = 4) -> str:
-    cells = [e.cell for e in finding.evidence[:limit]]
+    cells = [printable(e.cell) for e in finding.evidence[:limit]]
     total = finding.evidence_total if finding.evidence_total is not None else len(finding.evidence)
     more = total - len(cells)
     return ", ".join(cells) + (f" …(+{more})" if more > 0 else "")
@@ -102,9 +127,9 @@ def check_report(result, lang: str, show_info: bool = False) -> str:
             if rule is not None:
                 basis = rule.basis
                 out.append(("  依据：" if zh else "  Basis: ") + f"{basis['document']} {basis['clause']}：“{basis['text']}”")
-        where = f"({Path(finding.file).name}) " if several and finding.file else ""
+        where = f"({printable(Path(finding.file).name)}) " if several and finding.file else ""
         state = STATE_TAG[lang].get(states.get(id(finding)), "")
-        out.append(f"  - [{SEVERITY_LABEL[lang][finding.severity]}]{state} {where}{finding.text(lang)}")
+        out.append(f"  - [{SEVERITY_LABEL[lang][finding.severity]}]{state} {where}{printable(finding.text(lang))}")
         if finding.evidence and finding.rule_id != UNREADABLE:
             out.append(("    证据：" if zh else "    Evidence: ") + _evidence_text(finding))
     resolved = [f for f in (baseline or {}).get("absent", []) if show_info or f["severity"] != "info"]
@@ -127,13 +152,13 @@ def _ledger_facts(result, lang: str) -> list[str]:
 
     zh = lang == "zh"
     profiles = load_profiles()
-    out = [("台账：" if zh else "Ledger: ") + str(result.ledger.path)]
+    out = [("台账：" if zh else "Ledger: ") + printable(result.ledger.path)]
     ev = result.evaluations.dropna(subset=["region_code"]).drop_duplicates("region_code")
     regions = dict(zip(ev["region_code"], ev["region_name"]))
     assign = [f"{code} {regions.get(code) or ''} → {pid}（{profiles[pid].name['zh']}）" if zh
               else f"{code} {regions.get(code) or ''} → {pid} ({profiles[pid].name['en']})"
               for code, pid in sorted(result.region_profiles.items())]
-    out.append(("适用配置：" if zh else "Profiles: ") + ("；".join(assign) if zh else "; ".join(assign)))
+    out.append(("适用配置：" if zh else "Profiles: ") + printable("；".join(assign) if zh else "; ".join(assign)))
     if result.years:
         out.append(("审计年度：" if zh else "Years audited: ") + f"{result.years[0]}–{result.years[-1]}")
     out.append("")
@@ -166,21 +191,23 @@ def _ledgers_table(result, lang: str) -> list[str]:
             rows.append([str(item.path), "", "", "", "", "", status])
     out.append(table(headers, rows))
     for item in failed:
-        out.append(f"  无法审计 {item.path}：{item.error['zh']}" if zh else f"  not audited: {item.path}: {item.error['en']}")
+        out.append(printable(f"  无法审计 {item.path}：{item.error['zh']}" if zh
+                             else f"  not audited: {item.path}: {item.error['en']}"))
     return out
 
 
 def _finding_brief(finding: dict, lang: str) -> str:
     where = f"({Path(finding['file']).name}) " if finding.get("file") else ""
     label = SEVERITY_LABEL[lang].get(finding["severity"], finding["severity"])
-    return f"[{label}] {finding['rule_id']} {where}{finding['message'].get(lang) or finding['message'].get('en', '')}"
+    return printable(f"[{label}] {finding['rule_id']} {where}"
+                     f"{finding['message'].get(lang) or finding['message'].get('en', '')}")
 
 
 def verification_report(outcome, lang: str) -> str:
     """What `finaudit verify` found: notes on what changed since, then identical or each difference."""
     zh = lang == "zh"
-    out = [("复核：" if zh else "Verifying: ") + str(outcome.document)]
-    out.extend(("  注意：" if zh else "  Note: ") + note[lang] for note in outcome.notes)
+    out = [("复核：" if zh else "Verifying: ") + printable(outcome.document)]
+    out.extend(("  注意：" if zh else "  Note: ") + printable(note[lang]) for note in outcome.notes)
     if outcome.identical:
         out.append(f"一致：重新审计得到的 {outcome.findings} 项发现与记录完全相同。" if zh
                    else f"Identical: the audit run again gives the same {outcome.findings} findings.")
@@ -195,10 +222,10 @@ def verification_report(outcome, lang: str) -> str:
         out.append("  + " + _finding_brief(finding, lang))
     for before, after, keys in outcome.changed:
         out.append("  ~ " + _finding_brief(after, lang))
-        out.append(("    变化的字段：" if zh else "    fields that differ: ") + ", ".join(keys))
+        out.append(("    变化的字段：" if zh else "    fields that differ: ") + printable(", ".join(keys)))
         for key in keys:
-            out.append(f"      {key}: {json.dumps(before.get(key), ensure_ascii=False)} → "
-                       f"{json.dumps(after.get(key), ensure_ascii=False)}")
+            out.append(printable(f"      {key}: {json.dumps(before.get(key), ensure_ascii=False)} → "
+                                 f"{json.dumps(after.get(key), ensure_ascii=False)}"))
     if outcome.summary_differs:
         out.append("  汇总（含符合项计数）也不同。" if zh else "  The summary (pass counts included) differs too.")
     return "\n".join(out)
@@ -206,6 +233,7 @@ def verification_report(outcome, lang: str) -> str:
 
 def baseline_line(baseline: dict, lang: str) -> str:
     c = baseline["counts"]
+    baseline = {**baseline, "history": printable(baseline["history"])}
     if not baseline["previous_runs"]:
         return (f"历史：第 {baseline['run_seq']} 次运行已记录于 {baseline['history']}；这些地区此前没有运行记录，所有发现均为新增。"
                 if lang == "zh" else
@@ -236,7 +264,7 @@ def runs_table(runs: list[dict], lang: str) -> str:
 def diff_report(outcome, lang: str) -> str:
     """`finaudit history --diff A B`: what changed from one run to another."""
     zh = lang == "zh"
-    a, b = outcome.a, outcome.b
+    a, b = ({k: printable(v) if isinstance(v, str) else v for k, v in run.items()} for run in (outcome.a, outcome.b))
     out = [f"第 {a['seq']} 次运行（{a['run_id']}，{a['started_at']}）→ 第 {b['seq']} 次运行（{b['run_id']}，{b['started_at']}）"
            if zh else f"run {a['seq']} ({a['run_id']}, {a['started_at']}) → run {b['seq']} ({b['run_id']}, {b['started_at']})"]
     out.append(f"新增 {len(outcome.new)} 项，已整改 {len(outcome.resolved)} 项，有变化 {len(outcome.updated)} 项，"
@@ -254,5 +282,5 @@ def diff_report(outcome, lang: str) -> str:
         out.append("■ 有变化" if zh else "■ Updated")
         for before, after in outcome.updated:
             out.append("  ~ " + _finding_brief(after, lang))
-            out.append(("    此前：" if zh else "    before: ") + (before["message"].get(lang) or ""))
+            out.append(("    此前：" if zh else "    before: ") + printable(before["message"].get(lang) or ""))
     return "\n".join(out)

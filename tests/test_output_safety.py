@@ -305,3 +305,55 @@ def test_the_blank_template_is_written_atomically(tmp_path, monkeypatch):
     with pytest.raises(OutputError, match="blank.xlsx"):
         write_template(target)
     assert target.read_bytes() == b"previous" and _temps(tmp_path) == []
+
+
+# --- no control characters to the terminal -------------------------------------------
+
+HOSTILE_NAME = "定州\x1b[2J\x1b]0;pwned\x07\x9b31m市\n[违规] 伪造的一行"
+
+
+def _hostile_csv_ledger(write_csv, sheets) -> Path:
+    for rows in sheets.values():
+        for row in rows[1:]:
+            row[2] = HOSTILE_NAME
+    write_csv("hostile/教育经费.csv", sheets["教育经费"])
+    return write_csv("hostile/在校生.csv", sheets["在校生"]).parent
+
+
+def _stdout(*args) -> str:
+    run = subprocess.run([sys.executable, "-m", "finaudit", *map(str, args)], capture_output=True, timeout=300)
+    assert run.returncode in (0, 1), run.stderr.decode()
+    return run.stdout.decode("utf-8")
+
+
+def test_escape_sequences_in_a_cell_do_not_reach_the_terminal(write_csv, sheets):
+    out = _stdout("check", _hostile_csv_ledger(write_csv, sheets), "--show-info")
+    for raw in ("\x1b", "\x07", "\x9b"):
+        assert raw not in out
+    assert "定州\\x1b[2J\\x1b]0;pwned\\x07\\x9b31m市\\n[违规] 伪造的一行" in out       # shown, escaped
+    assert not any(line.startswith("[违规] 伪造") for line in out.splitlines())
+
+
+def test_a_rejected_cell_quoted_by_validate_is_shown_escaped(write_csv, sheets):
+    sheets["教育经费"][1][3] = "小学\x1b]0;pwned\x07"          # not a level: the finding quotes it
+    write_csv("hostile/教育经费.csv", sheets["教育经费"])
+    out = _stdout("validate", write_csv("hostile/在校生.csv", sheets["在校生"]).parent)
+    assert "\x1b" not in out and "\x07" not in out
+    assert "小学\\x1b]0;pwned\\x07" in out
+
+
+def test_the_json_printed_carries_control_characters_only_as_escapes(write_csv, sheets):
+    folder = _hostile_csv_ledger(write_csv, sheets)
+    run = subprocess.run([sys.executable, "-m", "finaudit", "check", str(folder), "--format", "json"],
+                         capture_output=True, timeout=300)
+    out = run.stdout.decode("utf-8")
+    assert "\x1b" not in out and "\x9b" not in out
+    names = {f["subject"]["region_name"] for f in json.loads(out)["findings"]}
+    assert names == {HOSTILE_NAME}
+
+
+def test_printable_shows_every_control_character_as_an_escape():
+    from finaudit.render_text import printable
+
+    assert printable("a\tb\nc\x1b[2J\x7f\x9b\u202e定州") == "a\\tb\\nc\\x1b[2J\\x7f\\x9b\\u202e定州"
+    assert printable("line one\nline\x1b two", keep_newlines=True) == "line one\nline\\x1b two"
