@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import LedgerError, join_names
-from .guard import check_archive, check_workbook
+from .guard import check_other, check_workbook
 from .headers import HEADER_SCAN_ROWS, column_letter, find_header, title_unit
 from .schema import SheetSchema, fold, load_schemas
 
@@ -229,7 +229,11 @@ def _units(match, title_rows) -> dict[str, str | None]:
 # --- workbooks -------------------------------------------------------------
 
 def _read_workbook(path: Path) -> list[RawSheet]:
-    checked = check_workbook(path)  # bombs, huge ranges, encryption: refused before any parser opens the file
+    # Bombs, huge ranges, encryption, parts readers would resolve differently: refused before
+    # any parser opens the file. Its view of the sheets is the one every reader must share.
+    checked = check_workbook(path)
+    if checked.view.strict:
+        raise _strict(path)
     import openpyxl  # defusedxml makes openpyxl refuse entity declarations
 
     try:
@@ -237,6 +241,7 @@ def _read_workbook(path: Path) -> list[RawSheet]:
     except Exception as exc:  # openpyxl raises many types for a file that is not a workbook
         raise _unreadable(path, exc) from None
     try:
+        _same_sheets(path, checked.view.names, book.sheetnames, "openpyxl")
         probes = _probe_sheets(path, book, checked)
     except LedgerError:
         raise
@@ -247,12 +252,11 @@ def _read_workbook(path: Path) -> list[RawSheet]:
     import fastexcel
 
     try:
-        reader = fastexcel.read_excel(str(path))   # one reader for every sheet of the workbook
+        reader = fastexcel.read_excel(_source(path))   # one reader for every sheet of the workbook
+        _same_sheets(path, checked.view.names, reader.sheet_names, "calamine")
         sheets = []
         for key, probe in probes.items():
-            # By position: calamine and openpyxl may spell an odd name (a trailing tab) differently.
-            at = book.sheetnames.index(probe[0])
-            raw = _read_excel_sheet(reader, path, load_schemas()[key], *probe, at=at)
+            raw = _read_excel_sheet(reader, path, load_schemas()[key], *probe)   # by name, never by position
             _apply_layout(raw, probe[1], checked.sheets.get(probe[0]))
             sheets.append(raw)
     except LedgerError:
@@ -260,6 +264,40 @@ def _read_workbook(path: Path) -> list[RawSheet]:
     except Exception as exc:  # calamine's errors on XML that openpyxl's probe did not reach
         raise _unreadable(path, exc) from None
     return sheets
+
+
+def _same_sheets(path: Path, names: list[str], seen, reader: str) -> None:
+    """Refuses a workbook whose sheets a reader lists otherwise than xl/workbook.xml and its
+    relationships do: matched by name or by position, one of them would be read as another."""
+    seen = list(seen)
+    if seen == names:
+        return
+    raise LedgerError(
+        f"工作簿“{path.name}”的工作表列表在 {reader} 中与 xl/workbook.xml 不一致"
+        f"（{join_names(seen, 'zh') or '无'}；应为 {join_names(names, 'zh') or '无'}），"
+        "无法确定读取的是哪张工作表，已拒绝读取。",
+        f"Workbook '{path.name}' lists its sheets in {reader} otherwise than xl/workbook.xml does "
+        f"({join_names(seen, 'en') or 'none'}; expected {join_names(names, 'en') or 'none'}), so which "
+        "sheet is read cannot be told; refused.")
+
+
+def _strict(path: Path) -> LedgerError:
+    return LedgerError(
+        f"工作簿“{path.name}”是“Strict Open XML 电子表格”格式，无法可靠读取；"
+        "请在 Excel 中另存为“Excel 工作簿 (*.xlsx)”后重试。",
+        f"Workbook '{path.name}' is a Strict Open XML spreadsheet, which cannot be read reliably; "
+        "save it in Excel as an ordinary 'Excel Workbook (*.xlsx)' and try again.")
+
+
+def _source(path: Path):
+    """What fastexcel opens: the path, or the file's bytes when its name is not UTF-8 (a GBK
+    name from a Windows zip, which Python keeps as surrogates and Rust cannot take)."""
+    text = str(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return path.read_bytes()
+    return text
 
 
 def _unreadable(path: Path, exc: Exception) -> LedgerError:
@@ -294,12 +332,11 @@ def _read_other_workbook(path: Path) -> list[RawSheet]:
     """.xls, .xlsb and .ods, through calamine: the zip formats first pass the guard's zip
     checks; the first rows of each sheet are read as text to find its header."""
     suffix = path.suffix.lower()
-    if suffix != ".xls":
-        check_archive(path, suffix[1:])
+    check_other(path)
     import fastexcel
 
     try:
-        reader = fastexcel.read_excel(str(path))
+        reader = fastexcel.read_excel(_source(path))
         probes = {}
         for name in reader.sheet_names:
             schema = _schema_for_name(name)
@@ -351,17 +388,15 @@ def _apply_layout(raw: RawSheet, match, report) -> None:
         raw.filled.setdefault(col, []).append((top, bottom))
 
 
-def _read_excel_sheet(reader, path: Path, schema: SheetSchema, name: str, match, head, hidden: bool,
-                      at: int | None = None) -> RawSheet:
-    """The sheet's cells through fastexcel; `at`, the sheet's position, finds it where its
-    name is spelled differently by calamine."""
+def _read_excel_sheet(reader, path: Path, schema: SheetSchema, name: str, match, head, hidden: bool) -> RawSheet:
+    """The sheet's cells through fastexcel, found by name."""
     positions = sorted(match.columns.items(), key=lambda kv: kv[1])
     letters = {col: column_letter(pos) for col, pos in positions}
     numeric = {col for col, _ in positions if schema.column(col).numeric}
     # Numbers are read as floats: fastexcel's float-to-string keeps only 11 significant
     # digits, which would silently round large amounts.
     dtypes = {pos: ("float" if col in numeric else "string") for col, pos in positions}
-    sheet = reader.load_sheet(name if at is None else at, header_row=match.row_index,
+    sheet = reader.load_sheet(name, header_row=match.row_index,
                               use_columns=",".join(letters.values()), dtypes=dtypes)
     table, errors = sheet.to_arrow_with_errors()
     frame = table.to_pandas()
@@ -372,7 +407,7 @@ def _read_excel_sheet(reader, path: Path, schema: SheetSchema, name: str, match,
         )
     frame.columns = [col for col, _ in positions]
     if errors is not None and errors.errors and numeric:
-        frame = _recover_text_cells(reader, name if at is None else at, match, positions, numeric, frame)
+        frame = _recover_text_cells(reader, name, match, positions, numeric, frame)
     frame["_row"] = np.arange(len(frame), dtype=np.int64) + match.row_index + 2
     return RawSheet(
         schema=schema, file=str(path), sheet=name, frame=frame, letters=letters,
