@@ -154,9 +154,14 @@ class _Guarded(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit, KeyboardInterrupt):
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit, KeyboardInterrupt,
+                GeneratorExit):
             raise
-        except Exception as exc:
+        except BrokenPipeError:
+            # The reader of our output has gone (`finaudit check … | head`): nothing to say, to no one.
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115  Python flushes stdout at exit
+            sys.exit(EXIT_FAILED)
+        except BaseException as exc:  # noqa: BLE001  a native library's panic is a BaseException
             if os.environ.get("FINAUDIT_DEBUG"):
                 raise
             _internal_error(exc, ctx.meta.get("finaudit.lang", "zh"))

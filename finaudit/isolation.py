@@ -157,7 +157,8 @@ class _Server:
     def run(self, work, args, limits: ParseLimits, folder: str) -> tuple[int, bool]:
         """(the child's wait status, whether it overran its wall-clock deadline)."""
         settings = {k: v for k, v in os.environ.items() if k.startswith("FINAUDIT_")}
-        parse_server.send(self.process.stdin, (work, args, limits.memory_bytes, limits.cpu_seconds, folder, settings))
+        parse_server.send(self.process.stdin, (work, args, limits.memory_bytes, limits.cpu_seconds, folder, settings,
+                                               os.getcwd()))
         started = parse_server.receive(self.process.stdout)
         if not started:
             raise RuntimeError("the parse server ended unexpectedly")

@@ -8,7 +8,8 @@ multiprocessing's spawn and forkserver children do: a script calling finaudit.ch
 needs no `if __name__ == "__main__":` guard.
 
 Protocol, over the server's stdin and stdout, each message a length-prefixed pickle:
-  parent -> server: (work, args, memory_bytes, cpu_seconds, folder, the parent's FINAUDIT_* variables)
+  parent -> server: (work, args, memory_bytes, cpu_seconds, folder, the parent's FINAUDIT_* variables,
+                     the parent's working directory)
   server -> parent: ("started", pid), then ("ended", wait status, peak RSS in KB, CPU seconds)
 The child writes what work(*args) returned, or what stopped it, to folder/result.pickle
 and its stderr to folder/stderr.log; the parent reads both once the child has ended.
@@ -59,18 +60,19 @@ def serve(inbox, outbox) -> None:
         request = receive(inbox)
         if request is None:
             return
-        work, args, memory_bytes, cpu_seconds, folder, settings = request
+        work, args, memory_bytes, cpu_seconds, folder, settings, cwd = request
         pid = os.fork()
         if pid == 0:                        # the child: never returns
-            _run_child(work, args, memory_bytes, cpu_seconds, folder, settings)
+            _run_child(work, args, memory_bytes, cpu_seconds, folder, settings, cwd)
         send(outbox, ("started", pid))
         _, status, usage = os.wait4(pid, 0)
         send(outbox, ("ended", status, usage.ru_maxrss, usage.ru_utime + usage.ru_stime))
 
 
-def _run_child(work, args, memory_bytes: int, cpu_seconds: float, folder: str, settings: dict) -> None:
+def _run_child(work, args, memory_bytes: int, cpu_seconds: float, folder: str, settings: dict, cwd: str) -> None:
     code = 1
     try:
+        os.chdir(cwd)                       # relative ledger paths mean what they mean to the parent now
         # The settings the parent has now (FINAUDIT_MAX_UNZIPPED_MB ...), not those it had
         # when this server started.
         for name in [n for n in os.environ if n.startswith("FINAUDIT_")]:
@@ -134,7 +136,10 @@ def main() -> None:
     import openpyxl  # noqa: F401
     import pyarrow.ipc  # noqa: F401
     send(outbox, ("ready", os.getpid()))
-    serve(inbox, outbox)
+    try:
+        serve(inbox, outbox)
+    except (BrokenPipeError, EOFError, KeyboardInterrupt):
+        pass                                # the parent has gone: so does the server, quietly
 
 
 if __name__ == "__main__":

@@ -44,3 +44,7 @@ def answers(x):
 
 def setting(name):
     return os.environ.get(name)
+
+
+def cwd():
+    return os.getcwd()

@@ -222,3 +222,9 @@ def test_the_child_reads_the_settings_the_parent_has_now_not_when_the_server_sta
     assert run_isolated(targets.setting, ("FINAUDIT_MAX_UNZIPPED_MB",), "县.xlsx", LIMITS) == "12"
     monkeypatch.delenv("FINAUDIT_MAX_UNZIPPED_MB")
     assert run_isolated(targets.setting, ("FINAUDIT_MAX_UNZIPPED_MB",), "县.xlsx", LIMITS) is None
+
+
+def test_the_child_works_in_the_folder_the_parent_is_in_now(monkeypatch, tmp_path):
+    run_isolated(targets.answers, (1,), "县.xlsx", LIMITS)          # the server is running
+    monkeypatch.chdir(tmp_path)
+    assert run_isolated(targets.cwd, (), "县.xlsx", LIMITS) == str(tmp_path)
