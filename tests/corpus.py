@@ -18,6 +18,7 @@ import csv
 import io
 import json
 import shutil
+import struct
 import subprocess
 import sys
 import zipfile
@@ -102,6 +103,203 @@ def convert(source: Path, target: str, out: Path) -> Path:
     shutil.move(work / f"{source.stem}.{target}", out)
     shutil.rmtree(work, ignore_errors=True)
     return out
+
+
+# --- .xlsb, .xls and .ods written from source (the guard's tests and the fuzzer use them) ---
+
+# .xlsb
+
+
+def xlsb_record(typ: int, data: bytes = b"") -> bytes:
+    head = bytes([typ]) if typ < 0x80 else bytes([(typ & 0x7F) | 0x80, typ >> 7])
+    size, length = len(data), b""
+    while True:
+        byte = size & 0x7F
+        size >>= 7
+        length += bytes([byte | (0x80 if size else 0)])
+        if not size:
+            break
+    return head + length + data
+
+
+def _wide(text: str) -> bytes:
+    raw = text.encode("utf-16-le")
+    return struct.pack("<I", len(raw) // 2) + raw
+
+
+def write_xlsb(path: Path, sheets: dict[str, list[list]], *, extra_cells: dict | None = None,
+               dims: dict | None = None, rel_ids: dict | None = None) -> Path:
+    """`extra_cells` maps a sheet to [(row, col, record type, payload)] added after its rows
+    (0-based); `dims` maps a sheet to its BrtWsDim (first row, last row, first col, last col);
+    `rel_ids` maps a sheet to the relationship id its BrtBundleSh names."""
+    strings: list[str] = []
+    index: dict[str, int] = {}
+    parts = {}
+    for n, (sheet, rows) in enumerate(sheets.items(), start=1):
+        body = [xlsb_record(0x0081)]
+        width = max(len(r) for r in rows)
+        first_row, last_row, first_col, last_col = (dims or {}).get(sheet, (0, len(rows) - 1, 0, width - 1))
+        body.append(xlsb_record(0x0094, struct.pack("<IIII", first_row, last_row, first_col, last_col)))
+        body.append(xlsb_record(0x0091))
+        cells = [(r, c, value) for r, row in enumerate(rows) for c, value in enumerate(row) if value is not None]
+        extra = (extra_cells or {}).get(sheet, [])
+        current = None
+        for r, c, value in cells + [(r, c, (typ, payload)) for r, c, typ, payload in extra]:
+            if r != current:
+                body.append(xlsb_record(0x0000, struct.pack("<IIHBBBI", r, 0, 300, 0, 0, 0, 0)))
+                current = r
+            if isinstance(value, tuple):
+                typ, payload = value
+                body.append(xlsb_record(typ, struct.pack("<II", c, 0) + payload))
+            elif isinstance(value, str):
+                if value not in index:
+                    index[value] = len(strings)
+                    strings.append(value)
+                body.append(xlsb_record(0x0007, struct.pack("<III", c, 0, index[value])))
+            else:
+                body.append(xlsb_record(0x0005, struct.pack("<IId", c, 0, float(value))))
+        body += [xlsb_record(0x0092), xlsb_record(0x0082)]
+        parts[f"xl/worksheets/sheet{n}.bin"] = b"".join(body)
+    sst = [xlsb_record(0x009F, struct.pack("<II", len(strings), len(strings)))]
+    sst += [xlsb_record(0x0013, b"\0" + _wide(s)) for s in strings] + [xlsb_record(0x00A0)]
+    book = [xlsb_record(0x0083), xlsb_record(0x008F)]
+    rels = []
+    for n, sheet in enumerate(sheets, start=1):
+        rel = (rel_ids or {}).get(sheet, f"rId{n}")
+        book.append(xlsb_record(0x009C, struct.pack("<II", 0, n) + _wide(rel) + _wide(sheet)))
+        rels.append(f'<Relationship Id="rId{n}" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+                    f'relationships/worksheet" Target="worksheets/sheet{n}.bin"/>')
+    book += [xlsb_record(0x0090), xlsb_record(0x009D, b"\0" * 26), xlsb_record(0x0084)]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/'
+                    'package/2006/content-types"/>')
+        zf.writestr("xl/workbook.bin", b"".join(book))
+        zf.writestr("xl/_rels/workbook.bin.rels",
+                    '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+                    'relationships">' + "".join(rels) + "</Relationships>")
+        zf.writestr("xl/sharedStrings.bin", b"".join(sst))
+        for member, data in parts.items():
+            zf.writestr(member, data)
+    return path
+
+
+# .xls
+
+def biff(typ: int, data: bytes = b"") -> bytes:
+    return struct.pack("<HH", typ, len(data)) + data
+
+
+def _xl_string(text: str) -> bytes:
+    return struct.pack("<HB", len(text), 1) + text.encode("utf-16-le")
+
+
+def write_xls(path: Path, sheets: dict[str, list[list]], *, dims: dict | None = None,
+              extra_cells: dict | None = None) -> Path:
+    """BIFF8 in a compound file. `dims` maps a sheet to its DIMENSIONS (first row, last row + 1,
+    first col, last col + 1); `extra_cells` to [(row, col, number)] added after its rows."""
+    substreams = []
+    for sheet, rows in sheets.items():
+        width = max(len(r) for r in rows)
+        first_row, last_row, first_col, last_col = (dims or {}).get(sheet, (0, len(rows), 0, width))
+        body = [biff(0x0809, struct.pack("<HHHHII", 0x0600, 0x0010, 0x0DBB, 0x07CC, 0, 6)),
+                biff(0x0200, struct.pack("<IIHHH", first_row, last_row, first_col, last_col, 0))]
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if isinstance(value, str):
+                    body.append(biff(0x0204, struct.pack("<HHH", r, c, 15) + _xl_string(value)))
+                elif value is not None:
+                    body.append(biff(0x0203, struct.pack("<HHHd", r, c, 15, float(value))))
+        for r, c, value in (extra_cells or {}).get(sheet, []):
+            body.append(biff(0x0203, struct.pack("<HHHd", r, c, 15, float(value))))
+        body.append(biff(0x000A))
+        substreams.append(b"".join(body))
+    head = biff(0x0809, struct.pack("<HHHHII", 0x0600, 0x0005, 0x0DBB, 0x07CC, 0, 6)) + biff(0x0042, struct.pack("<H", 1200))
+    bound_sizes = [4 + 6 + 2 + 2 * len(name) for name in sheets]
+    position = len(head) + sum(bound_sizes) + 4
+    bounds = []
+    for name, sub in zip(sheets, substreams):
+        bounds.append(biff(0x0085, struct.pack("<IBB", position, 0, 0) + struct.pack("<BB", len(name), 1)
+                           + name.encode("utf-16-le")))
+        position += len(sub)
+    stream = head + b"".join(bounds) + biff(0x000A) + b"".join(substreams)
+    stream += b"\0" * max(4096 - len(stream), 0)             # a regular stream, not a mini one
+    path.write_bytes(compound_file(stream))
+    return path
+
+
+def compound_file(stream: bytes) -> bytes:
+    """A version-3 compound file holding one stream, 'Workbook': a FAT sector, a directory
+    sector, then the stream's sectors."""
+    padded = stream + b"\0" * (-len(stream) % 512)
+    count = len(padded) // 512
+    if count > 126:
+        raise ValueError("the stream is larger than one FAT sector maps")
+    fat = [0xFFFFFFFD, 0xFFFFFFFE] + [3 + i if i < count - 1 else 0xFFFFFFFE for i in range(count)]
+    fat += [0xFFFFFFFF] * (128 - len(fat))
+    header = bytearray(512)
+    header[:8] = bytes.fromhex("D0CF11E0A1B11AE1")
+    struct.pack_into("<HHHHH", header, 24, 0x3E, 3, 0xFFFE, 9, 6)
+    struct.pack_into("<IIIIIIIII", header, 40, 0, 1, 1, 0, 4096, 0xFFFFFFFE, 0, 0xFFFFFFFE, 0)
+    struct.pack_into("<109I", header, 76, 0, *([0xFFFFFFFF] * 108))
+    return bytes(header) + struct.pack("<128I", *fat) + _directory(len(stream)) + padded
+
+
+def _directory(size: int) -> bytes:
+    def entry(name: str, kind: int, child: int, start: int, length: int) -> bytes:
+        raw = (name + "\0").encode("utf-16-le") if name else b""
+        return (raw.ljust(64, b"\0") + struct.pack("<HBBIII", len(raw), kind, 1, 0xFFFFFFFF, 0xFFFFFFFF, child)
+                + b"\0" * 16 + b"\0" * 4 + b"\0" * 16 + struct.pack("<IQ", start, length))
+    empty = b"\0" * 64 + struct.pack("<HBBIII", 0, 0, 0, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF) + b"\0" * 48
+    return (entry("Root Entry", 5, 1, 0xFFFFFFFE, 0) + entry("Workbook", 2, 0xFFFFFFFF, 2, size)
+            + empty + empty)
+
+
+# .ods
+
+_ODS_HEAD = ('<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+             'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+             'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+             'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+             '<office:body><office:spreadsheet>')
+
+
+def ods_cell(value) -> str:
+    if value is None:
+        return "<table:table-cell/>"
+    if isinstance(value, str):
+        return f'<table:table-cell office:value-type="string"><text:p>{value}</text:p></table:table-cell>'
+    return f'<table:table-cell office:value-type="float" office:value="{value}"><text:p>{value}</text:p></table:table-cell>'
+
+
+def write_ods(path: Path, sheets: dict[str, list[list]], *, extra_rows: dict | None = None,
+              trailing: bool = True) -> Path:
+    """`extra_rows` maps a sheet to raw `<table:table-row>` XML added after its rows; `trailing`
+    ends every row and table as LibreOffice does, with empty cells and rows repeated to the
+    last column and row of a sheet."""
+    tables = []
+    for sheet, rows in sheets.items():
+        body = []
+        for row in rows:
+            cells = "".join(ods_cell(v) for v in row)
+            if trailing:
+                cells += f'<table:table-cell table:number-columns-repeated="{16384 - len(row)}"/>'
+            body.append(f"<table:table-row>{cells}</table:table-row>")
+        body.append((extra_rows or {}).get(sheet, ""))
+        if trailing:
+            body.append(f'<table:table-row table:number-rows-repeated="{1048576 - len(rows)}">'
+                        '<table:table-cell table:number-columns-repeated="16384"/></table:table-row>')
+        tables.append(f'<table:table table:name="{sheet}">' + "".join(body) + "</table:table>")
+    content = _ODS_HEAD + "".join(tables) + "</office:spreadsheet></office:body></office:document-content>"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        zf.writestr("META-INF/manifest.xml",
+                    '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:'
+                    'opendocument:xmlns:manifest:1.0" manifest:version="1.2"><manifest:file-entry '
+                    'manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+                    '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+                    '</manifest:manifest>')
+        zf.writestr("content.xml", content)
+    return path
 
 
 # --- the cases --------------------------------------------------------------------------
