@@ -98,14 +98,14 @@ def _check_names(name: str, infos) -> None:
     seen: dict[str, str] = {}
     for info in infos:
         member = info.filename
-        if "\\" in member:
+        if "\\" in member and not _gbk_trail_byte(info):
             _refuse_name(name, member, "名称含反斜杠“\\”，其他程序会把它读作另一个路径",
                          "has a backslash in its name, which other programs read as another path")
         if member.startswith("/") or re.match(r"[A-Za-z]:", member) or ".." in member.split("/"):
             _refuse_name(name, member, "是绝对路径或含“..”，指向工作簿之外",
                          "is an absolute path or holds '..', pointing outside the workbook")
         other = _unicode_path(info)
-        if other is not None and other != member:
+        if other is not None and other not in {member, _as_gbk(info)}:
             _refuse_name(name, member, f"另带有一个 Unicode 路径“{other}”，不同程序会按不同的名称读取它",
                          f"also carries a Unicode path '{other}', so programs would read it under different names")
         key = member.lower()
@@ -116,6 +116,25 @@ def _check_names(name: str, infos) -> None:
             _refuse_name(name, member, f"与“{seen[key]}”只有大小写不同，不同程序会读取不同的一份",
                          f"differs from '{seen[key]}' only in case, and programs would read different ones")
         seen[key] = member
+
+
+def _as_gbk(info) -> str | None:
+    """The name of a member not flagged UTF-8, read as GBK, as a Chinese Windows zip tool wrote
+    it (often with the same name in UTF-8 in a Unicode-path field); None if it is not GBK."""
+    if info.flag_bits & 0x800:
+        return None
+    try:
+        return info.orig_filename.encode("cp437").decode("gbk")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return None
+
+
+def _gbk_trail_byte(info) -> bool:
+    """Whether every backslash of a GBK name is the second byte of a character (about a
+    hundred, 禱 and 籠 among them), not a separator. Either way no part a reader looks up by
+    name has a non-ASCII name: a sheet stored under one is refused as missing."""
+    gbk = _as_gbk(info)
+    return gbk is not None and "\\" not in gbk
 
 
 def _refuse_name(name: str, member: str, zh: str, en: str):

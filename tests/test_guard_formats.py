@@ -35,6 +35,7 @@ def validate(path: Path) -> subprocess.CompletedProcess:
         resource.setrlimit(resource.RLIMIT_AS, (GIB, GIB))
 
     return subprocess.run([sys.executable, "-m", "finaudit", "validate", str(path)], capture_output=True, text=True,
+                          errors="replace",
                           timeout=60, preexec_fn=limit, cwd=REPO, env=os.environ.copy())
 
 
@@ -301,3 +302,86 @@ def test_an_ods_whose_spaces_expand_past_the_limit_is_refused(tmp_path, sheets):
 def test_a_compound_file_writer_round_trips():
     assert compound_file(b"x" * 4096)[:8] == bytes.fromhex("D0CF11E0A1B11AE1")
     assert xlsb_record(0x0094, b"\0" * 16)[:3] == bytes([0x94, 0x01, 16])
+
+
+# --- (D) names, Strict Open XML, UTF-16 and oversized CSV ------------------------------------
+
+def gbk_named_member(src: Path, dst: Path, name: str) -> Path:
+    """`src` with a member named `name` in GBK bytes, the UTF-8 flag unset, as a Chinese
+    Windows zip tool writes it."""
+    raw = name.encode("gbk")
+    placeholder = b"x" * len(raw)
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, zin.read(info.filename))
+        zout.writestr(placeholder.decode(), b"\x89PNG\r\n")
+    dst.write_bytes(dst.read_bytes().replace(placeholder, raw))
+    return dst
+
+
+def test_a_workbook_whose_file_name_is_gbk_bytes_is_read(tmp_path, ledger):
+    # Unzipped on Linux from a Windows archive: the name is not UTF-8, which fastexcel could not
+    # take as a path ("damaged or not an xlsx workbook, InvalidParametersError").
+    path = tmp_path / os.fsdecode("教育经费台账.xlsx".encode("gbk"))
+    path.write_bytes(ledger.read_bytes())
+
+    accepted(path)
+
+
+def test_a_member_named_in_gbk_is_read_even_with_a_backslash_byte_in_a_character(tmp_path, ledger):
+    # 禱 is D6 5C in GBK: its second byte is a backslash, which is not a path separator here.
+    accepted(gbk_named_member(ledger, tmp_path / "gbk_member.xlsx", "xl/media/祈禱.png"))
+
+
+def test_a_strict_open_xml_workbook_is_refused_saying_so_not_as_having_no_sheets(tmp_path, ledger):
+    strict = {b"http://schemas.openxmlformats.org/spreadsheetml/2006/main": b"http://purl.oclc.org/ooxml/spreadsheetml/main",
+              b"http://schemas.openxmlformats.org/officeDocument/2006/relationships":
+                  b"http://purl.oclc.org/ooxml/officeDocument/relationships"}
+
+    def convert(xml: bytes) -> bytes:
+        for transitional, iso in strict.items():
+            xml = xml.replace(transitional, iso)
+        return xml
+
+    with zipfile.ZipFile(ledger) as zf:
+        changes = {name: convert for name in zf.namelist()}
+    path = rewrite(ledger, tmp_path / "strict.xlsx", changes)
+
+    refused(path, "Strict Open XML", "另存为")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_a_csv_saved_as_utf16_is_read(tmp_path, write_csv, sheets, encoding):
+    # Excel's "Unicode text" is UTF-16 with a byte-order mark (tab-separated).
+    for sheet, rows in sheets.items():
+        text = "\n".join("\t".join(str(c) for c in row) for row in rows) + "\n"
+        data = text.encode(encoding)
+        if encoding == "utf-16-be":
+            data = b"\xfe\xff" + data
+        (tmp_path / "ledger").mkdir(exist_ok=True)
+        (tmp_path / "ledger" / f"{sheet}.csv").write_bytes(data)
+
+    accepted(tmp_path / "ledger")
+
+
+def csv_ledger(tmp_path: Path, sheets: dict, budget_tail: str) -> Path:
+    folder = tmp_path / "csv_ledger"
+    folder.mkdir()
+    for sheet, rows in sheets.items():
+        text = "\n".join(",".join(str(c) for c in row) for row in rows) + "\n"
+        (folder / f"{sheet}.csv").write_text(text + (budget_tail if sheet == "教育经费" else ""), encoding="utf-8")
+    return folder
+
+
+def test_a_csv_line_longer_than_a_million_characters_is_refused_naming_the_line(tmp_path, sheets):
+    # A 256 MB one-line CSV used 2.2 GB and ended in "内部错误: field larger than field limit".
+    refused(csv_ledger(tmp_path, sheets, "2023,130682," + "9" * 3_000_000 + "\n"), "第 4 行", "超过上限 1,000,000")
+
+
+def test_a_csv_row_with_more_than_ten_thousand_fields_is_refused_naming_the_line(tmp_path, sheets):
+    # A 50 MB CSV with one very wide row used 4.4 GB.
+    refused(csv_ledger(tmp_path, sheets, "2023" + ",1" * 20_000 + "\n"), "第 4 行", "20,001 个字段")
+
+
+def test_a_csv_field_too_long_for_the_csv_module_is_refused_naming_the_line(tmp_path, sheets):
+    refused(csv_ledger(tmp_path, sheets, '2023,"' + "a\n" * 100_000 + '"\n'), "无法按表格读取", "字段过长")
