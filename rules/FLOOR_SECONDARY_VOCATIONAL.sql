@@ -1,11 +1,13 @@
 -- Public secondary vocational schools: public funds per student against the floor
--- (check `main`) and, advisory, against the region's public general high schools
--- (check `not_below_general`, region level only).
+-- (check `main`: per_student_floor in views.sql, shared by every floor rule) and, advisory,
+-- against the region's public general high schools (check `not_below_general`, region
+-- level only, where the profile asks for it). The second check compares two levels of the
+-- ledger rather than a level with a parameter, so it is written out here.
 WITH voc AS (
-    SELECT *, param($floor_secondary_vocational_per_student, region_code, year) AS floor,
-           coalesce(param($vocational_not_below_general, region_code, year), false) AS compare_general
+    SELECT *, coalesce(param($vocational_not_below_general, region_code, year), false) AS compare_general
     FROM public_funds_per_student
-    WHERE level = 'secondary_vocational' AND list_contains($regions, region_code) AND list_contains($years, year)
+    WHERE level = 'secondary_vocational' AND school_id IS NULL
+      AND list_contains($regions, region_code) AND list_contains($years, year)
 ),
 general AS (
     SELECT region_code, year, per_student, budget_rows, enrollment_rows
@@ -13,22 +15,11 @@ general AS (
     WHERE level = 'senior_general' AND school_id IS NULL
 )
 SELECT
-    'main' AS check_name,
-    CASE
-        WHEN floor IS NULL THEN 'unevaluable'
-        WHEN coalesce(students, 0) = 0 THEN 'unevaluable'
-        WHEN amount IS NULL THEN 'unevaluable'
-        WHEN per_student < floor THEN 'fail'
-        ELSE 'pass'
-    END AS outcome,
-    CASE WHEN floor IS NULL THEN 'not_in_force' WHEN coalesce(students, 0) = 0 THEN 'no_students'
-         WHEN amount IS NULL THEN 'no_public_funds' END AS reason,
+    'main' AS check_name, outcome, reason,
     region_code, region_name, year, level, school_id, school_name,
-    per_student AS actual, floor AS required,
-    CASE WHEN per_student < floor THEN (floor - per_student) * students END AS shortfall_yuan,
-    students, amount, budget_rows, enrollment_rows
-FROM voc
-WHERE NOT (floor IS NULL AND school_id IS NOT NULL)
+    actual, required, shortfall_yuan, students, amount, budget_rows, enrollment_rows
+FROM per_student_floor('public_funds_per_student', 'secondary_vocational',
+                       $floor_secondary_vocational_per_student, $regions, $years)
 UNION ALL
 SELECT
     'not_below_general' AS check_name,
@@ -49,4 +40,4 @@ SELECT
     list_concat(v.enrollment_rows, coalesce(g.enrollment_rows, [])) AS enrollment_rows
 FROM voc v
 LEFT JOIN general g ON g.region_code = v.region_code AND g.year = v.year
-WHERE v.compare_general AND v.school_id IS NULL
+WHERE v.compare_general

@@ -2,7 +2,8 @@
 -- (a view would be recomputed by every rule that reads it). No parameters: each rule
 -- filters by $regions and $years itself. Not TEMP tables: the engine creates them, and
 -- runs the rules, on several cursors at once, and a TEMP table is seen by its own only.
--- Each is created as soon as the tables it names exist.
+-- Each is created as soon as the tables it names exist. Last, per_student_floor: the one
+-- query of the floor rules, a table macro each rule calls with its own parameters.
 
 -- Region-years whose budget rows are all drafts (口径 = 预算): a budget not yet adopted.
 -- The DRAFT_* rules check it against the previous year's final accounts; the rules on
@@ -193,3 +194,41 @@ SELECT region_code, year, level,
        list(_row) AS enrollment_rows
 FROM enrollment
 GROUP BY GROUPING SETS ((region_code, year, level), (region_code, year));
+
+-- The per-student floor check, one query for every rule that holds a level's public funds
+-- per student to a floor or benchmark: FLOOR_PRESCHOOL, FLOOR_SENIOR_GENERAL,
+-- FLOOR_SECONDARY_VOCATIONAL (check `main`), FLOOR_COMPULSORY_BENCHMARK and DRAFT_FLOORS.
+-- A table macro, not a table: it is bound where a rule calls it, with the rule's own
+-- parameters, so DuckDB plans it as if the rule had written it out. Arguments (no name
+-- may be a column of the source: a macro parameter hides the column, and `level = level`
+-- would keep every level):
+--   source  the measure: 'public_funds_per_student' (final accounts) or
+--           'draft_public_funds_per_student' (draft budgets);
+--   lvl     the level checked;
+--   floors  the rule's bound parameter holding the floor of that level (see param());
+--   regions, years  the rule's $regions and $years.
+-- One row per school and per region x year of the level: `fail` below the floor, else `pass`;
+-- `unevaluable` when no floor is in force (said once per region and year, not once per
+-- school), when there are no students, or no public-funds row. Then `actual`, `required`,
+-- `shortfall_yuan` (the money that lifts the subject to the floor) and every column of the
+-- source (`students_from` of the draft measure, `per_student` and `floor` among them).
+CREATE OR REPLACE MACRO per_student_floor(source, lvl, floors, regions, years) AS TABLE
+SELECT
+    CASE
+        WHEN floor IS NULL THEN 'unevaluable'
+        WHEN coalesce(students, 0) = 0 THEN 'unevaluable'
+        WHEN amount IS NULL THEN 'unevaluable'
+        WHEN per_student < floor THEN 'fail'
+        ELSE 'pass'
+    END AS outcome,
+    CASE WHEN floor IS NULL THEN 'not_in_force' WHEN coalesce(students, 0) = 0 THEN 'no_students'
+         WHEN amount IS NULL THEN 'no_public_funds' END AS reason,
+    per_student AS actual, floor AS required,
+    CASE WHEN per_student < floor THEN (floor - per_student) * students END AS shortfall_yuan,
+    s.*
+FROM (
+    SELECT *, param(floors, region_code, year) AS floor
+    FROM query_table(source)
+    WHERE level = lvl AND list_contains(regions, region_code) AND list_contains(years, year)
+) s
+WHERE NOT (floor IS NULL AND school_id IS NOT NULL);
