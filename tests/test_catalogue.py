@@ -57,9 +57,16 @@ def test_a_rule_naming_an_undeclared_parameter_fails_loading(tmp_path):
         load_rule(path)
 
 
+def _break(sql, old: str, new: str) -> None:
+    """Replaces text that must be in the rule's SQL: a test whose change does nothing cannot fail."""
+    text = sql.read_text(encoding="utf-8")
+    assert old in text, f"{sql.name} no longer holds {old!r}: change the test with the rule"
+    sql.write_text(text.replace(old, new), encoding="utf-8")
+
+
 def test_sql_binding_a_parameter_the_metadata_does_not_list_fails_loading(tmp_path):
     path, sql = _copy_rule(tmp_path, "FLOOR_PRESCHOOL")
-    sql.write_text(sql.read_text(encoding="utf-8").replace("level = 'preschool'", "level = $level"), encoding="utf-8")
+    _break(sql, "'preschool'", "$level")
     with pytest.raises(RuleError, match=r"\$level"):
         load_rule(path)
 
@@ -74,8 +81,7 @@ def test_a_rule_whose_id_is_not_its_file_name_fails_loading(tmp_path):
 
 def test_sql_that_does_not_run_stops_the_audit_naming_the_file(tmp_path):
     path, sql = _copy_rule(tmp_path, "FLOOR_PRESCHOOL")
-    sql.write_text(sql.read_text(encoding="utf-8").replace("per_student AS actual", "per_studnet AS actual"),
-                   encoding="utf-8")
+    _break(sql, "SELECT *", "SELECT per_studnet")
     rule = load_rule(path)
     with pytest.raises(RuleError) as err:
         prepare_rules({rule.id: rule})
