@@ -16,13 +16,14 @@ workbooks". One module per job:
 """
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import LedgerError, join_names
 from .guard_limits import ENV_MAX_UNZIPPED_MB, MIB, Limits, column_number, letters
 from .guard_parts import STRINGS, SheetPart, WorkbookView, read_view
-from .guard_sheet import SheetReport, scan_sheet
+from .guard_sheet import SheetReport, check_string_indexes, scan_sheet
 from .guard_strings import scan_strings
 from .guard_zip import CHUNK as _CHUNK
 from .guard_zip import ZIP_ERRORS, check_signature, damaged, drain, open_zip
@@ -41,6 +42,19 @@ class CheckedWorkbook:
     sheets: dict[str, SheetReport]
     recalc_pending: bool                # written by a program that left the calculation to Excel
     view: WorkbookView | None = None    # the sheets in workbook order, as every reader sees them
+    strings: int | None = None          # shared strings the table holds (None: it has none)
+
+    def refuse_string_indexes(self) -> None:
+        """Raises LedgerError naming the first shared-string cell whose index is past the table,
+        if there is one: called when a reader failed, since they name no cell."""
+        if self.strings is None or self.view is None:
+            return
+        try:
+            with zipfile.ZipFile(self.path) as zf, open(self.path, "rb") as fp:
+                for sheet in self.view.sheets:
+                    check_string_indexes(fp, zf.getinfo(sheet.member), self.path.name, sheet.name, self.strings)
+        except ZIP_ERRORS:
+            return
 
     def refuse_formulas_without_value(self, sheet: str, columns, first_row: int) -> None:
         """Raises LedgerError when a formula cell without a cached result lies in `columns`
@@ -93,7 +107,7 @@ def check_workbook(path, limits: Limits | None = None) -> CheckedWorkbook:
         # LookupError: an XML declaration naming no known encoding; MemoryError: a directory
         # declaring a 4 GB part that zipfile tries to read at once.
         raise damaged(name) from None
-    return CheckedWorkbook(path, reports, recalc, view)
+    return CheckedWorkbook(path, reports, recalc, view, strings)
 
 
 def check_other(path, limits: Limits | None = None) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .errors import LedgerError
 from .guard_limits import EXCEL_MAX_COL, EXCEL_MAX_ROW, Limits, size_text
-from .guard_zip import ZIP_ERRORS, check_signature, damaged, drain, inflate, open_zip
+from .guard_zip import PROLOG, ZIP_ERRORS, check_signature, damaged, drain, inflate, open_zip, refuse_entities
 
 _CELL_BYTES = 56            # a calamine cell as read_row stores it: a value and a formula string
 _GRID_BYTES = 32            # a cell of the laid-out grid
@@ -82,6 +82,8 @@ class _Content:
     def scan(self, chunks) -> None:
         carry = b""
         for chunk in chunks:
+            if not self.offset and not carry:
+                refuse_entities(chunk[:PROLOG], self.name, "content.xml")
             buf = carry + chunk
             cut = buf.rfind(b"<")       # a token holds one `<`: one starting before it ends by then
             if cut < 0:

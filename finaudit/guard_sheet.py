@@ -94,7 +94,7 @@ def scan_sheet(fp, info, name: str, sheet: str, limits: Limits, recalc: bool,
     while digits < 7 and _EXCEL_COLUMNS * (10 ** (digits + 1) - 1) <= limits.max_cells:
         digits += 1
     mode = "bounded" if digits else "exact"
-    bad_index = None if strings is None else _bad_index(strings)
+    bad_index = None if strings is None else _NOT_AN_INDEX
     while True:
         scan = _Scan(SheetReport(sheet, info.filename), recalc, mode, _odd(digits) if digits else None)
         try:
@@ -120,11 +120,24 @@ def scan_sheet(fp, info, name: str, sheet: str, limits: Limits, recalc: bool,
         mode = "exact"                      # the bound was too loose: read every reference
 
 
+# A shared-string cell (`t="s"`, as every program writes it) whose value is not 1-19 digits:
+# calamine reads "-1", " 1", "1.0" or a 20-digit number as 0, the first string, silently.
+# One search per window, in C (0.09 s for 1.2 million such cells); the cells it finds are
+# looked at closely.
+_NOT_AN_INDEX = re.compile(rb't="s"[^>]*+>\s*+<v>[0-9]{0,19}+[^<]')
+
+
+def check_string_indexes(fp, info, name: str, sheet: str, strings: int) -> None:
+    """Refuses the first shared-string cell of the sheet whose index is past the `strings` of
+    the table, naming it. calamine and openpyxl stop with an error naming no cell there (no
+    silent misreading), so this runs only once a reader has failed: it costs twice the scan."""
+    pattern = _bad_index(strings)
+    for window, limit in _windows(inflate(fp, info, name)):
+        _check_string_cells(pattern, window, limit, name, sheet, strings)
+
+
 def _bad_index(strings: int) -> re.Pattern:
-    """A shared-string cell (`t="s"`, as every program writes it) whose value calamine would not
-    read as one of `strings` strings: not 1-19 digits (calamine reads "-1", " 1", "1.0" or
-    a 20-digit number as 0, the first string, silently), or a number past the last string.
-    One search per window, in C; the cells it finds are looked at closely."""
+    """_NOT_AN_INDEX, or a number past the last of `strings` strings."""
     largest = strings - 1
     if largest < 0:
         below = "(?!)"                      # no string at all: any index is past the last

@@ -322,6 +322,7 @@ def _read_workbook(path: Path) -> list[RawSheet]:
     except LedgerError:
         raise
     except Exception as exc:  # malformed sheet XML: openpyxl raises ParseError, ValueError, ...
+        checked.refuse_string_indexes()     # IndexError: a string index past the table, named
         raise _unreadable(path, exc) from None
     finally:
         book.close()
@@ -338,6 +339,7 @@ def _read_workbook(path: Path) -> list[RawSheet]:
     except LedgerError:
         raise
     except Exception as exc:  # calamine's errors on XML that openpyxl's probe did not reach
+        checked.refuse_string_indexes()
         raise _unreadable(path, exc) from None
     return sheets
 
