@@ -267,7 +267,8 @@ def ods_cell(value) -> str:
     if value is None:
         return "<table:table-cell/>"
     if isinstance(value, str):
-        return f'<table:table-cell office:value-type="string"><text:p>{value}</text:p></table:table-cell>'
+        from xml.sax.saxutils import escape
+        return f'<table:table-cell office:value-type="string"><text:p>{escape(value)}</text:p></table:table-cell>'
     return f'<table:table-cell office:value-type="float" office:value="{value}"><text:p>{value}</text:p></table:table-cell>'
 
 

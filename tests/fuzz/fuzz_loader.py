@@ -35,6 +35,7 @@ import re
 import resource
 import select
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -208,6 +209,7 @@ def write_xlsxwriter(sheets: dict[str, list[list]], *, formulas: bool = False, m
 def build_seeds() -> dict[str, bytes]:
     sheets = seed_sheets()
     seeds = {"openpyxl": write_openpyxl(sheets), "xlsxwriter": write_xlsxwriter(sheets)}
+    seeds.update(other_format_seeds(sheets))
     clean = REPO / "sample_ledgers" / "clean.xlsx"
     if clean.exists():
         seeds["clean"] = clean.read_bytes()
@@ -504,6 +506,118 @@ def mutate_bytes(rng: random.Random, data: bytes) -> tuple[bytes, str]:
     return bytes(data), kind
 
 
+# --- .xlsb, .xls and .ods: seeds written from source and mutations of their records -------------
+
+OTHER_FORMATS = {"xlsb": "ledger.xlsb", "xls": "ledger.xls", "ods": "ledger.ods"}
+HOSTILE_U32 = [0, 1, 255, 256, 16383, 16384, 65535, 65536, 1048575, 1048576, 2 ** 31, 0xFFFFFFFE, 0xFFFFFFFF]
+HOSTILE_REPEATS = [b"0", b"1", b"2", b"1024", b"16384", b"16385", b"1048576", b"6000", b"2147483648", b"-1", b"x",
+                   b"99999999999999999999", b""]
+
+
+def other_format_seeds(sheets: dict) -> dict[str, bytes]:
+    """The seed ledger as .xlsb, .xls and .ods, by the writers of tests/corpus.py."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from corpus import write_ods, write_xls, write_xlsb
+
+    out = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for kind, writer in (("xlsb", write_xlsb), ("xls", write_xls), ("ods", write_ods)):
+            path = Path(folder) / OTHER_FORMATS[kind]
+            writer(path, {name: rows for name, rows in sheets.items() if rows})
+            data = path.read_bytes()
+            out[kind] = rezip(unzip(data)) if kind != "xls" else data     # fixed zip timestamps
+    return out
+
+
+def mutate_other(rng: random.Random, kind: str, data: bytes) -> tuple[bytes, str]:
+    """One mutation of an .xlsb's records, an .xls's records or compound file, or an .ods's
+    repeat counts and spaces."""
+    if kind == "xls":
+        return _mutate_xls(rng, data)
+    members = unzip(data)
+    if kind == "ods":
+        index = next(i for i, (name, _) in enumerate(members) if name == "content.xml")
+        name, xml = members[index]
+        what = rng.choice(["columns", "rows", "spaces", "content cell"])
+        value = rng.choice(HOSTILE_REPEATS)
+        if what == "columns":
+            spots = [m.start() for m in re.finditer(rb"<table:table-cell\b", xml)]
+            at = rng.choice(spots) + len(b"<table:table-cell")
+            xml = xml[:at] + b' table:number-columns-repeated="' + value + b'"' + xml[at:]
+        elif what == "rows":
+            spots = [m.start() for m in re.finditer(rb"<table:table-row\b", xml)]
+            at = rng.choice(spots) + len(b"<table:table-row")
+            xml = xml[:at] + b' table:number-rows-repeated="' + value + b'"' + xml[at:]
+        elif what == "spaces":
+            xml = xml.replace(b"</text:p>", b'<text:s text:c="' + value + b'"/></text:p>', 1)
+        else:
+            xml = re.sub(rb'table:number-columns-repeated="\d+"/>', b'table:number-columns-repeated="' + value
+                         + b'" office:value-type="float" office:value="1"/>', xml, count=1)
+        members[index] = (name, xml)
+        return rezip(members), f"ods {what}={value.decode()}"
+    sheets = [i for i, (name, _) in enumerate(members) if name.endswith(".bin")]
+    index = rng.choice(sheets)
+    name, part = members[index]
+    part = bytearray(part)
+    records = _xlsb_records(bytes(part))
+    if records:
+        typ, start, size = rng.choice(records)
+        if size >= 4:
+            field = rng.randrange(0, min(size, 16) - 3)
+            value = rng.choice(HOSTILE_U32)
+            struct.pack_into("<I", part, start + field, value)
+            members[index] = (name, bytes(part))
+            return rezip(members), f"xlsb {name} record {typ:#06x} +{field}={value}"
+    return rezip(members), f"xlsb {name} unchanged"
+
+
+def _xlsb_records(part: bytes) -> list[tuple[int, int, int]]:
+    """(type, data offset, size) of each record of an .xlsb part."""
+    out, at = [], 0
+    while at < len(part):
+        typ = part[at]
+        at += 1
+        if typ & 0x80 and at < len(part):
+            typ = (typ & 0x7F) | ((part[at] & 0x7F) << 7)
+            at += 1
+        size, shift = 0, 0
+        for _ in range(4):
+            if at >= len(part):
+                return out
+            byte = part[at]
+            at += 1
+            size |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                break
+        out.append((typ, at, size))
+        at += size
+    return out
+
+
+def _mutate_xls(rng: random.Random, data: bytes) -> tuple[bytes, str]:
+    data = bytearray(data)
+    what = rng.choice(["dimensions", "cell", "header", "fat"])
+    if what == "dimensions":
+        at = data.find(b"\x00\x02\x0e\x00")
+        field, width = rng.choice([(0, 4), (4, 4), (8, 2), (10, 2)])
+    elif what == "cell":
+        spots = [m.start() for m in re.finditer(rb"\x03\x02\x0e\x00|\x04\x02", bytes(data))]
+        at = rng.choice(spots) if spots else -1
+        field, width = rng.choice([(0, 2), (2, 2)])     # the cell's row or column
+    elif what == "header":
+        at = 0 - 4
+        field, width = rng.choice([(44, 4), (48, 4), (60, 4), (64, 4), (68, 4), (72, 4), (76, 4)])
+    else:
+        at = 512 - 4
+        field, width = 4 * rng.randrange(0, 8), 4
+    if at == -1:
+        return bytes(data), f"xls {what} unchanged"
+    value = rng.choice(HOSTILE_U32) & ((1 << (8 * width)) - 1)
+    data[at + 4 + field:at + 4 + field + width] = value.to_bytes(width, "little")
+    return bytes(data), f"xls {what} +{field}={value}"
+
+
 # --- one case -----------------------------------------------------------------------------------
 
 SUFFIXES = ["ledger.xlsx"] * 6 + ["台账 2023.xlsm", "LEDGER.XLSX"]
@@ -514,6 +628,15 @@ def make_case(seed: int, number: int, seeds: dict[str, bytes]) -> tuple[bytes, s
     rng = random.Random(f"{seed}/{number}")
     origin = rng.choice(sorted(seeds) + ["rows", "rows"])
     notes = [f"seed {origin}"]
+    if origin in OTHER_FORMATS:
+        data = seeds[origin]
+        for _ in range(rng.choice([1, 1, 2, 3])):
+            data, note = mutate_other(rng, origin, data)
+            notes.append(note)
+        if rng.random() < 0.15:
+            data, note = mutate_bytes(rng, data)
+            notes.append(f"bytes {note}")
+        return data, OTHER_FORMATS[origin], notes
     if origin == "rows":
         sheets, row_notes, options = mutate_rows(rng, seed_sheets())
         notes += row_notes
