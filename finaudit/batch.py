@@ -264,8 +264,6 @@ def check_many(inputs, profile: str | None = None, year: int | None = None, jobs
     ledger is done (in input order). Raises UsageError only for a wrong call (an unknown
     profile); a ledger that cannot be read is a finding."""
     from .isolation import warm_up
-
-    warm_up()       # the parse server imports the readers while this process imports the engine
     from . import profiles as profiles_mod
     from .catalogue import load_rules
 
@@ -289,6 +287,8 @@ def check_many(inputs, profile: str | None = None, year: int | None = None, jobs
         connect(memory_limit).close()
     if jobs is None:
         jobs = auto_jobs(len(todo))
+    if jobs <= 1 or len(todo) <= 1:
+        warm_up()   # the parse server imports the readers while this process imports the engine
     for i, audit in zip([i for i, _ in todo], _run(todo, profile, year, jobs, draft_severity, memory_limit)):
         audits[i] = audit
         if progress:
@@ -306,22 +306,45 @@ def _run(todo, profile, year, jobs, draft_severity, memory_limit):
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
-
     from concurrent.futures.process import BrokenProcessPool
 
     # spawn, not fork: the parent may already hold DuckDB's threads, which fork does not copy.
     context = multiprocessing.get_context("spawn")
-    done = 0
-    try:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(args)), mp_context=context) as pool:
-            for audit in pool.map(_audit_args, args, chunksize=1):
-                yield audit
+    done, broke_at = 0, None
+    while done < len(args):
+        try:
+            with ProcessPoolExecutor(max_workers=min(jobs, len(args) - done), mp_context=context) as pool:
+                for audit in pool.map(_audit_args, args[done:], chunksize=1):
+                    yield audit
+                    done += 1
+        except BrokenProcessPool:
+            # A worker died (a file's parse has a child of its own, so this is the machine
+            # killing it, out of memory, or a crash in DuckDB). The rest go to a fresh pool;
+            # when it breaks again with the same ledger first in line, that ledger is audited
+            # alone in a worker of its own, and reported if that one dies too.
+            if broke_at == done:
+                yield _alone(args[done], context)
                 done += 1
+            broke_at = done
+
+
+def _alone(a: tuple, context) -> Audit:
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+            return pool.submit(_audit_args, a).result()
     except BrokenProcessPool:
-        # A worker died (the parse of a file is contained in a child of its own, so this is
-        # rare: the machine killed it, out of memory). The rest are audited here, one by one.
-        for a in args[done:]:
-            yield audit_one(*a)
+        return _worker_died(a[0])
+
+
+def _worker_died(path) -> Audit:
+    item = Input(Path(path), error={
+        "zh": "审计该台账的工作进程意外终止（可能是内存不足被系统结束），单独重试仍然如此，未能审计。",
+        "en": "The worker process auditing this ledger died, and died again when it was audited alone "
+              "(perhaps killed by the system for lack of memory); not audited."})
+    return Audit(item, [], None, {})
 
 
 # --- the consolidated result --------------------------------------------------------

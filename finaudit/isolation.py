@@ -126,7 +126,13 @@ def run_isolated(work, args: tuple, name: str, limits: ParseLimits):
     if not hasattr(os, "fork"):             # no fork server there: read in this process
         return work(*args)
     with tempfile.TemporaryDirectory(prefix="finaudit-child-") as folder, _LOCK:
-        status, timed_out = _server().run(work, args, limits, folder)
+        try:
+            status, timed_out = _server().run(work, args, limits, folder)
+        except _ServerFailed:
+            raise LedgerError(
+                f"读取“{name}”的解析进程未能启动或意外结束，未能审计（可设置环境变量 {ENV_IN_PROCESS}=1 在本进程内读取）。",
+                f"The parse process for '{name}' did not start or ended unexpectedly; not audited (set "
+                f"{ENV_IN_PROCESS}=1 to read in this process).") from None
         result = Path(folder) / "result.pickle"
         if timed_out:
             raise _timeout(name)
@@ -137,41 +143,80 @@ def run_isolated(work, args: tuple, name: str, limits: ParseLimits):
     return _received(name, message)
 
 
+class _ServerFailed(Exception):
+    """The parse server did not start, or broke the protocol; it has been stopped."""
+
+
+# The server imports finaudit from the parent's path, never from the current folder: `-m`
+# would put that folder first, and a user's own finaudit.py there would run instead.
+_START = ("import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
+          "from finaudit.parse_server import main; main()")
+_START_SECONDS = 120                        # its imports take about a second; a loaded machine, more
+_REAP_SECONDS = 30                          # from a SIGKILL to the server's word that the child ended
+
+
 class _Server:
-    """The parse server (parse_server.py) of this process, started on first use."""
+    """The parse server (parse_server.py) of this process, started on first use. Any
+    failure or interruption in a request stops it, and the next request starts another:
+    a half-finished exchange would pair the next request with this one's answers."""
 
     def __init__(self):
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "finaudit.parse_server"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            bufsize=0, close_fds=True)
-        parse_server.send(self.process.stdin, list(sys.path))
-        ready = parse_server.receive(self.process.stdout)
-        if not ready or ready[0] != "ready":
-            self.process.kill()
-            raise RuntimeError("the parse server did not start (run with FINAUDIT_PARSE_IN_PROCESS=1 to read "
-                               "without it)")
+        self.process = subprocess.Popen([sys.executable, "-c", _START], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, bufsize=0, close_fds=True)
+        try:
+            parse_server.send(self.process.stdin, list(sys.path))
+            if self._expect("ready", _START_SECONDS) is None:
+                raise _ServerFailed("ready")
+        except BaseException:
+            self.stop()
+            raise
 
     def alive(self) -> bool:
         return self.process.poll() is None
 
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        for pipe in (self.process.stdin, self.process.stdout):
+            with contextlib.suppress(OSError):
+                pipe.close()
+
+    def _expect(self, tag: str, seconds: float | None):
+        """The server's next message, which must be `tag`; None when `seconds` pass first."""
+        if seconds is not None:
+            ready, _, _ = select.select([self.process.stdout], [], [], seconds)
+            if not ready:
+                return None
+        message = parse_server.receive(self.process.stdout)
+        if not message or message[0] != tag:
+            raise _ServerFailed(tag)
+        return message
+
     def run(self, work, args, limits: ParseLimits, folder: str) -> tuple[int, bool]:
         """(the child's wait status, whether it overran its wall-clock deadline)."""
         settings = {k: v for k, v in os.environ.items() if k.startswith("FINAUDIT_")}
-        parse_server.send(self.process.stdin, (work, args, limits.memory_bytes, limits.cpu_seconds, folder, settings,
-                                               os.getcwd()))
-        started = parse_server.receive(self.process.stdout)
-        if not started:
-            raise RuntimeError("the parse server ended unexpectedly")
-        pid, timed_out = started[1], False
-        out = self.process.stdout
-        ready, _, _ = select.select([out], [], [], limits.wall_seconds)
-        if not ready:
-            timed_out = True
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        ended = parse_server.receive(out)
-        if not ended:
-            raise RuntimeError("the parse server ended unexpectedly")
+        try:
+            parse_server.send(self.process.stdin, (work, args, limits.memory_bytes, limits.cpu_seconds, folder,
+                                                   settings, os.getcwd()))
+            started = self._expect("started", _START_SECONDS)
+            if started is None:
+                raise _ServerFailed("started")
+            pid = started[1]
+            ended = self._expect("ended", limits.wall_seconds)
+            timed_out = ended is None
+            if timed_out:
+                # The server has not reaped the child (it would have said so), so the pid is still its.
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                ended = self._expect("ended", _REAP_SECONDS)
+                if ended is None:
+                    raise _ServerFailed("ended")
+        except BaseException as exc:        # KeyboardInterrupt too: the exchange is half done
+            self.stop()
+            if isinstance(exc, (OSError, EOFError, TypeError)):
+                raise _ServerFailed(str(exc)) from None
+            raise
         global _CHILDREN_CPU
         _CHILDREN_CPU += ended[3]
         return ended[1], timed_out
@@ -191,7 +236,11 @@ def children_cpu_seconds() -> float:
 def _server() -> _Server:
     global _SERVER
     if _SERVER is None or not _SERVER.alive():
-        _SERVER = _Server()
+        _SERVER = None
+        try:
+            _SERVER = _Server()
+        except (OSError, EOFError, TypeError) as exc:
+            raise _ServerFailed(str(exc)) from None
     return _SERVER
 
 

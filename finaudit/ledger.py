@@ -124,9 +124,12 @@ def file_digest(path: Path) -> str:
 
 
 def file_state(path: Path) -> tuple | None:
-    """What changes when a file (or a folder's files) is written to: names, sizes, times."""
+    """What changes when a file (or a folder's files) is written to: names, sizes, times. A
+    hidden file or an office program's lock file (~$县.xlsx, .~lock.县.csv#) coming and going
+    beside a ledger is no change to it."""
     try:
-        files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+        files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith((".", "~$"))) \
+            if path.is_dir() else [path]
         return tuple((p.name, st.st_size, st.st_mtime_ns) for p in files for st in [p.stat()])
     except OSError:
         return None

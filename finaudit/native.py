@@ -24,7 +24,7 @@ import pandas as pd
 from .errors import LedgerError
 from .findings import Finding
 from .headers import UNITS, column_letter, find_header
-from .ledger import Ledger, Sheet, _plain, _subtotal_finding
+from .ledger import Ledger, Sheet, _plain, _subtotal_finding, changed_while_read, file_digest, file_state
 from .normalize import RawColumn, TypeFailure, normalize_column
 from .readers import _claim, _require_sheets, _schema_for_name, _units, _unknown_sheet_name
 from .schema import YEAR_RANGE, Column, SheetSchema, load_schemas
@@ -87,6 +87,8 @@ def load_into(con, path) -> Ledger:
             _claim({k: v.name for k, v in chosen.items()}, schema, file.name, path)
             chosen[schema.name] = file
         _require_sheets(chosen, [p.name for p in files.values()], path)
+    before = file_state(path)
+    digest = file_digest(path)          # of the bytes about to be read; a change meanwhile is refused
     # The largest file loads on a cursor of its own (its temporary views stay its own) in a
     # second thread, beside the others: DuckDB releases the GIL while it scans and inserts.
     largest = max(chosen, key=lambda name: chosen[name].stat().st_size)
@@ -100,8 +102,11 @@ def load_into(con, path) -> Ledger:
         finally:
             pool.shutdown(wait=True)
             cursor.close()
+    if file_state(path) != before:
+        raise changed_while_read(path)
     sheets = {name: loaded[name][0] for name in chosen}
-    return Ledger(path=path, sheets=sheets, findings=[f for name in chosen for f in loaded[name][1]])
+    return Ledger(path=path, sheets=sheets, findings=[f for name in chosen for f in loaded[name][1]],
+                  digest=digest)
 
 
 @dataclass

@@ -43,8 +43,9 @@ def _inside(path, folder) -> bool:
 
 
 def _ledger_paths(ledgers) -> list[Path]:
-    """Ledger paths from batch.Input items or plain paths."""
-    return [Path(getattr(item, "path", item)) for item in ledgers]
+    """Ledger paths from batch.Input items or plain paths. An Input that names no ledger (a
+    folder without any, a symbolic link skipped as a loop) is read by nobody: not an input."""
+    return [Path(getattr(item, "path", item)) for item in ledgers if getattr(item, "error", None) is None]
 
 
 def _clash(label: str, out: str, zh: str, en: str) -> UsageError:

@@ -1,6 +1,6 @@
 """The process that forks a child for each parse of an untrusted file (isolation.py).
 
-Started once per auditing process as `python -m finaudit.parse_server`, it imports the
+Started once per auditing process (isolation.py; the current folder off its path), it imports the
 readers and then only waits: single-threaded, so a fork of it is safe (the auditing
 process may hold DuckDB's threads, which a fork copies half-way), and each child starts
 with the readers already imported. It never runs the parent's main module, as
@@ -81,6 +81,10 @@ def _run_child(work, args, memory_bytes: int, cpu_seconds: float, folder: str, s
         fd = os.open(os.path.join(folder, "stderr.log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.dup2(fd, 2)                      # a Rust panic or abort prints here
         os.close(fd)
+        null = os.open(os.devnull, os.O_RDWR)
+        os.dup2(null, 0)                    # the protocol's pipes are the server's alone: nothing a
+        os.dup2(null, 1)                    # library prints may reach the parent, nor hold it waiting
+        os.close(null)
         os.environ["RUST_BACKTRACE"] = "0"     # a panic's message, not pages of frames
         _limit(memory_bytes, cpu_seconds)
         from .errors import LedgerError

@@ -228,3 +228,63 @@ def test_the_child_works_in_the_folder_the_parent_is_in_now(monkeypatch, tmp_pat
     run_isolated(targets.answers, (1,), "县.xlsx", LIMITS)          # the server is running
     monkeypatch.chdir(tmp_path)
     assert run_isolated(targets.cwd, (), "县.xlsx", LIMITS) == str(tmp_path)
+
+
+def test_a_read_interrupted_half_way_leaves_the_next_read_working(monkeypatch):
+    from finaudit import isolation
+
+    run_isolated(targets.answers, (1,), "县.xlsx", LIMITS)
+    real = isolation._Server._expect
+
+    def interrupted(self, tag, seconds):
+        if tag == "ended":
+            raise KeyboardInterrupt          # Ctrl-C in a notebook, between request and answer
+        return real(self, tag, seconds)
+
+    monkeypatch.setattr(isolation._Server, "_expect", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_isolated(targets.answers, (2,), "县.xlsx", LIMITS)
+    monkeypatch.setattr(isolation._Server, "_expect", real)
+    assert run_isolated(targets.answers, (3,), "县.xlsx", LIMITS) == {"x": 3}
+
+
+def test_a_parse_server_killed_mid_read_is_a_refusal_and_the_next_read_starts_another():
+    import signal
+    import threading
+
+    from finaudit import isolation
+
+    run_isolated(targets.answers, (1,), "县.xlsx", LIMITS)
+    server = isolation._SERVER.process
+    threading.Timer(0.5, lambda: os.kill(server.pid, signal.SIGKILL)).start()
+    start = time.monotonic()
+    error = _refusal(targets.sleeps, limits=ParseLimits(3 * 1024 ** 3, 30, 20))
+    assert time.monotonic() - start < 10            # not held until the deadline by an orphan
+    assert "县.xlsx" in error.zh and "FINAUDIT_PARSE_IN_PROCESS" in error.zh
+    assert run_isolated(targets.answers, (4,), "县.xlsx", LIMITS) == {"x": 4}
+
+
+def test_a_finaudit_py_in_the_current_folder_is_not_what_the_parse_server_runs(tmp_path):
+    (tmp_path / "finaudit.py").write_text("raise SystemExit('the wrong finaudit ran')\n", encoding="utf-8")
+    ledger = tmp_path / "县.xlsx"
+    ledger.write_bytes((SAMPLES / "clean.xlsx").read_bytes())
+    import subprocess
+
+    # A script elsewhere: its own folder, not the current one, is first on the caller's path.
+    script = tmp_path / "elsewhere" / "audit.py"
+    script.parent.mkdir()
+    script.write_text("import finaudit, sys\nfinaudit.load(sys.argv[1])\nprint('ok')\n", encoding="utf-8")
+    run = subprocess.run([sys.executable, str(script), str(ledger)], capture_output=True, text=True, timeout=120,
+                         cwd=tmp_path)
+    assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr
+
+
+def test_a_report_beside_the_workbooks_of_a_folder_with_a_symlink_loop_is_written(tmp_path, cli):
+    county = tmp_path / "county"
+    county.mkdir()
+    (county / "县.xlsx").write_bytes((SAMPLES / "clean.xlsx").read_bytes())
+    (county / "self").symlink_to(county)
+    out = county / "report.json"
+    run = cli("check", county, "--json", out, "--quiet")
+    assert run.exit_code == 1, run.output          # the skipped link is reported
+    assert out.exists()
