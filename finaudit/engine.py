@@ -18,6 +18,7 @@ from .messages import render
 from .readers import EXCEL_SUFFIXES, OTHER_WORKBOOK_SUFFIXES
 from .catalogue import Rule, load_rules, views_sql
 from .schema import load_schemas
+from .validate import exact_money_sql
 
 EVIDENCE_LIMIT = 1000          # evidence rows per sheet listed with a finding; evidence_total keeps the count
 NOTE_EVIDENCE_LIMIT = 5        # the same for a case that could not be evaluated (an info note)
@@ -386,10 +387,16 @@ def _load(con, path: Path, native: bool | None) -> Ledger:
                           f"({first}).") from None
     ledger = load(path)
     for name, sheet in ledger.sheets.items():
+        money = [c.name for c in sheet.schema.columns if c.type == "money" and c.name in sheet.frame.columns]
+        exact = f" REPLACE ({', '.join(f'{exact_money_sql(_quoted(c))} AS {_quoted(c)}' for c in money)})" if money else ""
         con.register(f"{name}_in", sheet.frame)
-        con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM "{name}_in"')
+        con.execute(f'INSERT INTO "{name}" BY NAME SELECT *{exact} FROM "{name}_in"')
         con.unregister(f"{name}_in")
     return ledger
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _require_audit_sheets(ledger: Ledger) -> None:

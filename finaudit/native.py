@@ -28,7 +28,7 @@ from .ledger import Ledger, Sheet, _plain, _subtotal_finding, changed_while_read
 from .normalize import RawColumn, TypeFailure, normalize_column
 from .readers import _claim, _require_sheets, _schema_for_name, _units, _unknown_sheet_name
 from .schema import YEAR_RANGE, Column, SheetSchema, load_schemas
-from .validate import MONEY_LIMIT, failure_cases, schema_finding
+from .validate import MONEY_LIMIT, exact_money_sql, failure_cases, schema_finding
 
 PARQUET_SUFFIXES = {".parquet", ".pq"}
 _NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
@@ -276,6 +276,7 @@ def _typed_sql(schema: SheetSchema, src: str, cols: list[_Col], units: dict[str,
             selects.append(f"{value} AS _v_{i}")
             if factor != 1:
                 value = f"round({value} * {factor}, 4)"
+            value = exact_money_sql(value)
         selects.append(f"{value} AS {_quote(name)}")
         selects.append(f"{reason} AS _r_{i}")
     selects.append(f"({' AND '.join(blanks) or 'false'}) AS _blank")

@@ -18,6 +18,18 @@ REGION_CODE_PATTERN = r"^\d{6}$"
 # rounding to 4 decimals gives back. At 10^15 and beyond (16+ digits) a 0.01 yuan decrease
 # would vanish in the read: refused, never silently equal.
 MONEY_LIMIT = 1e13
+
+
+def exact_money_sql(value: str) -> str:
+    """SQL turning a DOUBLE amount into DuckDB's DECIMAL money as the decimal it was written as.
+    A direct cast keeps the double's error in the fourth decimal (3304309071754.13 is stored
+    as ...754.1298828 and cast to ...754.1299), and sums of such rows could show a "decrease
+    of 0.00 yuan"; the shortest text of the double (what DuckDB and Python print) is the
+    written number for anything under 15 significant digits, and exact to the fen below
+    MONEY_LIMIT. Beyond it (an infinite 1e308 万元) the row is rejected anyway: NULL here."""
+    return f"CASE WHEN abs({value}) < {MONEY_LIMIT!r} THEN CAST(CAST({value} AS VARCHAR) AS DECIMAL(38, 4)) END"
+
+
 _DTYPES = {"year": "Int64", "count": "Int64", "money": "float64"}
 
 

@@ -64,3 +64,33 @@ def test_the_same_amount_in_wan_yuan_is_exact_to_the_fen_too(write_csv, tmp_path
     write_csv("县/在校生.csv", ENROLLMENT)
     found = _total_findings(finaudit.check(tmp_path / "县"))
     assert len(found) == 1 and found[0].shortfall_yuan == pytest.approx(0.01, abs=1e-9)
+
+
+def _split_budget():
+    """2022 in two rows, 2023 in one, the same total to the fen: 3304309071754.13 is stored
+    as ...754.1298828 in a float64, which a direct cast keeps as ...754.1299."""
+    return [HEADER,
+            [2022, "130682", "定州市", "小学", "公办", "一般公共预算", "公用经费", 3304309071754.13],
+            [2022, "130682", "定州市", "小学", "公办", "一般公共预算", "人员经费", 4616366307437.75],
+            [2023, "130682", "定州市", "小学", "公办", "一般公共预算", "公用经费", 7920675379191.88]]
+
+
+def test_rows_summing_to_the_same_total_as_next_year_are_no_decrease_in_a_csv(write_csv, tmp_path):
+    write_csv("县/教育经费.csv", _split_budget())
+    write_csv("县/在校生.csv", ENROLLMENT)
+    assert _total_findings(finaudit.check(tmp_path / "县")) == []
+
+
+def test_rows_summing_to_the_same_total_as_next_year_are_no_decrease_in_a_workbook(write_xlsx):
+    assert _total_findings(finaudit.check(write_xlsx({"教育经费": _split_budget(), "在校生": ENROLLMENT}))) == []
+
+
+def test_rows_summing_to_the_same_total_as_next_year_are_no_decrease_in_parquet(tmp_path):
+    import pandas as pd
+
+    folder = tmp_path / "县"
+    folder.mkdir()
+    budget = _split_budget()
+    pd.DataFrame(budget[1:], columns=budget[0]).to_parquet(folder / "教育经费.parquet")
+    pd.DataFrame(ENROLLMENT[1:], columns=ENROLLMENT[0]).to_parquet(folder / "在校生.parquet")
+    assert _total_findings(finaudit.check(folder, native=True)) == []
