@@ -21,13 +21,21 @@ MONEY_LIMIT = 1e13
 
 
 def exact_money_sql(value: str) -> str:
-    """SQL turning a DOUBLE amount into DuckDB's DECIMAL money as the decimal it was written as.
-    A direct cast keeps the double's error in the fourth decimal (3304309071754.13 is stored
-    as ...754.1298828 and cast to ...754.1299), and sums of such rows could show a "decrease
-    of 0.00 yuan"; the shortest text of the double (what DuckDB and Python print) is the
-    written number for anything under 15 significant digits, and exact to the fen below
-    MONEY_LIMIT. Beyond it (an infinite 1e308 万元) the row is rejected anyway: NULL here."""
-    return f"CASE WHEN abs({value}) < {MONEY_LIMIT!r} THEN CAST(CAST({value} AS VARCHAR) AS DECIMAL(38, 4)) END"
+    """SQL turning a DOUBLE amount into DuckDB's DECIMAL(38, 4) money as the decimal it was
+    written as. A float64 holds 15 significant digits: below 1e11 yuan it is within 8e-6 of
+    the written value, so a direct cast to 4 decimals gives that value back; from 1e11 its
+    error reaches the fourth decimal (3304309071754.13 is stored as ...754.1298828, cast to
+    ...754.1299), and sums of such rows showed a "decrease of 0.00 yuan". There the amount
+    is rounded to the 15 digits it has, in whole thousandths or hundredths, as an integer
+    (exact, being under 2^53), and scaled back in decimal: exact to the fen up to
+    MONEY_LIMIT, beyond which the row is rejected anyway (NULL here). Banded rather than
+    cast through text, which cost 1.25 s per million rows against 0.01 s."""
+    x = f"CAST({value} AS DOUBLE)"
+    return (f"CAST(CASE WHEN abs({x}) < 1e11 THEN CAST({x} AS DECIMAL(38, 4)) "
+            f"WHEN NOT (abs({x}) < {MONEY_LIMIT!r}) THEN NULL "
+            f"WHEN abs({x}) >= 1e12 THEN CAST(CAST(round({x} * 100) AS BIGINT) AS DECIMAL(38, 4)) * 0.01::DECIMAL(3, 2) "
+            f"ELSE CAST(CAST(round({x} * 1000) AS BIGINT) AS DECIMAL(38, 4)) * 0.001::DECIMAL(4, 3) END "
+            "AS DECIMAL(38, 4))")
 
 
 _DTYPES = {"year": "Int64", "count": "Int64", "money": "float64"}

@@ -146,23 +146,47 @@ def _finaudit(*args, env=None):
                           timeout=300, env={**os.environ, **(env or {})})
 
 
+def _abort_class(folder: Path, sheets) -> list[Path]:
+    """Every workbook that aborted or panicked the reader when this was written, each
+    small: before the guard knew them, each one ended the whole run (exit 134, or a
+    PanicException traceback read by cron as exit 1)."""
+    import struct
+
+    from corpus import write_xls, write_xlsb
+
+    real = struct.pack("<d", 1.0)
+    return [
+        _repeat_bomb(folder / "ods_repeats.ods"),
+        write_xlsb(folder / "xlsb_corner.xlsb", sheets, extra_cells={"教育经费": [(1048575, 16383, 0x0005, real)]}),
+        write_xlsb(folder / "xlsb_far_column.xlsb", sheets, extra_cells={"教育经费": [(1, 2 ** 31, 0x0005, real)]}),
+        write_xlsb(folder / "xlsb_string_index.xlsb", sheets,
+                   extra_cells={"在校生": [(3, 2, 0x0007, struct.pack("<I", 999))]}),
+        write_xlsb(folder / "xlsb_missing_rel.xlsb", sheets, rel_ids={"在校生": "rId9"}),
+        write_xls(folder / "xls_dim_huge.xls", sheets, dims={"教育经费": (0, 0xFFFFFFFF, 0, 8)}),
+        write_xls(folder / "xls_dim_inverted.xls", sheets, dims={"教育经费": (10, 5, 0, 8)}),
+    ]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("jobs", ["1", "2"])
-def test_a_batch_with_a_workbook_that_kills_its_reader_audits_the_others(tmp_path, jobs):
+def test_a_batch_with_every_abort_class_workbook_audits_the_good_one(tmp_path, sheets, jobs):
     import json
 
-    bomb = _repeat_bomb(tmp_path / "b_bomb.ods")
+    hostile = tmp_path / "hostile"
+    hostile.mkdir()
+    bad = _abort_class(hostile, sheets)
     good = tmp_path / "a_good.xlsx"
     good.write_bytes((SAMPLES / "break_FLOOR_PRESCHOOL.xlsx").read_bytes())
     out = tmp_path / "out.json"
-    run = _finaudit("check", good, bomb, "--jobs", jobs, "--json", out, "--quiet")
+    run = _finaudit("check", good, hostile, "--jobs", jobs, "--json", out, "--quiet")
     assert run.returncode == 1, run.stderr
     assert "Traceback" not in run.stderr and "内部错误" not in run.stderr + run.stdout
     doc = json.loads(out.read_text(encoding="utf-8"))
     status = {Path(i["path"]).name: i["status"] for i in doc["run"]["inputs"]}
-    assert status == {"a_good.xlsx": "audited", "b_bomb.ods": "unreadable"}
-    unreadable = [f for f in doc["findings"] if f["rule_id"] == "INPUT_UNREADABLE"]
-    assert [Path(f["file"]).name for f in unreadable] == ["b_bomb.ods"]
+    assert status == {"a_good.xlsx": "audited", **{p.name: "unreadable" for p in bad}}
+    unreadable = sorted(Path(f["file"]).name for f in doc["findings"] if f["rule_id"] == "INPUT_UNREADABLE")
+    assert unreadable == sorted(p.name for p in bad)
+    assert all("\n" not in i["error"]["zh"] for i in doc["run"]["inputs"] if i["status"] == "unreadable")
     assert any(f["rule_id"] == "FLOOR_PRESCHOOL" and f["severity"] == "violation" for f in doc["findings"])
 
 
