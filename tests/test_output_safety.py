@@ -156,9 +156,14 @@ def _kill_while_writing(tmp_path: Path, script: str, target: Path, timeout: floa
         while not _temps(target.parent) and proc.poll() is None:
             assert time.monotonic() < deadline, "the child never started writing"
             time.sleep(0.01)
+        # The kill must land mid-write: a child that ended on its own (an error before
+        # writing, or a write in place) proves nothing about what a kill leaves.
+        assert proc.poll() is None, f"the child ended before the kill: {proc.stderr.read().decode()[-2000:]}"
+        assert _temps(target.parent), "no temporary file: the output is not written beside its target first"
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
 
 
 def test_kill_9_while_a_large_json_is_written_leaves_the_previous_report_intact(tmp_path):
