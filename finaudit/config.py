@@ -126,7 +126,7 @@ def _checked(raw: dict, path: Path) -> dict:
         kind, what = SETTINGS[name]
         if name == "ledgers" and isinstance(value, str):
             value = [value]
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        if not isinstance(value, kind) or isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
             raise UsageError(f"配置文件“{path}”中的 {key} 应为{_zh_kind(what)}，而不是“{value}”。",
                              f"Setting '{key}' in '{path}' must be {what}, not '{value}'.")
         if name in CHOICES and value not in CHOICES[name]:

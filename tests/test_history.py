@@ -350,3 +350,11 @@ def test_a_damaged_history_file_is_one_sentence_naming_it(cli, tmp_path, damage)
         line = run.stderr.strip()
         assert len(line.splitlines()) == 1 and "Internal error" not in line
         assert f"History file '{history}' is damaged or incomplete" in line or "Cannot open history file" in line
+
+
+def test_a_history_timeout_of_true_in_the_configuration_is_no_number_of_seconds(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("finaudit.toml").write_text('history = "audit.duckdb"\nhistory_timeout = true\n', encoding="utf-8")
+    run = cli("check", CLEAN, "--quiet", "--lang", "en")
+    assert run.exit_code == 2 and "history_timeout" in run.stderr and "seconds" in run.stderr
+    assert not Path("audit.duckdb").exists()
