@@ -109,6 +109,14 @@ def _run(con, rule: Rule, params: dict):
         return con.sql(_wrap(rule), params=params).to_arrow_table()
     except duckdb.OutOfMemoryException as exc:   # the ledger's size, not the rule's fault
         raise _out_of_memory(rule.id, exc) from None
+    except (duckdb.ConversionException, duckdb.OutOfRangeException, duckdb.InvalidInputException,
+            duckdb.InterruptException) as exc:
+        # The query prepared (prepare_rules), so what fails now is this ledger's figures (a sum
+        # past what DECIMAL(38, 4) holds, a division overflowing): the data's fault, not the file's.
+        first = " ".join(str(exc).split())[:300]
+        raise LedgerError(f"规则 {rule.id} 无法在本台账的数据上计算（{first}），请检查台账中过大或异常的数值。",
+                          f"Rule {rule.id} cannot be computed on this ledger's figures ({first}); check the "
+                          "ledger for amounts that are too large or otherwise odd.") from None
     except Exception as exc:  # duckdb raises many other types; each is a broken rule file
         first = str(exc).strip().splitlines()[0]
         raise RuleError(f"规则 rules/{rule.path.with_suffix('.sql').name} 的查询无法执行：{first}",
