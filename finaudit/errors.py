@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import re
 
-# Line breaks, tabs and other control characters: a sheet named "a&#10;b" must not turn
-# the one line a user or a scheduled run reads into two.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+# Line breaks, tabs and other control characters (C0, DEL and C1, whose \x85 is a line break
+# too): a sheet named "a&#10;b" must not turn the one line a user or a scheduled run reads into two.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 
 class FinauditError(Exception):

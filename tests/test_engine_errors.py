@@ -28,3 +28,12 @@ def test_a_rule_that_prepares_but_fails_on_the_figures_is_a_ledger_error_naming_
         finaudit.check(write_xlsx(sheets), rules={rule.id: rule})
     assert "DATA_YEAR_GAP" in caught.value.zh and "rules/" not in caught.value.zh
     assert "定州市" in caught.value.en
+
+
+def test_an_error_quoting_a_c1_control_character_is_still_one_line():
+    # Fuzz run 7, seed 32 case 670: an .xlsb relationship id '\x80Id2' quoted in the refusal;
+    # \x85 (NEXT LINE) breaks a line in many terminals and log readers.
+    error = LedgerError("关系“\x80Id2”不存在\x85第二行。", "relationship '\x80Id2' does not exist\x85second line.")
+    for text in (error.zh, error.en):
+        assert not any(0x80 <= ord(ch) <= 0x9f or ord(ch) < 0x20 for ch in text)
+        assert len(text.splitlines()) == 1
