@@ -13,14 +13,13 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .catalogue import kind_of
 from .errors import FinauditError, UsageError
 from .findings import Evidence, Finding, sort_key
 
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 TABLE_SUFFIXES = {".csv", ".txt", ".parquet", ".pq"}
 UNREADABLE = "INPUT_UNREADABLE"
-UNREADABLE_TITLE = {"zh": "台账未能审计（无法读取或不能按要求审计）",
-                    "en": "A ledger could not be audited (unreadable, or not as asked)"}
 _GLOB_CHARS = set("*?[")
 
 
@@ -173,16 +172,13 @@ class Audit:
     started_at: str | None = None
 
 
-DRAFT_PREFIX = "DRAFT_"
-
-
 def set_draft_severity(findings: list[Finding], severity: str | None) -> None:
-    """Gives the failures of the draft pre-audit (DRAFT_* rules) `severity` instead of the
+    """Gives the failures of the draft pre-audit (rules of kind draft) `severity` instead of the
     rules' (or profiles') own; notes that could not be evaluated stay info."""
     if severity is None:
         return
     for finding in findings:
-        if finding.rule_id.startswith(DRAFT_PREFIX) and (finding.details or {}).get("outcome") != "unevaluable":
+        if kind_of(finding.rule_id) == "draft" and (finding.details or {}).get("outcome") != "unevaluable":
             finding.severity = severity
 
 

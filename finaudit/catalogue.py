@@ -26,8 +26,15 @@ REQUIRED_BASIS = ("document", "clause", "text")
 BUILTIN_PARAMETERS = ("regions", "years")
 _PARAMETER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _COMMENT = re.compile(r"--[^\n]*")
-REQUIRED_FIELDS = ("id", "title", "severity", "basis", "parameters", "measures", "why_it_matters", "remediation",
-                   "checks")
+REQUIRED_FIELDS = ("id", "title", "severity", "kind", "basis", "parameters", "measures", "why_it_matters",
+                   "remediation", "checks")
+# What a rule is, declared in its metadata (rules/README.md): a statutory guarantee; the
+# pre-audit of a draft budget (--draft-severity applies); a data-integrity check (never
+# withheld for rejected rows, listed after the guarantees). Codes without a rule file
+# (rules/codes.yaml) are of kind schema (a rejected cell) or input (a ledger not audited).
+RULE_KINDS = ("guarantee", "draft", "data")
+CODE_KINDS = ("schema", "input")
+_NOT_RULES = {"parameters.yaml", "codes.yaml"}
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,7 @@ class Rule:
     id: str
     title: dict
     severity: str
+    kind: str                   # one of RULE_KINDS
     basis: dict
     parameters: tuple[str, ...]
     measures: dict
@@ -80,6 +88,9 @@ def load_rule(path: Path) -> Rule:
     if not isinstance(basis, dict) or any(not basis.get(k) for k in REQUIRED_BASIS):
         raise _fail(path, "没有依据（basis 须有 document、clause 和条文原文 text）。",
                     "no basis (basis needs document, clause and the clause text).")
+    if spec["kind"] not in RULE_KINDS:
+        raise _fail(path, f"kind 应为 {join_names(RULE_KINDS, 'zh')} 之一，而不是“{spec['kind']}”。",
+                    f"kind must be one of {join_names(RULE_KINDS, 'en')}, not '{spec['kind']}'.")
     if spec["severity"] not in SEVERITIES:
         raise _fail(path, f"severity 应为 {join_names(SEVERITIES, 'zh')} 之一。",
                     f"severity must be one of {join_names(SEVERITIES, 'en')}.")
@@ -109,7 +120,7 @@ def load_rule(path: Path) -> Rule:
         raise _fail(path, f"列出的参数“{unused[0]}”在查询中没有使用。",
                     f"parameter '{unused[0]}' is listed but its query never uses it.")
     return Rule(
-        id=spec["id"], title=spec["title"], severity=spec["severity"], basis=basis,
+        id=spec["id"], title=spec["title"], severity=spec["severity"], kind=spec["kind"], basis=basis,
         parameters=tuple(spec["parameters"]), measures=spec["measures"],
         why_it_matters=spec["why_it_matters"], remediation=spec["remediation"], checks=spec["checks"],
         unevaluable=spec.get("unevaluable") or {}, examples=spec.get("examples") or {},
@@ -127,7 +138,7 @@ def load_rules(directory: str | None = None) -> dict[str, Rule]:
     folder = Path(directory) if directory else rules_dir()
     rules = {}
     for path in sorted(folder.glob("*.yaml")):
-        if path.name == "parameters.yaml":
+        if path.name in _NOT_RULES:
             continue
         rule = load_rule(path)
         rules[rule.id] = rule
@@ -149,3 +160,58 @@ def views_sql(directory: str | None = None) -> str:
     folder = Path(directory) if directory else rules_dir()
     path = folder / "views.sql"
     return path.read_text(encoding="utf-8") if path.exists() else ""
+
+
+@dataclass(frozen=True)
+class Code:
+    """A finding code without a rule file (rules/codes.yaml)."""
+    id: str
+    kind: str                   # one of CODE_KINDS
+    title: dict
+    description: dict
+    remediation: dict
+    basis: dict | None
+
+
+@functools.lru_cache(maxsize=None)
+def finding_codes(directory: str | None = None) -> dict[str, Code]:
+    """The codes of rules/codes.yaml, checked like rule files: a kind, titles in zh and en."""
+    folder = Path(directory) if directory else rules_dir()
+    path = folder / "codes.yaml"
+    spec = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER) or {}
+    shared = {kind: spec.pop(kind, {}) or {} for kind in CODE_KINDS}
+    codes = {}
+    for code, entry in spec.items():
+        entry = entry or {}
+        if entry.get("kind") not in CODE_KINDS:
+            raise _fail(path, f"代码 {code} 的 kind 应为 {join_names(CODE_KINDS, 'zh')} 之一。",
+                        f"code {code}: kind must be one of {join_names(CODE_KINDS, 'en')}.")
+        merged = {**shared[entry["kind"]], **entry}
+        for field in ("title", "description", "remediation"):
+            if not (merged.get(field) or {}).get("zh") or not (merged.get(field) or {}).get("en"):
+                raise _fail(path, f"代码 {code} 缺少中英文 {field}。", f"code {code} needs a {field} in zh and en.")
+        codes[code] = Code(code, merged["kind"], merged["title"], merged["description"], merged["remediation"],
+                           merged.get("basis"))
+    clash = sorted(set(codes) & set(load_rules(directory)))
+    if clash:
+        raise _fail(path, f"代码 {clash[0]} 已是规则文件。", f"code {clash[0]} is a rule file too.")
+    return codes
+
+
+def kind_of(code: str) -> str | None:
+    """The kind of any finding code: a rule's, or a code's of rules/codes.yaml."""
+    rule = load_rules().get(code)
+    if rule is not None:
+        return rule.kind
+    entry = finding_codes().get(code)
+    return entry.kind if entry else None
+
+
+def code_title(code: str, lang: str, rules: dict | None = None) -> str:
+    """A finding's headline: its rule's title (from `rules` when given: a run's own rules),
+    or its code's."""
+    rule = (rules if rules is not None else load_rules()).get(code)
+    if rule is not None:
+        return rule.title[lang]
+    entry = finding_codes().get(code)
+    return entry.title[lang] if entry else code

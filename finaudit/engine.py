@@ -16,7 +16,7 @@ from .isolation import warm_up
 from .ledger import Ledger, load
 from .messages import render
 from .readers import EXCEL_SUFFIXES, OTHER_WORKBOOK_SUFFIXES
-from .catalogue import Rule, load_rules, views_sql
+from .catalogue import Rule, kind_of, load_rules, views_sql
 from .schema import load_schemas
 from .validate import exact_money_sql
 
@@ -494,7 +494,7 @@ def _rejected_subjects(ledger: Ledger) -> dict[str, set]:
     sheet_of = {sheet.source: name for name, sheet in ledger.sheets.items()}
     out: dict[str, set] = {}
     for finding in ledger.findings:
-        if finding.rule_id.startswith("SCHEMA_") and finding.evidence:
+        if kind_of(finding.rule_id) == "schema" and finding.evidence:
             name = sheet_of.get(finding.evidence[0].sheet)
             out.setdefault(name, set()).add((finding.subject.get("region_code"), finding.subject.get("year")))
     return out
@@ -508,7 +508,7 @@ def _withhold_on_rejected_rows(rule: Rule, table, rejected: dict[str, set]):
 
     sheets = [c[:-5] for c in _row_lists(rule)]
     marks = set().union(*(rejected.get(s, set()) for s in sheets)) if sheets else set()
-    if not marks or rule.id.startswith("DATA_"):
+    if not marks or rule.kind == "data":
         return table
     any_region = {y for r, y in marks if r is None}
     any_year = {r for r, y in marks if y is None}

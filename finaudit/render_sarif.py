@@ -10,27 +10,12 @@ from pathlib import Path, PurePath
 from urllib.parse import quote
 
 from . import __version__
+from .catalogue import code_title, finding_codes
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 LEVELS = {"violation": "error", "warning": "warning", "info": "note"}
 LANGUAGE_TAGS = {"zh": "zh-CN", "en": "en"}
 
-# Findings of the loader (SCHEMA_* reason codes) have no rule file; they get a generic descriptor.
-# The CSV and workbook outputs take their titles from here too.
-GENERIC_TITLES = {
-    "SCHEMA_REQUIRED": {"zh": "必填列为空", "en": "A required column is empty"},
-    "SCHEMA_TYPE": {"zh": "值的类型不符", "en": "A value has the wrong type"},
-    "SCHEMA_ALLOWED_VALUE": {"zh": "值不是可选值", "en": "A value is not one of the allowed values"},
-    "SCHEMA_RANGE": {"zh": "值超出允许范围", "en": "A value is out of range"},
-    "SCHEMA_REGION_CODE": {"zh": "行政区划代码不是6位数字", "en": "A region code is not six digits"},
-}
-GENERIC_TITLE = {"zh": "台账格式问题", "en": "Ledger format problem"}
-GENERIC_DESCRIPTION = {
-    "zh": "台账单元格不符合 schemas/ 中声明的格式；该行未参与审计。",
-    "en": "A ledger cell does not match the format declared in schemas/; its row was kept out of the audit.",
-}
-GENERIC_BASIS = {"document": "finaudit 台账格式（schemas/）", "issuer": "finaudit", "clause": "台账口径",
-                 "text": "每个单元格须符合该列声明的类型、取值范围和可选值"}
 _LABELS = {
     "zh": {"basis": "依据", "why": "为何重要", "remediation": "整改", "unit": "单位"},
     "en": {"basis": "Basis", "why": "Why it matters", "remediation": "Remediation", "unit": "Unit"},
@@ -38,11 +23,8 @@ _LABELS = {
 
 
 def rule_title(result, rule_id: str, lang: str) -> str:
-    """A finding's headline: the rule's title, or the generic one of a loader reason code."""
-    rule = result.rules.get(rule_id)
-    if rule is not None:
-        return rule.title[lang]
-    return GENERIC_TITLES.get(rule_id, GENERIC_TITLE)[lang]
+    """A finding's headline: the rule's title, or that of a code in rules/codes.yaml."""
+    return code_title(rule_id, lang, result.rules)
 
 
 def artifact_uri(file: str) -> str:
@@ -90,15 +72,17 @@ def _rule_descriptor(rule, lang: str) -> dict:
 
 
 def _generic_descriptor(rule_id: str, severity: str, lang: str) -> dict:
-    title = GENERIC_TITLES.get(rule_id, GENERIC_TITLE)[lang]
-    remediation = "按说明改正该单元格后重新审计。" if lang == "zh" else "Correct the cell as the message says and audit again."
+    """The descriptor of a code without a rule file (rules/codes.yaml)."""
+    code = finding_codes()[rule_id]
+    title = code.title[lang]
+    basis = code.basis or {"document": "finaudit", "issuer": "finaudit", "clause": code.id, "text": code.description["zh"]}
     return {
         "id": rule_id, "name": _camel(rule_id),
         "shortDescription": {"text": title},
-        "fullDescription": {"text": GENERIC_DESCRIPTION[lang]},
-        "help": _help(title, GENERIC_BASIS, GENERIC_DESCRIPTION[lang], remediation, lang),
+        "fullDescription": {"text": code.description[lang]},
+        "help": _help(title, basis, code.description[lang], code.remediation[lang], lang),
         "defaultConfiguration": {"level": LEVELS[severity]},
-        "properties": {"severity": severity, "basis": GENERIC_BASIS},
+        "properties": {"severity": severity, "basis": basis},
     }
 
 

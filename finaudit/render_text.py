@@ -105,9 +105,9 @@ def check_report(result, lang: str, show_info: bool = False) -> str:
     if baseline is not None:
         out.append(baseline_line(baseline, lang))
     out.append("")
-    from .batch import UNREADABLE, UNREADABLE_TITLE
+    from .catalogue import code_title, kind_of   # here, not at the top: cli.py prints errors through this module
 
-    titles = {UNREADABLE: UNREADABLE_TITLE[lang], **{rid: rule.title[lang] for rid, rule in result.rules.items()}}
+    titles = {rid: code_title(rid, lang, result.rules) for rid in summary["by_rule"]}
     headers = (["规则", "名称", "违规", "警示", "提示", "符合", "缺口（元）"] if zh
                else ["rule", "title", "violations", "warnings", "info", "passed", "shortfall (yuan)"])
     rows = [[rid, titles.get(rid, ""), c["violation"], c["warning"], c["info"], c["pass"],
@@ -130,7 +130,7 @@ def check_report(result, lang: str, show_info: bool = False) -> str:
         where = f"({printable(Path(finding.file).name)}) " if several and finding.file else ""
         state = STATE_TAG[lang].get(states.get(id(finding)), "")
         out.append(f"  - [{SEVERITY_LABEL[lang][finding.severity]}]{state} {where}{printable(finding.text(lang))}")
-        if finding.evidence and finding.rule_id != UNREADABLE:
+        if finding.evidence and kind_of(finding.rule_id) != "input":
             out.append(("    证据：" if zh else "    Evidence: ") + _evidence_text(finding))
     resolved = [f for f in (baseline or {}).get("absent", []) if show_info or f["severity"] != "info"]
     if resolved:

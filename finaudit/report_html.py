@@ -115,7 +115,7 @@ def view(result, lang: str = "zh") -> dict:
     sections = []
     # Breached guarantees first, then the rest; data-integrity checks last.
     ordered = sorted(result.rules.items(), key=lambda kv: (
-        not any(f.severity != "info" for f in by_rule.get(kv[0], [])), kv[0].startswith("DATA_"), kv[0]))
+        not any(f.severity != "info" for f in by_rule.get(kv[0], [])), kv[1].kind == "data", kv[0]))
     for rule_id, rule in ordered:
         findings = by_rule.pop(rule_id, [])
         evaluated = rule_id in evaluated_rules

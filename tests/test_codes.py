@@ -1,0 +1,47 @@
+"""One registry of finding codes: every code the program can emit has its titles and kind
+in a rule file or in rules/codes.yaml, and what a code does follows its declared kind."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from finaudit.batch import UNREADABLE
+from finaudit.catalogue import CODE_KINDS, RULE_KINDS, finding_codes, kind_of, load_rule, load_rules
+from finaudit.errors import RuleError
+from finaudit.validate import _REASONS
+
+RULES = Path(__file__).resolve().parent.parent / "rules"
+
+
+def test_every_rule_declares_what_kind_of_rule_it_is():
+    assert {rule.kind for rule in load_rules().values()} <= set(RULE_KINDS)
+    assert {rule.id for rule in load_rules().values() if rule.kind == "draft"} == {
+        "DRAFT_FLOORS", "DRAFT_ONLY_INCREASE_PER_STUDENT", "DRAFT_ONLY_INCREASE_TOTAL"}
+
+
+def test_a_rule_of_an_unknown_kind_fails_loading_naming_the_file(tmp_path):
+    path = tmp_path / "FLOOR_PRESCHOOL.yaml"
+    shutil.copy(RULES / "FLOOR_PRESCHOOL.yaml", path)
+    shutil.copy(RULES / "FLOOR_PRESCHOOL.sql", tmp_path / "FLOOR_PRESCHOOL.sql")
+    text = path.read_text(encoding="utf-8")
+    assert "kind: guarantee" in text
+    path.write_text(text.replace("kind: guarantee", "kind: promise"), encoding="utf-8")
+    with pytest.raises(RuleError, match="FLOOR_PRESCHOOL.yaml.*promise"):
+        load_rule(path)
+
+
+def test_every_code_the_loader_and_the_batch_emit_is_registered_with_titles():
+    emitted = {*_REASONS.values(), "SCHEMA_TYPE", UNREADABLE}
+    codes = finding_codes()
+    assert emitted <= set(codes)
+    assert {code.kind for code in codes.values()} <= set(CODE_KINDS)
+    assert all(code.title["zh"] and code.title["en"] for code in codes.values())
+    assert kind_of(UNREADABLE) == "input" and kind_of("SCHEMA_RANGE") == "schema"
+
+
+def test_the_text_report_titles_a_rejected_cells_code(cli, write_xlsx, sheets):
+    sheets["教育经费"][1][7] = "一千五百"            # not a number
+    run = cli("check", write_xlsx(sheets), "--show-info")
+    assert "■ SCHEMA_TYPE  值的类型不符" in run.stdout
