@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .catalogue import kind_of
+from .catalogue import check_draft_severity
 from .errors import FinauditError, UsageError
 from .findings import Evidence, Finding, sort_key
 
@@ -172,16 +172,6 @@ class Audit:
     started_at: str | None = None
 
 
-def set_draft_severity(findings: list[Finding], severity: str | None) -> None:
-    """Gives the failures of the draft pre-audit (rules of kind draft) `severity` instead of the
-    rules' (or profiles') own; notes that could not be evaluated stay info."""
-    if severity is None:
-        return
-    for finding in findings:
-        if kind_of(finding.rule_id) == "draft" and (finding.details or {}).get("outcome") != "unevaluable":
-            finding.severity = severity
-
-
 def audit_one(path: Path, profile: str | None = None, year: int | None = None,
               draft_severity: str | None = None, memory_limit: str | None = None) -> Audit:
     """Audits one ledger; an error that stops it becomes the Input's error, not an exception."""
@@ -192,7 +182,7 @@ def audit_one(path: Path, profile: str | None = None, year: int | None = None,
     item = Input(Path(path))
     start = time.perf_counter()
     try:
-        result = check(path, profile=profile, year=year, memory_limit=memory_limit)
+        result = check(path, profile=profile, year=year, memory_limit=memory_limit, draft_severity=draft_severity)
     except FinauditError as exc:
         item.error = {"zh": exc.message("zh"), "en": exc.message("en")}
         return Audit(item, [], None, {})
@@ -209,7 +199,6 @@ def audit_one(path: Path, profile: str | None = None, year: int | None = None,
         item.error = {"zh": f"内部错误：{type(exc).__name__}: {exc}（设置 FINAUDIT_DEBUG=1 可查看详情）",
                       "en": f"Internal error: {type(exc).__name__}: {exc} (set FINAUDIT_DEBUG=1 for details)"}
         return Audit(item, [], None, {})
-    set_draft_severity(result.findings, draft_severity)
     result.findings.sort(key=sort_key)
     item.sha256 = result.ledger.sha256()
     item.sheets = [s.summary() for s in result.ledger.sheets.values()]
@@ -275,9 +264,7 @@ def check_many(inputs, profile: str | None = None, year: int | None = None, jobs
     for i in audits:
         if progress:
             progress(items[i])
-    if draft_severity is not None and draft_severity not in ("violation", "warning", "info"):
-        raise UsageError(f"草案预审的级别应为 violation、warning 或 info，而不是“{draft_severity}”。",
-                         f"The draft severity must be violation, warning or info, not '{draft_severity}'.")
+    check_draft_severity(draft_severity)
     if memory_limit is not None:        # a wrong value is a wrong call, not an unreadable ledger
         from .engine import connect
         connect(memory_limit).close()

@@ -215,3 +215,10 @@ def code_title(code: str, lang: str, rules: dict | None = None) -> str:
         return rule.title[lang]
     entry = finding_codes().get(code)
     return entry.title[lang] if entry else code
+
+
+def check_draft_severity(severity: str | None) -> None:
+    """Refuses a --draft-severity that is not a severity (None: the rules' own)."""
+    if severity is not None and severity not in SEVERITIES:
+        raise UsageError(f"草案预审的级别应为 violation、warning 或 info，而不是“{severity}”。",
+                         f"The draft severity must be violation, warning or info, not '{severity}'.")

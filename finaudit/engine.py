@@ -16,7 +16,7 @@ from .isolation import warm_up
 from .ledger import Ledger, load
 from .messages import render
 from .readers import EXCEL_SUFFIXES, OTHER_WORKBOOK_SUFFIXES
-from .catalogue import Rule, kind_of, load_rules, views_sql
+from .catalogue import Rule, check_draft_severity, kind_of, load_rules, views_sql
 from .schema import load_schemas
 from .validate import exact_money_sql
 
@@ -296,17 +296,21 @@ def _parameter_maps(region_profiles: dict[str, str], years: list[int]) -> dict[s
 
 
 def check(path, profile: str | None = None, year: int | None = None, rules: dict[str, Rule] | None = None,
-          native: bool | None = None, memory_limit: str | None = None) -> CheckResult:
+          native: bool | None = None, memory_limit: str | None = None,
+          draft_severity: str | None = None) -> CheckResult:
     """Validates a ledger and runs every rule; returns the findings with the run's facts.
     `native`: load a Parquet ledger straight into DuckDB (native.py); None decides by the files.
     `memory_limit` (e.g. "4GB") caps DuckDB's memory: what does not fit goes to a temporary
-    folder, removed afterwards (a national ledger on a laptop); default DuckDB's, 80% of RAM."""
+    folder, removed afterwards (a national ledger on a laptop); default DuckDB's, 80% of RAM.
+    `draft_severity` gives the failures of the draft pre-audit (rules of kind draft) that
+    severity instead of the rule's or profile's; notes that could not be evaluated stay info."""
     started_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
     if Path(path).suffix.lower() in WORKBOOK_OR_TEXT_SUFFIXES:
         warm_up()                   # the parse server starts while the rules load and prepare
     rules = rules if rules is not None else load_rules()
     if profile is not None:
         profiles_mod.get(profile)
+    check_draft_severity(draft_severity)
     # DuckDB releases the GIL while a query runs: the rules are prepared (on a connection of
     # their own) while the ledger loads, and the findings of one rule are built while the
     # next rule's query runs. The audit's connection stays in this thread.
@@ -322,13 +326,13 @@ def check(path, profile: str | None = None, year: int | None = None, rules: dict
             create_tables(con)
             ledger = _load(con, Path(path), native)
             prepared.result()
-            return _audit(con, ledger, rules, profile, year, started_at, pool)
+            return _audit(con, ledger, rules, profile, year, started_at, pool, draft_severity)
         finally:
             con.close()             # before its spill folder goes
 
 
 def _audit(con, ledger: Ledger, rules: dict[str, Rule], profile: str | None, year: int | None, started_at: str,
-           pool) -> CheckResult:
+           pool, draft_severity: str | None = None) -> CheckResult:
     """The rules run on the loaded ledger; `pool` builds findings beside the queries."""
     _require_audit_sheets(ledger)
     _create_views(con)
@@ -350,7 +354,8 @@ def _audit(con, ledger: Ledger, rules: dict[str, Rule], profile: str | None, yea
 
     def results(rule: Rule, table):
         table = _withhold_on_rejected_rows(rule, table, rejected)
-        found = [_finding(rule, row, _profile_of(row, region_profiles, profile), ledger) for row in _reported(table)]
+        found = [_finding(rule, row, _profile_of(row, region_profiles, profile), ledger, draft_severity)
+                 for row in _reported(table)]
         return _evaluations(rule, table, region_profiles, profile), [(f.fingerprint, f) for f in found]
 
     unique = {}
@@ -544,7 +549,7 @@ def _profile_of(row: dict, region_profiles: dict[str, str], forced: str | None) 
     return forced or region_profiles.get(code) or profiles_mod.most_specific(code or "")
 
 
-def _finding(rule: Rule, row: dict, profile_id: str, ledger: Ledger) -> Finding:
+def _finding(rule: Rule, row: dict, profile_id: str, ledger: Ledger, draft_severity: str | None = None) -> Finding:
     outcome = row["outcome"]
     check_name = row.get("check_name") or "main"
     year = row.get("year")
@@ -554,6 +559,8 @@ def _finding(rule: Rule, row: dict, profile_id: str, ledger: Ledger) -> Finding:
         own = (rule.checks.get(check_name) or {}).get("severity")
         severity = own or (profiles_mod.severity_override(profile_id, rule.id, year) if year else None) \
             or rule.severity
+        if rule.kind == "draft" and draft_severity is not None:
+            severity = draft_severity
         # Data-integrity rules name the sheet as their check and share one message.
         spec = rule.checks.get(check_name) or (rule.checks["main"] if list(rule.checks) == ["main"] else None)
         if spec is None:
