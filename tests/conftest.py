@@ -1,15 +1,32 @@
-"""Shared fixtures: small ledgers written on the fly, and the CLI."""
+"""Shared fixtures: the committed sample ledgers, small ledgers written on the fly, and the CLI.
+
+The sample paths are module constants too (`from conftest import SAMPLES, CLEAN, BROKEN`)
+because parametrize lists and module-level helpers need them before any fixture runs.
+"""
 from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 import pytest
+
+# The committed sample ledgers (sample_ledgers/generate.py writes them): the clean one
+# breaks no rule; the one that breaks exactly FLOOR_PRESCHOOL is the tests' usual broken ledger.
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_ledgers"
+CLEAN = SAMPLES / "clean.xlsx"
+BROKEN = SAMPLES / "break_FLOOR_PRESCHOOL.xlsx"
 
 # The sheets of a small valid ledger as a bureau writes it: Chinese sheet names,
 # headers and enumeration names. Row 1 is the header; columns A.. in this order.
 BUDGET_HEADER = ["年度", "行政区划代码", "地区", "学段", "办学性质", "资金来源", "支出类别", "金额"]
 ENROLLMENT_HEADER = ["年度", "行政区划代码", "地区", "学段", "办学性质", "在校生数"]
+
+
+@pytest.fixture
+def samples() -> Path:
+    """The folder of committed sample ledgers (read them; copy one to tmp_path to change it)."""
+    return SAMPLES
 
 
 @pytest.fixture

@@ -14,9 +14,7 @@ import pytest
 
 from finaudit.batch import check_many, expand
 
-SAMPLES = Path(__file__).resolve().parent.parent / "sample_ledgers"
-CLEAN = SAMPLES / "clean.xlsx"
-BROKEN = SAMPLES / "break_FLOOR_PRESCHOOL.xlsx"
+from conftest import BROKEN, CLEAN
 
 
 @pytest.fixture

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-SAMPLES = Path(__file__).resolve().parent.parent / "sample_ledgers"
+from conftest import BROKEN, CLEAN, SAMPLES
+
 GOLDEN = Path(__file__).resolve().parent / "golden"
-CLEAN = SAMPLES / "clean.xlsx"
-BROKEN = SAMPLES / "break_FLOOR_PRESCHOOL.xlsx"
 FINDING_KEYS = {"rule_id", "check", "severity", "subject", "measure", "shortfall_yuan", "basis", "profile",
                 "parameters", "message", "evidence", "evidence_total", "fingerprint"}
 

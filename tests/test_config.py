@@ -10,9 +10,7 @@ import pytest
 
 from finaudit.config import find, load
 
-SAMPLES = Path(__file__).resolve().parent.parent / "sample_ledgers"
-CLEAN = SAMPLES / "clean.xlsx"
-BROKEN = SAMPLES / "break_FLOOR_PRESCHOOL.xlsx"
+from conftest import BROKEN, CLEAN
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-SAMPLES = Path(__file__).resolve().parent.parent / "sample_ledgers"
-CLEAN = SAMPLES / "clean.xlsx"
+from conftest import CLEAN
+
 CUT_WAN = 500          # 万元 planted out of 定州市's 2024 primary personnel spending
 
 

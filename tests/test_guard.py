@@ -24,6 +24,8 @@ import finaudit
 from finaudit.errors import LedgerError
 from finaudit.guard import _CHUNK, _OVERLAP, MIB, Limits, check_workbook
 
+from conftest import CLEAN
+
 REPO = Path(__file__).resolve().parents[1]
 SHEET1 = "xl/worksheets/sheet1.xml"       # 教育经费 in files written by the `sheets` fixture
 GIB = 1024 ** 3
@@ -413,7 +415,7 @@ def test_validate_refuses_each_hostile_file_with_exit_2_and_one_line_under_a_1_g
 
 @pytest.mark.slow
 def test_validate_reads_the_clean_sample_ledger_under_the_same_limit():
-    result = run_validate(REPO / "sample_ledgers" / "clean.xlsx")
+    result = run_validate(CLEAN)
 
     assert result.returncode == 0, result.stderr
     assert "所有行均有效" in result.stdout and result.stderr == ""

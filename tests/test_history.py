@@ -13,11 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import BROKEN, CLEAN
 from test_rules import write_ledger
-
-SAMPLES = Path(__file__).resolve().parent.parent / "sample_ledgers"
-BROKEN = SAMPLES / "break_FLOOR_PRESCHOOL.xlsx"
-CLEAN = SAMPLES / "clean.xlsx"
 
 
 def _county(folder: Path, per_student: dict[tuple[int, str], float], region=("130682", "定州市")) -> Path:

@@ -14,7 +14,8 @@ import pytest
 
 import finaudit
 
-SAMPLES = Path(__file__).resolve().parent.parent / "sample_ledgers"
+from conftest import SAMPLES
+
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 
 pytestmark = [

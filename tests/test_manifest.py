@@ -14,9 +14,8 @@ import pytest
 
 from finaudit.manifest import _tree_digest, rules_digest
 
-SAMPLES = Path(__file__).resolve().parent.parent / "sample_ledgers"
-CLEAN = SAMPLES / "clean.xlsx"
-BROKEN = SAMPLES / "break_FLOOR_PRESCHOOL.xlsx"
+from conftest import BROKEN, CLEAN
+
 RUN_VARYING = re.compile(r'^    "(id|started_at)": "[^"]*",?$', re.MULTILINE)
 
 

@@ -112,11 +112,10 @@ def test_a_generated_school_level_ledger_gives_the_same_audit_both_ways():
     assert_same_audit(gen.parquet_ledger_path(20_000))
 
 
-def test_parquet_ledgers_take_the_native_way_and_workbooks_never_do(tmp_path):
+def test_parquet_ledgers_take_the_native_way_and_workbooks_never_do(tmp_path, samples):
     from finaudit import native
     from finaudit.engine import connect
 
-    samples = Path(__file__).resolve().parents[1] / "sample_ledgers"
     assert native.can_load(connect(), gen.parquet_ledger_path(20_000))
     assert not native.can_load(connect(), samples / "clean.xlsx")
     flags = tmp_path / "flags"

@@ -18,8 +18,8 @@ import pytest
 
 from finaudit.errors import UsageError
 
-SAMPLES = Path(__file__).resolve().parent.parent / "sample_ledgers"
-BROKEN = SAMPLES / "break_FLOOR_PRESCHOOL.xlsx"
+from conftest import BROKEN
+
 OUTPUTS = ["--json", "--html", "--sarif", "--csv", "--annotate"]
 
 

@@ -22,9 +22,9 @@ from finaudit.findings import Evidence, Finding
 from finaudit.render_csv import FORMULA_START, HEADERS, inert, write_csv
 from finaudit.render_sarif import sarif
 
-SAMPLES = Path(__file__).resolve().parent.parent / "sample_ledgers"
+from conftest import BROKEN, SAMPLES
+
 GOLDEN = Path(__file__).resolve().parent / "golden"
-BROKEN = SAMPLES / "break_FLOOR_PRESCHOOL.xlsx"
 GOLDEN_SAMPLES = ["break_FLOOR_PRESCHOOL", "break_SURCHARGE_VOCATIONAL_SHARE"]
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 HOSTILE = ['<script>alert(1)</script>', '"><img src=x onerror=alert(1)>', '=HYPERLINK("http://x","y")',

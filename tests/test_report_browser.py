@@ -13,7 +13,8 @@ import pytest
 import finaudit
 from finaudit.report_html import write_html
 
-SAMPLES = Path(__file__).resolve().parent.parent / "sample_ledgers"
+from conftest import SAMPLES
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pandas as pd
 
 import finaudit
 from finaudit.report_html import render
 
-SAMPLES = Path(__file__).resolve().parent.parent / "sample_ledgers"
+from conftest import SAMPLES
+
 HOSTILE = ['<script>alert(1)</script>', '"><img src=x onerror=alert(1)>']
 
 

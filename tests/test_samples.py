@@ -3,14 +3,14 @@ breaks exactly that rule, and the generator still writes what is committed."""
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 import finaudit
 
-SAMPLES = Path(__file__).resolve().parent.parent / "sample_ledgers"
+from conftest import SAMPLES
+
 BREAKING = sorted(SAMPLES.glob("break_*.xlsx"))
 
 
