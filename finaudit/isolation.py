@@ -20,7 +20,7 @@ import contextlib
 import dataclasses
 import math
 import os
-import pickle
+import json
 import select
 import signal
 import subprocess
@@ -120,8 +120,8 @@ def read_isolated(path, limits: ParseLimits | None = None) -> list:
 
 
 def run_isolated(work, args: tuple, name: str, limits: ParseLimits):
-    """work(*args) in a child process under `limits`, and what it returned (picklable).
-    Its LedgerError is raised here as it was; its death, a limit, a timeout or any other
+    """work(*args) in a child process under `limits`, and what it returned (as JSON: text,
+    numbers, lists and dicts; never a pickle of the child's). Its LedgerError is raised here as it was; its death, a limit, a timeout or any other
     exception is a LedgerError about the file `name`. `work` must be a module-level function."""
     if not hasattr(os, "fork"):             # no fork server there: read in this process
         return work(*args)
@@ -133,13 +133,13 @@ def run_isolated(work, args: tuple, name: str, limits: ParseLimits):
                 f"读取“{name}”的解析进程未能启动或意外结束，未能审计（可设置环境变量 {ENV_IN_PROCESS}=1 在本进程内读取）。",
                 f"The parse process for '{name}' did not start or ended unexpectedly; not audited (set "
                 f"{ENV_IN_PROCESS}=1 to read in this process).") from None
-        result = Path(folder) / "result.pickle"
+        result = Path(folder) / "result.json"
         if timed_out:
             raise _timeout(name)
         if status != 0 or not result.exists():
             raise _died(name, status, Path(folder) / "stderr.log")
-        with open(result, "rb") as fh:
-            message = pickle.load(fh)
+        with open(result, encoding="utf-8") as fh:
+            message = json.load(fh)
     return _received(name, message)
 
 
@@ -283,6 +283,9 @@ def _rebuild(meta: dict, file: str):
 
     with pa.memory_map(file) as source:
         frame = pa.ipc.open_file(source).read_all().to_pandas()
+    # JSON has no tuples and no integer keys: give the RawSheet back its own shapes.
+    meta["ragged_rows"] = {int(row): tuple(counts) for row, counts in meta["ragged_rows"].items()}
+    meta["filled"] = {col: [tuple(span) for span in spans] for col, spans in meta["filled"].items()}
     schema = load_schemas()[meta.pop("schema")]
     return RawSheet(schema=schema, frame=frame, **meta)
 

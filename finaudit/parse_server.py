@@ -11,12 +11,15 @@ Protocol, over the server's stdin and stdout, each message a length-prefixed pic
   parent -> server: (work, args, memory_bytes, cpu_seconds, folder, the parent's FINAUDIT_* variables,
                      the parent's working directory)
   server -> parent: ("started", pid), then ("ended", wait status, peak RSS in KB, CPU seconds)
-The child writes what work(*args) returned, or what stopped it, to folder/result.pickle
+The child writes what work(*args) returned, or what stopped it, to folder/result.json (JSON,
+not a pickle: the child parses untrusted files, and loading a pickle it wrote would run
+whatever a subverted reader put there)
 and its stderr to folder/stderr.log; the parent reads both once the child has ended.
 """
 from __future__ import annotations
 
 import os
+import json
 import pickle
 import struct
 import sys
@@ -101,9 +104,9 @@ def _run_child(work, args, memory_bytes: int, cpu_seconds: float, folder: str, s
         except BaseException as exc:        # noqa: BLE001  a PanicException derives from BaseException
             text = " ".join(str(exc).split())[:300]
             message = ("failed", type(exc).__name__, text, traceback.format_exc(limit=20))
-        path = os.path.join(folder, "result.pickle")
-        with open(path + ".part", "wb") as fh:
-            pickle.dump(message, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        path = os.path.join(folder, "result.json")
+        with open(path + ".part", "w", encoding="utf-8") as fh:
+            json.dump(message, fh)             # \u escapes keep a GBK file name's surrogates
         os.replace(path + ".part", path)
         code = 0
     except BaseException:                   # noqa: BLE001  even the report failed: say so by the code
