@@ -83,31 +83,6 @@ def _prepare(path) -> Path:
 
 
 @contextlib.contextmanager
-def replacing(path, *, encoding: str = "utf-8", newline: str | None = None):
-    """`with replacing(path) as fh:` a text file object on a temporary file beside `path`;
-    when the block ends without an error it is flushed, fsynced and renamed over `path`.
-    On any error the temporary file is removed and `path` is untouched; an OSError
-    becomes an OutputError naming `path`."""
-    target = _prepare(path)
-    try:
-        fd, temp = _create_temp(target)
-    except OSError as exc:
-        raise _cannot_write(path, exc) from None
-    try:
-        with open(fd, "w", encoding=encoding, newline=newline) as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        _commit(temp, target)
-    except OSError as exc:
-        _discard(temp)
-        raise _cannot_write(path, exc) from None
-    except BaseException:
-        _discard(temp)
-        raise
-
-
-@contextlib.contextmanager
 def replacing_path(path):
     """`with replacing_path(path) as temp:` a temporary path beside `path` for a library that
     writes to a path (openpyxl's save). Once the block has written it, it is fsynced and
@@ -132,6 +107,16 @@ def replacing_path(path):
     except BaseException:
         _discard(temp)
         raise
+
+
+@contextlib.contextmanager
+def replacing(path, *, encoding: str = "utf-8", newline: str | None = None):
+    """`with replacing(path) as fh:` a text file object on a temporary file beside `path`;
+    when the block ends without an error it is fsynced and renamed over `path`. On any
+    error the temporary file is removed and `path` is untouched; an OSError becomes an
+    OutputError naming `path` (replacing_path does all of it)."""
+    with replacing_path(path) as temp, open(temp, "w", encoding=encoding, newline=newline) as fh:
+        yield fh
 
 
 def write_text(path, text: str, *, encoding: str = "utf-8") -> None:
