@@ -1,3 +1,3 @@
-from .cli import main
+from finaudit.cli import main
 
 main()

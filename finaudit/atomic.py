@@ -15,7 +15,7 @@ import secrets
 import stat
 from pathlib import Path
 
-from .errors import FinauditError
+from finaudit.errors import FinauditError
 
 TEMP_SUFFIX = ".finaudit-tmp"
 _CHUNK = 1 << 20            # a large report is encoded and written a megabyte at a time

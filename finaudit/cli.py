@@ -6,8 +6,8 @@ import sys
 
 import click
 
-from . import __version__
-from .errors import FinauditError, UsageError
+from finaudit import __version__
+from finaudit.errors import FinauditError, UsageError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_FAILED = 0, 1, 2
 def _remember_lang(ctx, param, value):
@@ -20,7 +20,7 @@ LANG = click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", sho
 
 
 def _fail(message: str) -> None:
-    from .render_text import printable
+    from finaudit.report.text import printable
 
     click.echo(printable(" ".join(message.split())), err=True)    # one line, nothing a terminal acts on
     sys.exit(EXIT_FAILED)
@@ -28,13 +28,13 @@ def _fail(message: str) -> None:
 
 def _echo(text: str) -> None:
     """Prints a report whose lines quote ledger text: no control character reaches the terminal."""
-    from .render_text import printable
+    from finaudit.report.text import printable
 
     click.echo(printable(text, keep_newlines=True))
 
 
 def _json(doc) -> str:
-    from .render_json import dumps
+    from finaudit.runs.document import dumps
 
     return dumps(doc)
 
@@ -44,7 +44,7 @@ class _Seconds(click.ParamType):
     name = "seconds"
 
     def convert(self, value, param, ctx):
-        from .history import valid_timeout
+        from finaudit.runs.history import valid_timeout
 
         name = param.opts[0] if param is not None and param.opts else "--timeout"
         try:
@@ -183,9 +183,9 @@ def validate(ledger, fmt, lang):
     Exit 0 when every row is valid, 1 when there is any finding, 2 when the
     ledger cannot be read.
     """
-    from .ledger import load
-    from .findings import sort_key
-    from .render_text import finding_line, sheets_table
+    from finaudit.intake.ledger import load
+    from finaudit.findings import sort_key
+    from finaudit.report.text import finding_line, sheets_table
 
     loaded = run_guarded(lang, lambda: load(ledger))
     findings = sorted(loaded.findings, key=sort_key)
@@ -195,7 +195,7 @@ def validate(ledger, fmt, lang):
                "findings": [f.to_dict() for f in findings]}
         click.echo(_json(doc))
     else:
-        from .render_text import printable
+        from finaudit.report.text import printable
 
         _echo(("台账：" if lang == "zh" else "Ledger: ") + printable(loaded.path))
         _echo(sheets_table(sheets, lang))
@@ -217,18 +217,18 @@ def write_outputs(result, lang, *, json_path=None, html_path=None, annotate_path
     """Writes every output file asked for; folders are created as needed. Each file is
     written all at once or not at all (atomic.py): a failure leaves the previous one as it
     was and raises atomic.OutputError naming it."""
-    from .atomic import write_text
+    from finaudit.atomic import write_text
 
     if json_path:
         write_text(json_path, result.to_json() + "\n")
     if html_path:
-        from .report_html import write_html
+        from finaudit.report.html import write_html
         write_html(result, html_path, lang=lang)
     if annotate_path:
-        from .annotate import annotate_workbook
+        from finaudit.report.annotate import annotate_workbook
         annotate_workbook(result, annotate_path, lang=lang)
     if sarif_path:
-        from .render_sarif import sarif
+        from finaudit.report.sarif import sarif
         log = sarif(result, lang=lang)
         baseline = getattr(result, "baseline", None)
         if baseline is not None:          # SARIF's own vocabulary: new / unchanged / updated
@@ -236,7 +236,7 @@ def write_outputs(result, lang, *, json_path=None, html_path=None, annotate_path
                 item["baselineState"] = state
         write_text(sarif_path, _json(log) + "\n")
     if csv_path:
-        from .render_csv import write_csv
+        from finaudit.report.csv import write_csv
         write_csv(result, csv_path, lang=lang)
 
 
@@ -286,9 +286,9 @@ def check(ctx, ledgers, **options):
     --fail-on, 1 when there is one, 2 when nothing could be audited (unreadable
     ledgers, wrong usage).
     """
-    from .batch import check_many, expand
-    from .findings import at_or_above
-    from .render_text import check_report
+    from finaudit.runs.batch import check_many, expand
+    from finaudit.findings import at_or_above
+    from finaudit.report.text import check_report
 
     o = _configured(ctx, options)
     lang = o["lang"]
@@ -307,7 +307,7 @@ def check(ctx, ledgers, **options):
     if not result.audited:
         _fail(_nothing_audited(result, lang))
     if o["history"]:
-        from .history import record
+        from finaudit.runs.history import record
 
         result.baseline = run_guarded(lang, lambda: record(o["history"], result, timeout=o["history_timeout"]))
 
@@ -337,7 +337,7 @@ def _configured(ctx, options: dict) -> dict:
     """The options in force: a flag on the command line, else the configuration file, else the default."""
     from click.core import ParameterSource
 
-    from .config import load
+    from finaudit.config import load
 
     lang = options["lang"]
     config = None if options["no_config"] else run_guarded(lang, lambda: load(options["config_path"]))
@@ -366,7 +366,7 @@ OUTPUT_OPTIONS = {"json_path": "--json", "html_path": "--html", "sarif_path": "-
 def _refuse_overwrites(o: dict, items) -> None:
     """No output (flags or configuration) may be a ledger, a file of a ledger folder, the
     history, the configuration file or another output: checked before the audit starts."""
-    from .output_paths import check_outputs
+    from finaudit.runs.output_paths import check_outputs
 
     def label(name: str, flag: str) -> str:
         return f"[outputs] {flag[2:]}" if name in o["from_config"] else flag
@@ -392,7 +392,7 @@ def _nothing_audited(result, lang: str) -> str:
 
 
 def _printable(text) -> str:
-    from .render_text import printable
+    from finaudit.report.text import printable
     return printable(text)
 
 
@@ -434,8 +434,8 @@ def verify(document, base, jobs, lang):
     when every finding is identical, 1 when they differ (each difference is listed), 2
     when the audit cannot be re-run (a ledger is gone, the file is not a findings document).
     """
-    from .manifest import verify as run_verify
-    from .render_text import verification_report
+    from finaudit.runs.manifest import verify as run_verify
+    from finaudit.report.text import verification_report
 
     outcome = run_guarded(lang, lambda: run_verify(document, jobs=jobs, base=base))
     _echo(verification_report(outcome, lang))
@@ -455,9 +455,9 @@ def history(path, diff, fmt, timeout, lang):
 
     With --diff RUN_A RUN_B: the findings new in RUN_B, resolved since RUN_A, and updated.
     """
-    from . import history as history_mod
-    from .config import load
-    from .render_text import diff_report, runs_table
+    from finaudit.runs import history as history_mod
+    from finaudit.config import load
+    from finaudit.report.text import diff_report, runs_table
 
     if path is None:
         config = run_guarded(lang, load)
@@ -485,8 +485,8 @@ def rules(ctx, lang):
     """The rule catalogue with its legal basis (`finaudit rules show ID` for one rule)."""
     if ctx.invoked_subcommand is not None:
         return
-    from .catalogue import load_rules
-    from .render_text import table
+    from finaudit.audit.catalogue import load_rules
+    from finaudit.report.text import table
 
     catalogue = run_guarded(lang, load_rules)
     zh = lang == "zh"
@@ -500,8 +500,8 @@ def rules(ctx, lang):
 @LANG
 def rules_show(rule_id, lang):
     """Everything about one rule: its clause, what it measures, parameters per profile."""
-    from .catalogue import get_rule
-    from .docs import rule_text
+    from finaudit.audit.catalogue import get_rule
+    from finaudit.authoring.docs import rule_text
 
     rule = run_guarded(lang, lambda: get_rule(rule_id))
     click.echo(rule_text(rule, lang))
@@ -512,7 +512,7 @@ def rules_show(rule_id, lang):
 @LANG
 def profiles(year, lang):
     """Jurisdiction profiles and the parameter values in force per year, with sources."""
-    from .docs import profiles_text
+    from finaudit.authoring.docs import profiles_text
 
     click.echo(run_guarded(lang, lambda: profiles_text(lang, year)))
 
@@ -522,7 +522,7 @@ def profiles(year, lang):
 @LANG
 def template(out, lang):
     """Write a blank ledger workbook OUT.xlsx generated from the schemas."""
-    from .template import write_template
+    from finaudit.authoring.template import write_template
 
     path = run_guarded(lang, lambda: write_template(out, lang=lang))
     _echo(f"已写出空白台账：{_printable(path)}" if lang == "zh" else f"Blank ledger written: {_printable(path)}")

@@ -22,7 +22,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import UsageError, join_names
+from finaudit.errors import UsageError, join_names
 
 if sys.version_info >= (3, 11):
     import tomllib

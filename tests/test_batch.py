@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from finaudit.batch import check_many, expand
+from finaudit.runs.batch import check_many, expand
 
 from conftest import BROKEN, CLEAN
 
@@ -119,7 +119,7 @@ def test_worker_processes_give_the_same_result_as_one_process(county_folder):
 
 
 def test_worker_processes_are_used_only_when_they_pay_for_their_start(monkeypatch):
-    import finaudit.batch as batch
+    import finaudit.runs.batch as batch
 
     monkeypatch.setattr(batch.os, "cpu_count", lambda: 2)
     assert [batch.auto_jobs(n) for n in (1, 2, 8, 15, 16, 100)] == [1, 1, 1, 1, 2, 2]

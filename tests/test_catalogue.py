@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from finaudit import profiles
-from finaudit.catalogue import load_rule, load_rules
-from finaudit.engine import prepare_rules
+from finaudit.audit import profiles
+from finaudit.audit.catalogue import load_rule, load_rules
+from finaudit.audit.engine import prepare_rules
 from finaudit.errors import RuleError
 from finaudit.resources import rules_dir
 

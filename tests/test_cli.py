@@ -130,7 +130,7 @@ def test_auditing_one_year_reports_only_that_year(cli):
 
 
 def test_rules_lists_every_rule_with_its_basis(cli):
-    from finaudit.catalogue import load_rules
+    from finaudit.audit.catalogue import load_rules
 
     run = cli("rules")
     assert run.exit_code == 0
@@ -198,12 +198,12 @@ def test_the_money_gap_counts_levels_and_overall_once(tmp_path):
 
 
 def test_a_bug_of_ours_is_still_one_line_and_exit_2(cli, monkeypatch):
-    import finaudit.engine
+    import finaudit.audit.engine
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr(finaudit.engine, "check", broken)
+    monkeypatch.setattr(finaudit.audit.engine, "check", broken)
     line = _one_line_error(cli("check", CLEAN, "--lang", "en"))
     assert line.startswith("Internal error: ZeroDivisionError")
 
@@ -225,7 +225,7 @@ def test_a_profile_severity_override_leaves_a_checks_own_severity_alone(tmp_path
     """An override (say 力争 making FLOOR_SECONDARY_VOCATIONAL advisory) must not turn the
     advisory not_below_general warning into something else."""
     import finaudit
-    from finaudit import profiles
+    from finaudit.audit import profiles
     from test_rules import write_ledger
 
     monkeypatch.setattr(profiles, "severity_override",

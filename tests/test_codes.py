@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from finaudit.batch import UNREADABLE
-from finaudit.catalogue import CODE_KINDS, RULE_KINDS, finding_codes, kind_of, load_rule, load_rules
+from finaudit.runs.batch import UNREADABLE
+from finaudit.audit.catalogue import CODE_KINDS, RULE_KINDS, finding_codes, kind_of, load_rule, load_rules
 from finaudit.errors import RuleError
-from finaudit.validate import _REASONS
+from finaudit.intake.validate import _REASONS
 
 RULES = Path(__file__).resolve().parent.parent / "rules"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import finaudit
-from finaudit.catalogue import load_rule
+from finaudit.audit.catalogue import load_rule
 from finaudit.errors import LedgerError
 
 RULES = Path(__file__).resolve().parent.parent / "rules"

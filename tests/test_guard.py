@@ -22,7 +22,7 @@ import pytest
 
 import finaudit
 from finaudit.errors import LedgerError
-from finaudit.guard import _CHUNK, _OVERLAP, MIB, Limits, check_workbook
+from finaudit.intake.guard import _CHUNK, _OVERLAP, MIB, Limits, check_workbook
 
 from conftest import CLEAN
 

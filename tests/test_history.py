@@ -168,7 +168,7 @@ def _start(history: Path, ledger: Path, *, marker: Path | None = None, hold: flo
     script = textwrap.dedent(f"""
         import sys, time
         from pathlib import Path
-        import finaudit.history as history
+        import finaudit.runs.history as history
 
         def pause(stage):
             if {str(marker) if marker else None!r} and stage == {stage!r}:
@@ -321,7 +321,7 @@ def test_the_library_refuses_a_wait_of_nan_seconds(tmp_path):
     import math
 
     from finaudit.errors import UsageError
-    from finaudit.history import runs
+    from finaudit.runs.history import runs
 
     (tmp_path / "audit.duckdb").write_bytes(b"")
     with pytest.raises(UsageError, match="finite number of seconds"):

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from finaudit.errors import LedgerError
-from finaudit.isolation import ParseLimits, read_isolated, run_isolated
-from finaudit.readers import read_ledger
+from finaudit.intake.isolation import ParseLimits, read_isolated, run_isolated
+from finaudit.intake.readers import read_ledger
 
 sys.path.insert(0, str(Path(__file__).parent))
 import isolation_targets as targets  # noqa: E402  (the child imports it by this name)
@@ -193,7 +193,7 @@ def test_a_batch_with_every_abort_class_workbook_audits_the_good_one(tmp_path, s
 def test_a_ledger_folder_gone_before_it_is_read_is_named_not_an_internal_error(tmp_path, write_csv, sheets):
     import shutil
 
-    from finaudit.batch import check_many, expand
+    from finaudit.runs.batch import check_many, expand
 
     for name, rows in sheets.items():
         write_csv(f"县/{name}.csv", rows)
@@ -209,7 +209,7 @@ def test_a_ledger_folder_gone_before_it_is_read_is_named_not_an_internal_error(t
 
 
 def test_a_folder_walk_does_not_follow_a_symlink_loop_and_says_which_link_it_skipped(tmp_path):
-    from finaudit.batch import expand
+    from finaudit.runs.batch import expand
 
     county = tmp_path / "county"
     county.mkdir()
@@ -255,7 +255,7 @@ def test_the_child_works_in_the_folder_the_parent_is_in_now(monkeypatch, tmp_pat
 
 
 def test_a_read_interrupted_half_way_leaves_the_next_read_working(monkeypatch):
-    from finaudit import isolation
+    from finaudit.intake import isolation
 
     run_isolated(targets.answers, (1,), "县.xlsx", LIMITS)
     real = isolation._Server._expect
@@ -276,7 +276,7 @@ def test_a_parse_server_killed_mid_read_is_a_refusal_and_the_next_read_starts_an
     import signal
     import threading
 
-    from finaudit import isolation
+    from finaudit.intake import isolation
 
     run_isolated(targets.answers, (1,), "县.xlsx", LIMITS)
     server = isolation._SERVER.process

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from finaudit.manifest import _tree_digest, rules_digest
+from finaudit.runs.manifest import _tree_digest, rules_digest
 
 from conftest import BROKEN, CLEAN
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from finaudit.engine import check
+from finaudit.audit.engine import check
 
 sys.path.insert(0, str(Path(__file__).parent / "bench"))
 import gen  # noqa: E402  (tests/bench/gen.py)
@@ -113,8 +113,8 @@ def test_a_generated_school_level_ledger_gives_the_same_audit_both_ways():
 
 
 def test_parquet_ledgers_take_the_native_way_and_workbooks_never_do(tmp_path, samples):
-    from finaudit import native
-    from finaudit.engine import connect
+    from finaudit.intake import native
+    from finaudit.audit.engine import connect
 
     assert native.can_load(connect(), gen.parquet_ledger_path(20_000))
     assert not native.can_load(connect(), samples / "clean.xlsx")
@@ -128,7 +128,7 @@ def test_parquet_ledgers_take_the_native_way_and_workbooks_never_do(tmp_path, sa
 def test_a_ledger_too_large_for_the_memory_says_so_and_does_not_blame_a_rule(monkeypatch):
     import duckdb
 
-    from finaudit import engine
+    from finaudit.audit import engine
     from finaudit.errors import UsageError
 
     def small(*args):

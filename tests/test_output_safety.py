@@ -135,7 +135,7 @@ def test_a_link_to_the_ledger_is_the_ledger(cli, ledger, tmp_path, link):
 
 
 def test_the_check_is_in_the_library_and_raises_a_usage_error(ledger, tmp_path):
-    from finaudit.output_paths import check_outputs
+    from finaudit.runs.output_paths import check_outputs
 
     check_outputs({"--json": tmp_path / "out.json", "--html": None}, [ledger])       # no clash: nothing raised
     with pytest.raises(UsageError, match="is the ledger"):
@@ -302,7 +302,7 @@ def test_an_error_while_a_report_is_made_leaves_no_temporary_file(tmp_path):
 def test_the_blank_template_is_written_atomically(tmp_path, monkeypatch):
     import finaudit.atomic
     from finaudit.atomic import OutputError
-    from finaudit.template import write_template
+    from finaudit.authoring.template import write_template
 
     target = tmp_path / "blank.xlsx"
     target.write_bytes(b"previous")
@@ -358,7 +358,7 @@ def test_the_json_printed_carries_control_characters_only_as_escapes(write_csv, 
 
 
 def test_printable_shows_every_control_character_as_an_escape():
-    from finaudit.render_text import printable
+    from finaudit.report.text import printable
 
     assert printable("a\tb\nc\x1b[2J\x7f\x9b\u202e定州") == "a\\tb\\nc\\x1b[2J\\x7f\\x9b\\u202e定州"
     assert printable("line one\nline\x1b two", keep_newlines=True) == "line one\nline\\x1b two"

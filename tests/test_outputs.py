@@ -16,11 +16,11 @@ import openpyxl
 import pytest
 
 import finaudit
-from finaudit.annotate import FILLS, annotate_workbook
+from finaudit.report.annotate import FILLS, annotate_workbook
 from finaudit.errors import UsageError
 from finaudit.findings import Evidence, Finding
-from finaudit.render_csv import FORMULA_START, HEADERS, inert, write_csv
-from finaudit.render_sarif import sarif
+from finaudit.report.csv import FORMULA_START, HEADERS, inert, write_csv
+from finaudit.report.sarif import sarif
 
 from conftest import BROKEN, SAMPLES
 

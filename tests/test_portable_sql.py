@@ -18,7 +18,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from finaudit.catalogue import load_rules, views_sql
+from finaudit.audit.catalogue import load_rules, views_sql
 
 DIALECTS = ("spark", "postgres")
 

@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from finaudit.errors import LedgerError
-from finaudit.headers import HEADER_SCAN_ROWS, UNITS, find_header, split_unit, title_unit
-from finaudit.normalize import BLANKS, RawColumn, TypeFailure, normalize_column
-from finaudit.schema import fold, load_schemas
+from finaudit.intake.headers import HEADER_SCAN_ROWS, UNITS, find_header, split_unit, title_unit
+from finaudit.intake.normalize import BLANKS, RawColumn, TypeFailure, normalize_column
+from finaudit.intake.schema import fold, load_schemas
 
 SCHEMAS = load_schemas()
 # A few seconds for the whole file; FINAUDIT_PROPERTY_EXAMPLES=5000 for a thorough run.

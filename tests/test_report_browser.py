@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import finaudit
-from finaudit.report_html import write_html
+from finaudit.report.html import write_html
 
 from conftest import SAMPLES
 

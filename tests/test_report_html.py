@@ -6,7 +6,7 @@ import re
 import pandas as pd
 
 import finaudit
-from finaudit.report_html import render
+from finaudit.report.html import render
 
 from conftest import SAMPLES
 
@@ -59,7 +59,7 @@ def test_ten_thousand_findings_make_a_report_under_10_mb(tmp_path):
     result = finaudit.check(folder, year=2023)
     assert sum(f.rule_id == "FLOOR_PRESCHOOL" and f.severity == "violation" for f in result.findings) == n + 1
     out = tmp_path / "report.html"
-    from finaudit.report_html import write_html
+    from finaudit.report.html import write_html
     write_html(result, out)
     assert out.stat().st_size < 10 * 1024 * 1024
 

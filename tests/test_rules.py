@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 import finaudit
-from finaudit.catalogue import load_rules
+from finaudit.audit.catalogue import load_rules
 
 CASES_DIR = Path(__file__).parent / "rules"
 REGION_DEFAULTS = {"region_code": "130682", "region_name": "定州市"}

@@ -7,8 +7,8 @@ import pytest
 
 import finaudit
 from finaudit.errors import UsageError
-from finaudit.schema import enum_lookup, enums, fold, load_schemas
-from finaudit.template import write_template
+from finaudit.intake.schema import enum_lookup, enums, fold, load_schemas
+from finaudit.authoring.template import write_template
 
 # Rows a bureau types under the template's headers, by header text (Chinese names).
 FILLED_ZH = {
@@ -290,7 +290,7 @@ def test_finaudit_template_exits_2_with_one_line_for_a_csv_path(cli, tmp_path):
 
 
 def test_a_dropdown_too_long_to_write_inline_points_at_a_hidden_list_sheet(tmp_path, monkeypatch):
-    import finaudit.template as template
+    import finaudit.authoring.template as template
 
     long_names = [f"学段名称{i:02d}很长很长很长" for i in range(30)]      # 30 x 13 characters > 255
     real = template.options

@@ -144,7 +144,7 @@ def run_measured(cmd: list[str], timeout: float | None = None) -> tuple[subproce
 def _child(kind: str, folder: str) -> dict:
     """In a fresh process: one batch run over the folder, timed; the figures as JSON."""
     import finaudit
-    import finaudit.engine  # noqa: F401  (and what it imports lazily, before the clock)
+    import finaudit.audit.engine  # noqa: F401  (and what it imports lazily, before the clock)
     import duckdb, pandas, pandera, pyarrow, fastexcel  # noqa: E401, F401
 
     jobs = {"batch_j1": 1, "batch_j2": 2}[kind]

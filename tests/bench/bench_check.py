@@ -330,7 +330,7 @@ def _parameter_table(folder: Path):
     (finaudit's own profile lookup, so that the baseline binds what finaudit binds)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
-    from finaudit import profiles
+    from finaudit.audit import profiles
 
     years, regions = set(), set()
     for name in ("budget", "enrollment", "surcharge", "salaries"):
@@ -400,9 +400,9 @@ def _child(kind: str, folder: str, memory_limit: str | None = None) -> dict:
             return {"rows": rows, "outcome_rows": table.num_rows, "by_rule": by_rule,
                     "findings": sum(v for r in by_rule.values() for k, v in r.items() if k != "pass")}
     elif kind == "finaudit":
-        import duckdb  # noqa: F401  imported lazily by finaudit.engine
+        import duckdb  # noqa: F401  imported lazily by finaudit.audit.engine
         import pandas  # noqa: F401
-        import pandera.pandas  # noqa: F401  imported lazily by finaudit.validate
+        import pandera.pandas  # noqa: F401  imported lazily by finaudit.intake.validate
         import pyarrow.parquet  # noqa: F401  (pandas.read_parquet)
 
         # pandera imports its checks backend at the first validation, and hypothesis with
@@ -411,9 +411,9 @@ def _child(kind: str, folder: str, memory_limit: str | None = None) -> dict:
         import pandera.backends.pandas.builtin_checks  # noqa: F401
 
         import finaudit
-        import finaudit.engine  # noqa: F401
-        import finaudit.native  # noqa: F401
-        import finaudit.validate  # noqa: F401
+        import finaudit.audit.engine  # noqa: F401
+        import finaudit.intake.native  # noqa: F401
+        import finaudit.intake.validate  # noqa: F401
 
         def run():
             result = finaudit.check(folder, memory_limit=memory_limit)
@@ -558,7 +558,7 @@ def profile(rows: int, top: int, out: Path | None, explain: int, with_cprofile: 
     import pyarrow.parquet  # noqa: F401
 
     import finaudit
-    from finaudit import engine
+    from finaudit.audit import engine
 
     folder = gen.parquet_ledger_path(rows)
     phases: dict[str, float] = {}
@@ -621,8 +621,9 @@ def profile(rows: int, top: int, out: Path | None, explain: int, with_cprofile: 
 
 def _rule_breakdown(folder: Path, result, explain: int) -> None:
     """Each rule and profile group run three ways on a connection set up as engine.check does."""
-    from finaudit import engine, ledger as ledger_mod
-    from finaudit.catalogue import load_rules
+    from finaudit.audit import engine
+    from finaudit.intake import ledger as ledger_mod
+    from finaudit.audit.catalogue import load_rules
 
     start = time.perf_counter()
     ledger = ledger_mod.load(folder)

@@ -1,4 +1,4 @@
-"""Benchmark: finaudit.ledger.load against the fastest plain reader of the same workbook.
+"""Benchmark: finaudit.intake.ledger.load against the fastest plain reader of the same workbook.
 
     python tests/bench/bench_load.py --rows 100000 --repeat 3
     python tests/bench/bench_load.py --smoke                 # CI: 5,000 rows, 1 run
@@ -16,7 +16,7 @@ Measured:
 - fastexcel: read_excel(path).load_sheet(name, header_row=1).to_arrow() for both sheets;
 - python-calamine: CalamineWorkbook.from_path(path).get_sheet_by_name(name).to_python()
   for both sheets;
-- finaudit: finaudit.ledger.load(path), end to end (read, normalise, validate);
+- finaudit: finaudit.intake.ledger.load(path), end to end (read, normalise, validate);
   with --check instead finaudit.check(path): read, validate and run every rule (the
   audit a user runs), measured against the same parse-only baseline (target 1.5 too).
 The baseline is the faster plain reader; ratio = finaudit / baseline (target <= 1.5).
@@ -50,7 +50,7 @@ SHEETS = (gen.BUDGET_SHEET, gen.ENROLLMENT_SHEET)
 LABELS = {
     "fastexcel": "fastexcel load_sheet().to_arrow()",
     "calamine": "python-calamine to_python()",
-    "finaudit": "finaudit.ledger.load()",
+    "finaudit": "finaudit.intake.ledger.load()",
     "check": "finaudit.check() end to end",
     "check_in_process": "  same, parse not in a child process",
 }
@@ -78,14 +78,14 @@ def _child(kind: str, path: str) -> dict:
             # Minus the title and header rows.
             return {name: len(r) - gen.HEADER_ROW - 1 for name, r in zip(SHEETS, rows)}, None
     elif kind == "finaudit":
-        import fastexcel  # noqa: F401  imported lazily by finaudit.readers
+        import fastexcel  # noqa: F401  imported lazily by finaudit.intake.readers
         import openpyxl  # noqa: F401
-        import pandera.pandas  # noqa: F401  imported lazily by finaudit.validate
+        import pandera.pandas  # noqa: F401  imported lazily by finaudit.intake.validate
 
-        import finaudit.ledger
+        import finaudit.intake.ledger
 
         def run():
-            ledger = finaudit.ledger.load(path)
+            ledger = finaudit.intake.ledger.load(path)
             rows = {s.source: s.rows_read for s in ledger.sheets.values()}
             return rows, [f.rule_id for f in ledger.findings]
     elif kind in ("check", "check_in_process"):
@@ -93,7 +93,7 @@ def _child(kind: str, path: str) -> dict:
 
         if kind == "check_in_process":      # what the parse child costs: the same run without it
             os.environ["FINAUDIT_PARSE_IN_PROCESS"] = "1"
-        import duckdb  # noqa: F401  imported lazily by finaudit.engine
+        import duckdb  # noqa: F401  imported lazily by finaudit.audit.engine
         import fastexcel  # noqa: F401
         import openpyxl  # noqa: F401
         import pandera.pandas  # noqa: F401
@@ -127,7 +127,7 @@ def _child(kind: str, path: str) -> dict:
 def _cpu() -> float:
     """This process's CPU time and its parse children's (finaudit/isolation.py)."""
     try:
-        from finaudit.isolation import children_cpu_seconds
+        from finaudit.intake.isolation import children_cpu_seconds
     except ImportError:
         return time.process_time()
     return time.process_time() + children_cpu_seconds()
@@ -218,7 +218,7 @@ def report(result: dict) -> str:
 
 
 def profile(rows: int, top: int, out: Path | None) -> None:
-    """cProfile of one finaudit.ledger.load in this process (imports done first)."""
+    """cProfile of one finaudit.intake.ledger.load in this process (imports done first)."""
     import cProfile
     import pstats
 
@@ -226,15 +226,15 @@ def profile(rows: int, top: int, out: Path | None) -> None:
     import openpyxl  # noqa: F401
     import pandera.pandas  # noqa: F401
 
-    import finaudit.ledger
+    import finaudit.intake.ledger
 
     path = gen.ledger_path(rows)
     prof = cProfile.Profile()
     start = time.perf_counter()
     prof.enable()
-    finaudit.ledger.load(path)
+    finaudit.intake.ledger.load(path)
     prof.disable()
-    print(f"finaudit.ledger.load({path}) under cProfile: {time.perf_counter() - start:.3f} s")
+    print(f"finaudit.intake.ledger.load({path}) under cProfile: {time.perf_counter() - start:.3f} s")
     if out:
         prof.dump_stats(str(out))
         print(f"profile written to {out}")

@@ -8,7 +8,7 @@ The ledger is the one of tests/test_report_html.py: N public kindergartens of Di
 (130682) in 2023, each given 399 yuan per child, so FLOOR_PRESCHOOL finds N school
 violations plus one for the region (a handful of info notes come with them). It is
 written as a Parquet folder in a temporary directory, audited with finaudit.check and
-rendered with finaudit.report_html.write_html (target: under 10 MB at N = 10,000).
+rendered with finaudit.report.html.write_html (target: under 10 MB at N = 10,000).
 
 The baselines are plain static HTML files of exactly the report's byte size, with no
 CSS and no script. Both hold the findings' text (severity, rule, subject, message, the
@@ -111,7 +111,7 @@ def build(n: int, workdir: Path) -> dict:
     import pandas as pd
 
     import finaudit
-    from finaudit.report_html import EVIDENCE_SHOWN, write_html
+    from finaudit.report.html import EVIDENCE_SHOWN, write_html
 
     folder = workdir / "ledger"
     folder.mkdir()

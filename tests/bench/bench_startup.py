@@ -90,7 +90,7 @@ def _child(kind: str) -> dict:
 # --- parent side --------------------------------------------------------------
 
 def benchmark(repeat: int) -> dict:
-    from finaudit.catalogue import load_rules
+    from finaudit.audit.catalogue import load_rules
 
     kinds = list(BASELINES) + list(COMMANDS)
     runs: dict[str, list[dict]] = {kind: [] for kind in kinds}

@@ -12,7 +12,7 @@ references, shared strings, workbook.xml, relationships, entities, encodings) re
 the zip bytes themselves (flips, truncation, header fields). Case i of seed s is a function of
 (s, i) alone, so every case can be written again from its number.
 
-finaudit.ledger.load runs in a worker process started once, under a 1 GiB address-space limit
+finaudit.intake.ledger.load runs in a worker process started once, under a 1 GiB address-space limit
 (RLIMIT_AS), one case at a time with a timeout. The only acceptable outcomes are a Ledger whose
 valid rows keep the contract (every row accounted for, required cells present, amounts finite
 and in range), or a FinauditError whose messages are one line each. Anything else (another
@@ -668,7 +668,7 @@ def contract_problems(ledger) -> list[str]:
     rejected; valid rows have their required cells, finite amounts, counts and years in range."""
     import numpy as np
 
-    from finaudit.schema import YEAR_RANGE
+    from finaudit.intake.schema import YEAR_RANGE
 
     problems = []
     for name, sheet in ledger.sheets.items():
@@ -697,7 +697,7 @@ def contract_problems(ledger) -> list[str]:
 def run_load(path: str) -> dict:
     """Loads one file; what happened, as a dict the parent can read."""
     from finaudit.errors import FinauditError
-    from finaudit.ledger import load
+    from finaudit.intake.ledger import load
 
     def where(error) -> str:
         """The last line of finaudit the error passed through (else the last line at all)."""
@@ -735,7 +735,7 @@ def worker_main() -> None:
     os.dup2(2, 1)                       # the library's prints must not mix with the answers
     sys.path.insert(0, str(REPO))
     warnings.simplefilter("ignore")
-    from finaudit.ledger import load
+    from finaudit.intake.ledger import load
     del load                            # imported once, before the first case is timed
     answers.write(json.dumps({"outcome": "ready"}) + "\n")
     for line in sys.stdin:
@@ -811,7 +811,7 @@ class Worker:
 
 def confirm(path: Path) -> dict:
     """Runs one file alone in a fresh process under the same memory limit."""
-    code = ("import sys; sys.path.insert(0, sys.argv[2]); from finaudit.ledger import load; "
+    code = ("import sys; sys.path.insert(0, sys.argv[2]); from finaudit.intake.ledger import load; "
             "from finaudit.errors import FinauditError\n"
             "try:\n    load(sys.argv[1])\nexcept FinauditError as e:\n    print('REFUSED', type(e).__name__, repr(e.en))")
     started = time.perf_counter()

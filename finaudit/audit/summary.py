@@ -1,0 +1,87 @@
+"""The summary of a check: counts by severity and rule, money gaps, and the matrix of
+guarantee x region x year (compliant / violated / warning / not evaluable)."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from finaudit.findings import SEVERITIES
+
+_STATUS_RANK = {"violated": 4, "warning": 3, "not_evaluable": 2, "compliant": 1}
+
+
+def summarize(result) -> dict:
+    by_severity = {s: 0 for s in SEVERITIES}
+    by_rule: dict[str, dict] = defaultdict(lambda: {"violation": 0, "warning": 0, "info": 0, "pass": 0,
+                                                   "shortfall_yuan": 0.0})
+    for f in result.findings:
+        by_severity[f.severity] += 1
+        by_rule[f.rule_id][f.severity] += 1
+    for rule_id, gap in _rule_gaps(result.findings, result.rules).items():
+        by_rule[rule_id]["shortfall_yuan"] = gap
+    ev = result.evaluations
+    for rule_id, passes in ev[ev["outcome"] == "pass"].groupby("rule_id").size().items():
+        by_rule[rule_id]["pass"] += int(passes)
+    matrix = _matrix(result)
+    total = sum(v["shortfall_yuan"] for v in by_rule.values())
+    return {
+        "by_severity": by_severity,
+        "by_rule": {k: {**v, "shortfall_yuan": round(v["shortfall_yuan"], 2)} for k, v in sorted(by_rule.items())},
+        "shortfall_yuan_total": round(total, 2),
+        "profiles": dict(sorted(result.region_profiles.items())),
+        "years": result.years,
+        "matrix": matrix,
+    }
+
+
+def _rule_gaps(findings, rules) -> dict[str, float]:
+    """Money needed per rule, counting each region and year once.
+
+    A rule may report the same money twice: per school and for the region, per level
+    and overall. Per rule, region and year the gap is the larger of the detailed sum
+    (schools, or levels) and the aggregate one. For floors the school sum is always
+    the larger (a school above the floor does not lift one below it); for per-student
+    spending neither bounds the other, so the larger is what complying with both needs.
+    A rule whose per-level findings detail its overall one says so (`levels_detail_overall`).
+    Gaps of different rules may overlap: the grand total is their sum, an upper bound.
+    """
+    detailed: dict[tuple, float] = defaultdict(float)
+    aggregate: dict[tuple, float] = defaultdict(float)
+    for f in findings:
+        if f.severity != "violation" or not f.shortfall_yuan:
+            continue
+        s = f.subject
+        if s.get("school_id"):
+            detailed[(f.rule_id, f.check, s.get("region_code"), s.get("year"), s.get("level"))] += f.shortfall_yuan
+        elif s.get("level") and getattr(rules.get(f.rule_id), "levels_detail_overall", False):
+            detailed[(f.rule_id, f.check, s.get("region_code"), s.get("year"), None)] += f.shortfall_yuan
+        else:
+            aggregate[(f.rule_id, f.check, s.get("region_code"), s.get("year"), s.get("level"))] += f.shortfall_yuan
+    gaps: dict[str, float] = defaultdict(float)
+    for key in set(detailed) | set(aggregate):
+        gaps[key[0]] += max(detailed.get(key, 0.0), aggregate.get(key, 0.0))
+    return dict(gaps)
+
+
+def _matrix(result) -> list[dict]:
+    """Worst status per rule x region x year, from evaluations and the findings they produced."""
+    severity_of: dict[tuple, str] = {}
+    for f in result.findings:
+        if f.subject.get("region_code") and f.subject.get("year") is not None:
+            key = (f.rule_id, f.subject["region_code"], f.subject["year"])
+            status = {"violation": "violated", "warning": "warning"}.get(f.severity)
+            if f.severity == "info":
+                status = "not_evaluable" if (f.details or {}).get("outcome") == "unevaluable" else None
+            if status and _STATUS_RANK[status] > _STATUS_RANK.get(severity_of.get(key), 0):
+                severity_of[key] = status
+    ev = result.evaluations.dropna(subset=["region_code", "year"])
+    ev = ev.assign(passed=ev["outcome"].eq("pass"))
+    groups = ev.groupby(["rule_id", "region_code", "year"], sort=True).agg(
+        region_name=("region_name", "first"), passed=("passed", "max"))
+    cells = []
+    for (rule_id, code, year), row in zip(groups.index, groups.itertuples(index=False)):
+        key = (rule_id, code, int(year))
+        status = severity_of.get(key) or ("compliant" if row.passed else None)
+        if status:
+            cells.append({"rule_id": rule_id, "region_code": code, "region_name": row.region_name,
+                          "year": int(year), "status": status})
+    return cells

@@ -1,0 +1,365 @@
+"""Parsing untrusted ledger files in a child process, where a crash costs nothing.
+
+The fast spreadsheet readers are Rust: on a hostile file they abort the whole process
+(an allocation failure), or raise a PanicException that derives from BaseException and
+passes every `except Exception`. The pre-parse guard (guard.py) refuses what it can
+recognise; whatever it misses must still cost only that file. read_isolated runs
+readers.read_ledger in a child process under an address-space and a CPU-time limit,
+with a wall-clock deadline: an abort, a panic, a limit or a timeout becomes a
+LedgerError naming the file and what happened, and the run goes on.
+
+The child is forked by a server process that has already imported the readers
+(parse_server.py: a few milliseconds a file, not the second an interpreter takes to
+start), and hands the sheets back as Arrow IPC files in a temporary folder, which the
+parent maps rather than reads through a pipe: the cells are copied once, into the
+parent's frames.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+import os
+import json
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from finaudit.intake import parse_server
+from finaudit.errors import LedgerError, UsageError
+
+# The readers (pandas, pyarrow) are imported where used: warm_up() starts the parse server
+# before the caller has imported them, so that the two imports run side by side.
+
+MIB = 1024 * 1024
+ENV_MEMORY_MB = "FINAUDIT_PARSE_MEMORY_MB"
+ENV_SECONDS = "FINAUDIT_PARSE_SECONDS"
+ENV_IN_PROCESS = "FINAUDIT_PARSE_IN_PROCESS"   # "1": no child (a debugger can then step into the readers)
+# Address space the child holds before it reads a byte: the interpreter, pandas, pyarrow,
+# the readers, and the arenas and thread stacks their threads reserve but do not use
+# (measured: 0.37 GB after the imports, 1.5 GB after reading a 20 KB workbook at 93 MB RSS).
+_RESERVED = 2048 * MIB
+_PER_FILE_BYTE = 64         # a 1M-row xlsx of 35 MB peaks near 1 GB resident while it is read
+_SECONDS_BASE, _SECONDS_PER_MIB = 30.0, 2.0     # clean.xlsx parses in 0.15 s; a 56 MB, 1M-row xlsx in about 10 s
+
+
+def _env_number(name: str, unit_zh: str, unit_en: str) -> float | None:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (value > 0 and math.isfinite(value)):
+        raise UsageError(f"环境变量 {name} 的值“{raw}”无效，应为有限的正数（单位{unit_zh}）。",
+                         f"{name}='{raw}' is not valid: give a finite positive number of {unit_en}.")
+    return value
+
+
+@dataclass(frozen=True)
+class ParseLimits:
+    """What the parse of one file may take before it is stopped: bytes of address space,
+    seconds of CPU, and seconds of wall-clock time."""
+
+    memory_bytes: int
+    cpu_seconds: float
+    wall_seconds: float
+
+    @classmethod
+    def for_path(cls, path: Path) -> "ParseLimits":
+        """Limits that grow with the file's size (a folder: its files'), within the machine's
+        memory; FINAUDIT_PARSE_MEMORY_MB and FINAUDIT_PARSE_SECONDS set them outright."""
+        size = _size_on_disk(path)
+        memory_mb = _env_number(ENV_MEMORY_MB, "MB", "megabytes")
+        if memory_mb is not None:
+            memory = int(memory_mb * MIB)
+        else:
+            memory = min(_RESERVED + _PER_FILE_BYTE * size, max(_physical_memory() * 3 // 4, _RESERVED))
+        seconds = _env_number(ENV_SECONDS, "秒", "seconds")
+        if seconds is None:
+            seconds = _SECONDS_BASE + _SECONDS_PER_MIB * size / MIB
+        # The CPU limit is the one that ends a busy loop; the wall-clock deadline, twice as
+        # long, ends a child that waits (a FIFO, a stalled network drive) or shares a busy machine.
+        return cls(memory, seconds, 2 * seconds + 5)
+
+
+def _size_on_disk(path: Path) -> int:
+    try:
+        if path.is_dir():
+            return sum(p.stat().st_size for p in path.iterdir() if p.is_file())
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _physical_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 8 * 1024 * MIB
+
+
+# --- the parent's side --------------------------------------------------------------
+
+def read_isolated(path, limits: ParseLimits | None = None) -> list:
+    """readers.read_ledger(path), run in a child process; whatever the file does to the
+    parser there (abort, panic, memory, time) is a LedgerError here."""
+    path = Path(path)
+    if os.environ.get(ENV_IN_PROCESS) == "1":
+        from finaudit.intake.readers import read_ledger
+        return read_ledger(path)
+    with tempfile.TemporaryDirectory(prefix="finaudit-parse-") as folder:
+        saved = run_isolated(_read_saved, (str(path), folder), path.name, limits or ParseLimits.for_path(path))
+        return [_rebuild(meta, file) for meta, file in saved]
+
+
+def run_isolated(work, args: tuple, name: str, limits: ParseLimits):
+    """work(*args) in a child process under `limits`, and what it returned (as JSON: text,
+    numbers, lists and dicts; never a pickle of the child's). Its LedgerError is raised here as it was; its death, a limit, a timeout or any other
+    exception is a LedgerError about the file `name`. `work` must be a module-level function."""
+    if not hasattr(os, "fork"):             # no fork server there: read in this process
+        return work(*args)
+    with tempfile.TemporaryDirectory(prefix="finaudit-child-") as folder, _LOCK:
+        try:
+            status, timed_out = _server().run(work, args, limits, folder)
+        except _ServerFailed:
+            raise LedgerError(
+                f"读取“{name}”的解析进程未能启动或意外结束，未能审计（可设置环境变量 {ENV_IN_PROCESS}=1 在本进程内读取）。",
+                f"The parse process for '{name}' did not start or ended unexpectedly; not audited (set "
+                f"{ENV_IN_PROCESS}=1 to read in this process).") from None
+        result = Path(folder) / "result.json"
+        if timed_out:
+            raise _timeout(name)
+        if status != 0 or not result.exists():
+            raise _died(name, status, Path(folder) / "stderr.log")
+        with open(result, encoding="utf-8") as fh:
+            message = json.load(fh)
+    return _received(name, message)
+
+
+class _ServerFailed(Exception):
+    """The parse server did not start, or broke the protocol; it has been stopped."""
+
+
+# The server imports finaudit from the parent's path, never from the current folder: `-m`
+# would put that folder first, and a user's own finaudit.py there would run instead.
+_START = ("import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
+          "from finaudit.intake.parse_server import main; main()")
+_START_SECONDS = 120                        # its imports take about a second; a loaded machine, more
+_REAP_SECONDS = 30                          # from a SIGKILL to the server's word that the child ended
+
+
+class _Server:
+    """The parse server (parse_server.py) of this process, started on first use. Any
+    failure or interruption in a request stops it, and the next request starts another:
+    a half-finished exchange would pair the next request with this one's answers."""
+
+    def __init__(self):
+        self.process = subprocess.Popen([sys.executable, "-c", _START], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, bufsize=0, close_fds=True)
+        try:
+            parse_server.send(self.process.stdin, list(sys.path))
+            if self._expect("ready", _START_SECONDS) is None:
+                raise _ServerFailed("ready")
+        except BaseException:
+            self.stop()
+            raise
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        for pipe in (self.process.stdin, self.process.stdout):
+            with contextlib.suppress(OSError):
+                pipe.close()
+
+    def _expect(self, tag: str, seconds: float | None):
+        """The server's next message, which must be `tag`; None when `seconds` pass first."""
+        if seconds is not None:
+            ready, _, _ = select.select([self.process.stdout], [], [], seconds)
+            if not ready:
+                return None
+        message = parse_server.receive(self.process.stdout)
+        if not message or message[0] != tag:
+            raise _ServerFailed(tag)
+        return message
+
+    def run(self, work, args, limits: ParseLimits, folder: str) -> tuple[int, bool]:
+        """(the child's wait status, whether it overran its wall-clock deadline)."""
+        settings = {k: v for k, v in os.environ.items() if k.startswith("FINAUDIT_")}
+        try:
+            parse_server.send(self.process.stdin, (work, args, limits.memory_bytes, limits.cpu_seconds, folder,
+                                                   settings, os.getcwd()))
+            started = self._expect("started", _START_SECONDS)
+            if started is None:
+                raise _ServerFailed("started")
+            pid = started[1]
+            ended = self._expect("ended", limits.wall_seconds)
+            timed_out = ended is None
+            if timed_out:
+                # The server has not reaped the child (it would have said so), so the pid is still its.
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                ended = self._expect("ended", _REAP_SECONDS)
+                if ended is None:
+                    raise _ServerFailed("ended")
+        except BaseException as exc:        # KeyboardInterrupt too: the exchange is half done
+            self.stop()
+            if isinstance(exc, (OSError, EOFError, TypeError)):
+                raise _ServerFailed(str(exc)) from None
+            raise
+        global _CHILDREN_CPU
+        _CHILDREN_CPU += ended[3]
+        return ended[1], timed_out
+
+
+_LOCK = threading.Lock()
+_SERVER: _Server | None = None
+_CHILDREN_CPU = 0.0
+
+
+def children_cpu_seconds() -> float:
+    """CPU time the parse children of this process have used so far (a benchmark adds it to
+    the process's own: time.process_time() does not see a grandchild's)."""
+    return _CHILDREN_CPU
+
+
+def _server() -> _Server:
+    global _SERVER
+    if _SERVER is None or not _SERVER.alive():
+        _SERVER = None
+        try:
+            _SERVER = _Server()
+        except (OSError, EOFError, TypeError) as exc:
+            raise _ServerFailed(str(exc)) from None
+    return _SERVER
+
+
+def warm_up() -> None:
+    """Starts the parse server now, beside whatever the caller does next (its imports take
+    about as long as the caller's own), rather than when the first file is read."""
+    if hasattr(os, "fork") and os.environ.get(ENV_IN_PROCESS) != "1":
+        threading.Thread(target=_start, daemon=True).start()
+
+
+def _start() -> None:
+    with _LOCK, contextlib.suppress(Exception):
+        _server()                           # a failure to start is met again, and said, at the first read
+
+
+def _received(name: str, message):
+    kind = message[0]
+    if kind == "done":
+        return message[1]
+    if kind == "refused":
+        raise LedgerError(message[1], message[2])
+    if kind == "timeout":
+        raise _timeout(name)
+    if kind == "memory":
+        raise _memory(name)
+    # "failed": an exception that is neither a refusal nor a limit.
+    _, exc_name, text, trace = message
+    if os.environ.get("FINAUDIT_DEBUG"):
+        raise RuntimeError(f"{exc_name}: {text}\n--- in the parse child process ---\n{trace}")
+    raise LedgerError(
+        f"解析“{name}”时读取程序出错（{exc_name}：{text}），文件可能已损坏或被篡改，未能审计。",
+        f"The reader failed on '{name}' ({exc_name}: {text}); the file may be damaged or crafted; not audited.")
+
+
+def _rebuild(meta: dict, file: str):
+    import pyarrow as pa
+
+    from finaudit.intake.readers import RawSheet
+    from finaudit.intake.schema import load_schemas
+
+    with pa.memory_map(file) as source:
+        frame = pa.ipc.open_file(source).read_all().to_pandas()
+    # JSON has no tuples and no integer keys: give the RawSheet back its own shapes.
+    meta["ragged_rows"] = {int(row): tuple(counts) for row, counts in meta["ragged_rows"].items()}
+    meta["filled"] = {col: [tuple(span) for span in spans] for col, spans in meta["filled"].items()}
+    schema = load_schemas()[meta.pop("schema")]
+    return RawSheet(schema=schema, frame=frame, **meta)
+
+
+def _died(name: str, status: int, log: Path) -> LedgerError:
+    """What a child that ended without a result tells: its signal, and the last line it printed."""
+    said = _last_line(log)
+    signum = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+    if signum == signal.SIGXCPU:
+        return _timeout(name)
+    if "memory allocation" in said or "out of memory" in said.lower() or "MemoryError" in said:
+        return _memory(name)
+    how = signal.Signals(signum).name if signum in set(signal.Signals) else (
+        f"signal {signum}" if signum else f"exit {os.WEXITSTATUS(status) if os.WIFEXITED(status) else status}")
+    detail_zh = f"（{how}{'：' + said if said else ''}）"
+    detail_en = f" ({how}{': ' + said if said else ''})"
+    return LedgerError(
+        f"解析“{name}”时读取程序崩溃{detail_zh}，文件可能已损坏或被篡改，未能审计。",
+        f"The reader crashed on '{name}'{detail_en}; the file may be damaged or crafted to crash a "
+        "reader; not audited.")
+
+
+def _timeout(name: str) -> LedgerError:
+    return LedgerError(
+        f"解析“{name}”超时，已停止读取，未能审计（上限可用环境变量 {ENV_SECONDS} 调整）。",
+        f"Parsing '{name}' ran out of time and was stopped; not audited (the limit is set by {ENV_SECONDS}).")
+
+
+def _memory(name: str) -> LedgerError:
+    return LedgerError(
+        f"解析“{name}”超出内存上限，已停止读取，未能审计（上限可用环境变量 {ENV_MEMORY_MB} 调整）。",
+        f"Parsing '{name}' went over its memory limit and was stopped; not audited "
+        f"(the limit is set by {ENV_MEMORY_MB}).")
+
+
+def _last_line(log: Path) -> str:
+    """What the child said last that tells why it ended: an allocation failure, a Rust
+    panic's message, else its last line that is not part of a backtrace."""
+    try:
+        with open(log, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(fh.tell() - 65536, 0))
+            lines = [line.strip() for line in fh.read().decode("utf-8", "replace").splitlines()]
+    except OSError:
+        return ""
+    told = [line for line in lines if line.startswith("memory allocation of")]
+    if not told:
+        panics = [i for i, line in enumerate(lines) if "panicked at" in line]
+        if panics:
+            told = [" ".join(lines[panics[-1]:panics[-1] + 2])]
+    if not told:
+        told = [line for line in lines if line and not line.startswith(("stack backtrace", "note:", "at "))
+                and not line[:1].isdigit()][-1:]
+    text = told[-1] if told else ""
+    return "".join(ch if ch.isprintable() else " " for ch in text)[:300]
+
+
+# --- the child's side ---------------------------------------------------------------
+
+def _read_saved(path: str, folder: str) -> list[tuple[dict, str]]:
+    """The child's work: the ledger's sheets, each frame saved in `folder`."""
+    from finaudit.intake.readers import read_ledger
+
+    return [_saved(raw, folder, i) for i, raw in enumerate(read_ledger(Path(path)))]
+
+
+def _saved(raw, folder: str, index: int) -> tuple[dict, str]:
+    """The sheet's frame as an Arrow IPC file, and the rest of the RawSheet as a dict."""
+    import pyarrow as pa
+
+    file = os.path.join(folder, f"sheet{index}.arrow")
+    table = pa.Table.from_pandas(raw.frame, preserve_index=False)
+    with pa.OSFile(file, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    meta = {f.name: getattr(raw, f.name) for f in dataclasses.fields(raw) if f.name not in ("frame", "schema")}
+    meta["schema"] = raw.schema.name
+    return meta, file

@@ -1,0 +1,131 @@
+"""The ledger's declared schemas (schemas/*.yaml) and what is derived from them.
+
+The YAML files are the single declaration of every sheet and column; the pandera
+schemas, the header aliases, the blank template and the docs all come from here.
+"""
+from __future__ import annotations
+
+import functools
+import unicodedata
+from dataclasses import dataclass, field
+
+import yaml
+
+from finaudit.resources import schemas_dir
+
+# libyaml's loader parses our schema files about six times faster than the pure-Python
+# one and builds the same objects; PyYAML built without libyaml has only the latter.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+SHEET_ORDER = ("budget", "enrollment", "surcharge", "salaries", "reference")
+NUMERIC_TYPES = ("year", "money", "count")
+YEAR_RANGE = (1949, 2100)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # year | region_code | text | enum | money | count
+    required: bool
+    aliases: tuple[str, ...]
+    description: dict
+    enum: str | None = None
+    min: float | None = None
+    max: float | None = None
+    default: str | None = None
+
+    @property
+    def numeric(self) -> bool:
+        return self.type in NUMERIC_TYPES
+
+    @property
+    def all_names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+
+@dataclass(frozen=True)
+class SheetSchema:
+    name: str
+    title: dict
+    aliases: tuple[str, ...]
+    required: bool
+    description: dict
+    key: tuple[str, ...]
+    columns: tuple[Column, ...] = field(default_factory=tuple)
+    measure_column: str | None = None     # the cell a finding points at in a row of this sheet
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+    @property
+    def all_names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+    def display_name(self, lang: str) -> str:
+        return self.title[lang]
+
+
+def fold(text: str) -> str:
+    """The form in which names are compared: full-width folded, no spaces, lower case."""
+    return "".join(unicodedata.normalize("NFKC", str(text)).split()).lower()
+
+
+@functools.lru_cache(maxsize=None)
+def enums() -> dict[str, dict[str, dict]]:
+    """Every enumeration: {enum name: {code: {zh, en, aliases}}}."""
+    with open(schemas_dir() / "enums.yaml", encoding="utf-8") as fh:
+        return yaml.load(fh, Loader=_YAML_LOADER)
+
+
+@functools.lru_cache(maxsize=None)
+def enum_lookup(enum_name: str) -> dict[str, str]:
+    """Maps every accepted spelling (folded) of an enumeration to its code."""
+    lookup: dict[str, str] = {}
+    for code, spec in enums()[enum_name].items():
+        for spelling in (code, spec["zh"], spec["en"], *spec.get("aliases", [])):
+            lookup[fold(spelling)] = code
+    return lookup
+
+
+def enum_label(enum_name: str, code: str | None, lang: str) -> str:
+    """The name of a code in the user's language (the code itself when unknown)."""
+    if code is None:
+        return ""
+    spec = enums().get(enum_name, {}).get(code)
+    return spec[lang] if spec else str(code)
+
+
+def _column(spec: dict) -> Column:
+    return Column(
+        name=spec["name"],
+        type=spec["type"],
+        required=bool(spec.get("required", False)),
+        aliases=tuple(spec.get("aliases", [])),
+        description=spec["description"],
+        enum=spec.get("enum"),
+        min=spec.get("min"),
+        max=spec.get("max"),
+        default=spec.get("default"),
+    )
+
+
+@functools.lru_cache(maxsize=None)
+def load_schemas() -> dict[str, SheetSchema]:
+    """Reads schemas/<sheet>.yaml for every ledger sheet, in the ledger's order."""
+    out = {}
+    for name in SHEET_ORDER:
+        with open(schemas_dir() / f"{name}.yaml", encoding="utf-8") as fh:
+            spec = yaml.load(fh, Loader=_YAML_LOADER)
+        if spec["sheet"] != name:
+            raise ValueError(f"schemas/{name}.yaml declares sheet {spec['sheet']!r}")
+        out[name] = SheetSchema(
+            name=name,
+            title=spec["title"],
+            aliases=tuple(spec.get("aliases", [])),
+            required=bool(spec.get("required", False)),
+            description=spec["description"],
+            key=tuple(spec.get("key", [])),
+            columns=tuple(_column(c) for c in spec["columns"]),
+            measure_column=spec.get("measure_column"),
+        )
+    return out

@@ -1,0 +1,167 @@
+"""The auditor's HTML report: one self-contained, offline, printable file.
+
+The view model is built here; templates/ only lays it out (autoescaped, split into
+partials). Charts are inline SVG from charts.py; CSS and the little JS are inline.
+"""
+from __future__ import annotations
+
+import functools
+from collections import defaultdict
+from pathlib import Path
+
+from finaudit import __version__
+from finaudit.report import charts
+from finaudit.authoring.docs import value_text
+from finaudit.findings import SEVERITY_RANK
+from finaudit.report.text import _finding_brief, baseline_line
+from finaudit.intake.schema import enum_label
+
+EVIDENCE_SHOWN = 20            # evidence rows per finding in the HTML; JSON has them all
+TEXT = {
+    "zh": {"title": "教育经费保障审计报告", "violation": "违规", "warning": "警示", "info": "提示",
+           "compliant": "符合", "violated": "违规", "not_evaluable": "未评价", "overall": "全学段"},
+    "en": {"title": "Education funding guarantee audit", "violation": "violation", "warning": "warning",
+           "info": "info", "compliant": "compliant", "violated": "violated", "not_evaluable": "not evaluable",
+           "overall": "all levels"},
+}
+
+
+@functools.lru_cache(maxsize=None)
+def environment():
+    """The jinja2 environment: autoescaping on, every filter registered here and only here."""
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.PackageLoader("finaudit.report", "templates"),
+                             autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
+                             trim_blocks=True, lstrip_blocks=True)
+    env.filters["yuan"] = lambda v: "" if v is None else f"{v:,.2f}"
+    env.filters["num"] = lambda v: "" if v is None else (f"{v:,.0f}" if float(v).is_integer() else f"{v:,.2f}")
+    return env
+
+
+def _subject_label(subject: dict, lang: str, school_name: str | None = None) -> str:
+    parts = [subject.get("region_name") or subject.get("region_code") or ""]
+    if subject.get("year") is not None:
+        parts.append(f"{subject['year']}年" if lang == "zh" else str(subject["year"]))
+    if subject.get("level"):
+        parts.append(enum_label("level", subject["level"], lang))
+    if subject.get("school_id"):
+        parts.append(school_name or subject["school_id"])
+    return " ".join(p for p in parts if p)
+
+
+def _records(frame) -> list[dict]:
+    """DataFrame rows as dicts with None for every missing value (NaN, NA, NaT)."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def _chart(rule, evaluations, lang: str) -> str:
+    """The rule's chart from its evaluations (a DataFrame), passes included."""
+    import pandas as pd
+
+    title = rule.title[lang]
+    ev = evaluations
+    ev = ev[(ev["rule_id"] == rule.id) & ev["actual"].notna() & (ev["check"] == "main")]
+    if ev.empty or rule.chart not in ("trend", "bars"):
+        return ""
+    failed = ev["outcome"].eq("fail")
+    if rule.chart == "trend":
+        ev = ev[ev["school_id"].isna()]
+        failing = set(zip(ev.loc[failed, "region_code"], ev.loc[failed, "level"]))
+        in_failing = pd.Series([k in failing for k in zip(ev["region_code"], ev["level"])], index=ev.index, dtype=bool)
+        keep = ev["level"].isna() | in_failing
+        series = defaultdict(list)
+        names = {}
+        for e in _records(ev[keep]):
+            key = (e["region_code"], e["level"])
+            names[e["region_code"]] = e["region_name"] or e["region_code"]
+            series[key].append((int(e["year"]), e["actual"], e["outcome"] == "fail"))
+        ordered = sorted(series, key=lambda k: (k not in failing, k[0], k[1] or ""))
+        return charts.trend([{"label": f"{names[c]} {enum_label('level', lv, lang) if lv else TEXT[lang]['overall']}",
+                              "points": series[(c, lv)]} for c, lv in ordered], title)
+    latest = ev.groupby("region_code")["year"].transform("max")
+    chosen = ev[failed | (ev["year"] == latest)].sort_values(
+        ["outcome", "region_code", "year", "level", "school_id"], key=lambda c: c.ne("fail") if c.name == "outcome" else c,
+        na_position="first").head(charts.MAX_BARS)
+    items = [{"label": _subject_label(e, lang, e["school_name"]), "actual": e["actual"],
+              "required": e["required"], "failed": e["outcome"] == "fail"} for e in _records(chosen)]
+    return charts.bars(items, title, rule.measures.get("unit", ""))
+
+
+def _finding_view(finding, lang: str, state: str | None = None) -> dict:
+    total = finding.evidence_total if finding.evidence_total is not None else len(finding.evidence)
+    return {
+        "f": finding,
+        "state": state,                      # baseline state against the history, when one is kept
+        "subject": _subject_label(finding.subject, lang),
+        "region": finding.subject.get("region_code") or "",
+        "message": finding.text(lang),
+        "evidence": finding.evidence[:EVIDENCE_SHOWN],
+        "evidence_more": max(0, total - min(len(finding.evidence), EVIDENCE_SHOWN)),
+    }
+
+
+def view(result, lang: str = "zh") -> dict:
+    """Everything the templates show, in display order."""
+    from finaudit.audit.profiles import load_profiles
+
+    summary = result.summary
+    profiles = load_profiles()
+    baseline = getattr(result, "baseline", None)    # set when the run was recorded in a history
+    states = dict(zip(map(id, result.findings), baseline["states"])) if baseline is not None else {}
+    evaluated_rules = set(result.evaluations["rule_id"])
+    by_rule = defaultdict(list)
+    for finding in result.findings:
+        by_rule[finding.rule_id].append(finding)
+    sections = []
+    # Breached guarantees first, then the rest; data-integrity checks last.
+    ordered = sorted(result.rules.items(), key=lambda kv: (
+        not any(f.severity != "info" for f in by_rule.get(kv[0], [])), kv[1].kind == "data", kv[0]))
+    for rule_id, rule in ordered:
+        findings = by_rule.pop(rule_id, [])
+        evaluated = rule_id in evaluated_rules
+        if not findings and not evaluated:
+            continue
+        findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], -(f.shortfall_yuan or 0)))
+        used = sorted({(name, value_text(p["value"], lang), p["source"], f.profile) for f in findings
+                       for name, p in (f.parameters or {}).items() if p is not None})
+        sections.append({"rule": rule, "counts": summary["by_rule"].get(rule_id, {}), "parameters": used,
+                         "chart": _chart(rule, result.evaluations, lang),
+                         "findings": [_finding_view(f, lang, states.get(id(f))) for f in findings
+                                      if f.severity != "info"],
+                         "notes": [_finding_view(f, lang, states.get(id(f))) for f in findings if f.severity == "info"]})
+    ledger_checks = [_finding_view(f, lang, states.get(id(f))) for fs in by_rule.values() for f in fs]   # SCHEMA_* etc.
+
+    regions = {}
+    for cell in summary["matrix"]:
+        regions.setdefault(cell["region_code"], cell.get("region_name") or cell["region_code"])
+    years = sorted({c["year"] for c in summary["matrix"]})
+    matrix = defaultdict(dict)
+    for cell in summary["matrix"]:
+        matrix[cell["rule_id"]][(cell["region_code"], cell["year"])] = cell["status"]
+    used = sorted(set(result.region_profiles.values()))
+    return {
+        "lang": lang, "t": TEXT[lang], "version": __version__, "started_at": result.started_at,
+        "ledger": {"name": Path(result.ledger.path).name, "sha256": result.ledger.sha256(),
+                   "sheets": [s.summary() for s in result.ledger.sheets.values()]},
+        "profiles": [{"id": pid, "name": profiles[pid].name[lang], "documents": profiles[pid].documents,
+                      "regions": sorted(r for r, p in result.region_profiles.items() if p == pid)} for pid in used],
+        "summary": summary, "sections": sections, "ledger_checks": ledger_checks,
+        "matrix": {"rules": [s["rule"] for s in sections if s["rule"].id in matrix], "regions": regions,
+                   "years": years, "cells": matrix},
+        "region_names": regions,
+        "history": None if baseline is None else {
+            "line": baseline_line(baseline, lang),
+            "resolved": [_finding_brief(f, lang) for f in baseline.get("absent", []) if f["severity"] != "info"]},
+    }
+
+
+def render(result, lang: str = "zh") -> str:
+    return environment().get_template("report.html.j2").render(**view(result, lang))
+
+
+def write_html(result, path: Path, lang: str = "zh") -> None:
+    """Writes the report all at once or not at all (atomic.py)."""
+    from finaudit.atomic import write_text
+
+    write_text(path, render(result, lang))
