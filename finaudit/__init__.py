@@ -6,10 +6,15 @@ The Python API is what the CLI calls:
     ledger = finaudit.load("ledger.xlsx")        # read + validate
     result = finaudit.check("ledger.xlsx")       # validate + run every rule
     batch = finaudit.check_many(["ledgers/2024/"])   # many ledgers, one result
+
+Both checks return the same Result (finaudit/runs/result.py) and take the same options.
 """
 from __future__ import annotations
 
 __version__ = "0.1.0"
+
+# The stages are imported on first call, not here: `import finaudit` (and so every
+# `finaudit --help`) stays fast for start-up, without pandas or DuckDB.
 
 
 def load(path):
@@ -18,14 +23,16 @@ def load(path):
     return _load(path)
 
 
-def check(path, profile=None, year=None, **kwargs):
-    """Audits a ledger; returns a CheckResult with .findings, .summary and .to_json()."""
-    from finaudit.audit.engine import check as _check
-    return _check(path, profile=profile, year=year, **kwargs)
+def check(path, profile=None, year=None, **options):
+    """Audits one ledger; returns a Result with .findings, .summary, .inputs and .to_json().
+    A ledger that cannot be audited raises (LedgerError, RuleError, UsageError). Options:
+    those of check_many (rules, native, draft_severity, memory_limit, history, …)."""
+    from finaudit.runs.batch import check as _check
+    return _check(path, profile=profile, year=year, **options)
 
 
-def check_many(inputs, profile=None, year=None, **kwargs):
-    """Audits every ledger named by files, folders and globs; returns one BatchResult in which
+def check_many(inputs, profile=None, year=None, **options):
+    """Audits every ledger named by files, folders and globs; returns one Result in which
     every finding names its file and an unreadable file is a finding, not an exception."""
     from finaudit.runs.batch import check_many as _check_many
-    return _check_many(inputs, profile=profile, year=year, **kwargs)
+    return _check_many(inputs, profile=profile, year=year, **options)

@@ -20,7 +20,7 @@ LANG = click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", sho
 
 
 def _fail(message: str) -> None:
-    from finaudit.report.text import printable
+    from finaudit.report.labels import printable
 
     click.echo(printable(" ".join(message.split())), err=True)    # one line, nothing a terminal acts on
     sys.exit(EXIT_FAILED)
@@ -28,7 +28,7 @@ def _fail(message: str) -> None:
 
 def _echo(text: str) -> None:
     """Prints a report whose lines quote ledger text: no control character reaches the terminal."""
-    from finaudit.report.text import printable
+    from finaudit.report.labels import printable
 
     click.echo(printable(text, keep_newlines=True))
 
@@ -195,7 +195,7 @@ def validate(ledger, fmt, lang):
                "findings": [f.to_dict() for f in findings]}
         click.echo(_json(doc))
     else:
-        from finaudit.report.text import printable
+        from finaudit.report.labels import printable
 
         _echo(("台账：" if lang == "zh" else "Ledger: ") + printable(loaded.path))
         _echo(sheets_table(sheets, lang))
@@ -229,12 +229,7 @@ def write_outputs(result, lang, *, json_path=None, html_path=None, annotate_path
         annotate_workbook(result, annotate_path, lang=lang)
     if sarif_path:
         from finaudit.report.sarif import sarif
-        log = sarif(result, lang=lang)
-        baseline = getattr(result, "baseline", None)
-        if baseline is not None:          # SARIF's own vocabulary: new / unchanged / updated
-            for item, state in zip(log["runs"][0]["results"], baseline["states"]):
-                item["baselineState"] = state
-        write_text(sarif_path, _json(log) + "\n")
+        write_text(sarif_path, _json(sarif(result, lang=lang)) + "\n")
     if csv_path:
         from finaudit.report.csv import write_csv
         write_csv(result, csv_path, lang=lang)
@@ -286,7 +281,8 @@ def check(ctx, ledgers, **options):
     --fail-on, 1 when there is one, 2 when nothing could be audited (unreadable
     ledgers, wrong usage).
     """
-    from finaudit.runs.batch import check_many, expand
+    from finaudit.runs.batch import check_many
+    from finaudit.runs.discover import expand
     from finaudit.findings import at_or_above
     from finaudit.report.text import check_report
 
@@ -303,13 +299,10 @@ def check(ctx, ledgers, **options):
     with _progress(items, o["quiet"], lang) as advance:
         result = run_guarded(lang, lambda: check_many(items, profile=o["profile"], year=o["year"], jobs=o["jobs"],
                                                       progress=advance, draft_severity=o["draft_severity"],
-                                                      memory_limit=o["memory_limit"]))
+                                                      memory_limit=o["memory_limit"], history=o["history"],
+                                                      history_timeout=o["history_timeout"]))
     if not result.audited:
         _fail(_nothing_audited(result, lang))
-    if o["history"]:
-        from finaudit.runs.history import record
-
-        result.baseline = run_guarded(lang, lambda: record(o["history"], result, timeout=o["history_timeout"]))
 
     def write():
         try:
@@ -392,7 +385,7 @@ def _nothing_audited(result, lang: str) -> str:
 
 
 def _printable(text) -> str:
-    from finaudit.report.text import printable
+    from finaudit.report.labels import printable
     return printable(text)
 
 
@@ -434,8 +427,8 @@ def verify(document, base, jobs, lang):
     when every finding is identical, 1 when they differ (each difference is listed), 2
     when the audit cannot be re-run (a ledger is gone, the file is not a findings document).
     """
-    from finaudit.runs.manifest import verify as run_verify
-    from finaudit.report.text import verification_report
+    from finaudit.runs.verify import verify as run_verify
+    from finaudit.report.records import verification_report
 
     outcome = run_guarded(lang, lambda: run_verify(document, jobs=jobs, base=base))
     _echo(verification_report(outcome, lang))
@@ -457,7 +450,7 @@ def history(path, diff, fmt, timeout, lang):
     """
     from finaudit.runs import history as history_mod
     from finaudit.config import load
-    from finaudit.report.text import diff_report, runs_table
+    from finaudit.report.records import diff_report, runs_table
 
     if path is None:
         config = run_guarded(lang, load)
@@ -486,7 +479,7 @@ def rules(ctx, lang):
     if ctx.invoked_subcommand is not None:
         return
     from finaudit.audit.catalogue import load_rules
-    from finaudit.report.text import table
+    from finaudit.report.labels import table
 
     catalogue = run_guarded(lang, load_rules)
     zh = lang == "zh"

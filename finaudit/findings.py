@@ -49,6 +49,9 @@ class Finding:
     # The ledger the finding is about, set when several are audited in one run (batch.py);
     # not part of the fingerprint, so a county's finding keeps it when its file is renamed.
     file: str | None = None
+    # Against the run's history (runs/history.py): new, unchanged or updated; None when the
+    # run is not recorded in one.
+    baseline_state: str | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -84,6 +87,8 @@ class Finding:
             out["details"] = self.details
         if self.file is not None:
             out["file"] = self.file
+        if self.baseline_state is not None:
+            out["baseline_state"] = self.baseline_state
         return out
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from finaudit.runs.batch import check_many, expand
+from finaudit.runs.batch import check_many
+from finaudit.runs.discover import expand
 
 from conftest import BROKEN, CLEAN
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from finaudit.runs.batch import UNREADABLE
+from finaudit.runs.result import UNREADABLE
 from finaudit.audit.catalogue import CODE_KINDS, RULE_KINDS, finding_codes, kind_of, load_rule, load_rules
 from finaudit.errors import RuleError
 from finaudit.intake.validate import _REASONS

@@ -193,7 +193,8 @@ def test_a_batch_with_every_abort_class_workbook_audits_the_good_one(tmp_path, s
 def test_a_ledger_folder_gone_before_it_is_read_is_named_not_an_internal_error(tmp_path, write_csv, sheets):
     import shutil
 
-    from finaudit.runs.batch import check_many, expand
+    from finaudit.runs.batch import check_many
+    from finaudit.runs.discover import expand
 
     for name, rows in sheets.items():
         write_csv(f"县/{name}.csv", rows)
@@ -209,7 +210,7 @@ def test_a_ledger_folder_gone_before_it_is_read_is_named_not_an_internal_error(t
 
 
 def test_a_folder_walk_does_not_follow_a_symlink_loop_and_says_which_link_it_skipped(tmp_path):
-    from finaudit.runs.batch import expand
+    from finaudit.runs.discover import expand
 
     county = tmp_path / "county"
     county.mkdir()

@@ -358,7 +358,7 @@ def test_the_json_printed_carries_control_characters_only_as_escapes(write_csv, 
 
 
 def test_printable_shows_every_control_character_as_an_escape():
-    from finaudit.report.text import printable
+    from finaudit.report.labels import printable
 
     assert printable("a\tb\nc\x1b[2J\x7f\x9b\u202e定州") == "a\\tb\\nc\\x1b[2J\\x7f\\x9b\\u202e定州"
     assert printable("line one\nline\x1b two", keep_newlines=True) == "line one\nline\\x1b two"

@@ -19,7 +19,8 @@ import finaudit
 from finaudit.report.annotate import FILLS, annotate_workbook
 from finaudit.errors import UsageError
 from finaudit.findings import Evidence, Finding
-from finaudit.report.csv import FORMULA_START, HEADERS, inert, write_csv
+from finaudit.report.csv import HEADERS, write_csv
+from finaudit.report.labels import FORMULA_START, inert
 from finaudit.report.sarif import sarif
 
 from conftest import BROKEN, SAMPLES

@@ -3,6 +3,7 @@ show`, `finaudit profiles` and the catalogue page)."""
 from __future__ import annotations
 
 from finaudit.audit.profiles import chain, load_profiles, parameter_registry, severity_override
+from finaudit.report.labels import value_text
 
 
 def dated_values(profile_id: str, name: str) -> list[dict]:
@@ -13,14 +14,6 @@ def dated_values(profile_id: str, name: str) -> list[dict]:
             entries[year] = {"effective": year, "value": entry["value"], "source": entry["source"],
                              "profile": profile.id}
     return [entries[y] for y in sorted(entries)]
-
-
-def value_text(value, lang: str = "zh") -> str:
-    if isinstance(value, bool):
-        return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
-    if isinstance(value, list):
-        return "、".join(map(str, value))
-    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def rule_text(rule, lang: str) -> str:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from finaudit.atomic import replacing_path
 from finaudit.errors import UsageError, join_names
-from finaudit.report.text import width as display_width
 from finaudit.intake.schema import YEAR_RANGE, Column, SheetSchema, enums, load_schemas
+from finaudit.report.labels import width as display_width
 
 INSTRUCTIONS = {"zh": "填表说明", "en": "Instructions"}
 LISTS_SHEET = "_lists"          # only used when a dropdown list is too long to write inline
@@ -77,8 +78,6 @@ def write_template(path, lang: str = "zh") -> Path:
     _write_instructions(book.active, lang)
     for schema in load_schemas().values():
         _write_sheet(book, schema, lang)
-    from finaudit.atomic import replacing_path
-
     with replacing_path(path) as temp:      # a half-written template never replaces a good one
         book.save(temp)
     return path

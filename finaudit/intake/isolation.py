@@ -30,8 +30,12 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from finaudit.intake import parse_server
+import pyarrow as pa
+
 from finaudit.errors import LedgerError, UsageError
+from finaudit.intake import parse_server
+from finaudit.intake.readers import RawSheet, read_ledger
+from finaudit.intake.schema import load_schemas
 
 # The readers (pandas, pyarrow) are imported where used: warm_up() starts the parse server
 # before the caller has imported them, so that the two imports run side by side.
@@ -112,7 +116,6 @@ def read_isolated(path, limits: ParseLimits | None = None) -> list:
     parser there (abort, panic, memory, time) is a LedgerError here."""
     path = Path(path)
     if os.environ.get(ENV_IN_PROCESS) == "1":
-        from finaudit.intake.readers import read_ledger
         return read_ledger(path)
     with tempfile.TemporaryDirectory(prefix="finaudit-parse-") as folder:
         saved = run_isolated(_read_saved, (str(path), folder), path.name, limits or ParseLimits.for_path(path))
@@ -276,11 +279,6 @@ def _received(name: str, message):
 
 
 def _rebuild(meta: dict, file: str):
-    import pyarrow as pa
-
-    from finaudit.intake.readers import RawSheet
-    from finaudit.intake.schema import load_schemas
-
     with pa.memory_map(file) as source:
         frame = pa.ipc.open_file(source).read_all().to_pandas()
     # JSON has no tuples and no integer keys: give the RawSheet back its own shapes.
@@ -347,15 +345,11 @@ def _last_line(log: Path) -> str:
 
 def _read_saved(path: str, folder: str) -> list[tuple[dict, str]]:
     """The child's work: the ledger's sheets, each frame saved in `folder`."""
-    from finaudit.intake.readers import read_ledger
-
     return [_saved(raw, folder, i) for i, raw in enumerate(read_ledger(Path(path)))]
 
 
 def _saved(raw, folder: str, index: int) -> tuple[dict, str]:
     """The sheet's frame as an Arrow IPC file, and the rest of the RawSheet as a dict."""
-    import pyarrow as pa
-
     file = os.path.join(folder, f"sheet{index}.arrow")
     table = pa.Table.from_pandas(raw.frame, preserve_index=False)
     with pa.OSFile(file, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:

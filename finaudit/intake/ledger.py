@@ -14,13 +14,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from finaudit.findings import Evidence, Finding
-from finaudit.intake.normalize import RawColumn, TypeFailure, normalize_column
 from finaudit.errors import LedgerError
+from finaudit.findings import Evidence, Finding
+from finaudit.intake.headers import UNITS
 from finaudit.intake.isolation import read_isolated
+from finaudit.intake.normalize import RawColumn, TypeFailure, normalize_column
 from finaudit.intake.readers import RawSheet
 from finaudit.intake.schema import SheetSchema
-from finaudit.intake.validate import failure_cases, schema_finding
+from finaudit.intake.validate import MONEY_LIMIT, failure_cases, schema_finding
 
 SUBJECT_COLUMNS = ("region_code", "region_name", "year", "level", "school_id")
 EVIDENCE_LIMIT = 1000          # cells listed with a load finding; evidence_total keeps the count
@@ -210,7 +211,7 @@ def _load_sheet(raw: RawSheet) -> tuple[Sheet, list[Finding]]:
     written = frame.loc[ordered].to_dict("records")
     subjects = typed.loc[ordered, [c for c in ("region_code", "region_name", "year") if c in typed.columns]]
     for cells, subject in zip(written, subjects.to_dict("records")):
-        findings.append(_subtotal_finding(sheet, cells, {k: _plain(v, k) for k, v in subject.items()}))
+        findings.append(subtotal_finding(sheet, cells, {k: plain_value(v, k) for k, v in subject.items()}))
     rejected |= subtotal_rows
 
     typed_bad = {(f.index, f.column) for f in failures}
@@ -291,7 +292,6 @@ def _without(frame: pd.DataFrame, rows: set[int]) -> pd.DataFrame:
 def _too_large(typed: pd.DataFrame, units: dict[str, str], taken: set) -> list[tuple]:
     """Amounts that in yuan reach MONEY_LIMIT (1e308 万元 is infinite yuan): range failures,
     checked after validation because only the unit tells how large an amount is."""
-    from finaudit.intake.validate import MONEY_LIMIT
 
     out = []
     for col, unit in units.items():
@@ -304,7 +304,6 @@ def _too_large(typed: pd.DataFrame, units: dict[str, str], taken: set) -> list[t
 
 
 def _unit_factor(unit: str) -> int:
-    from finaudit.intake.headers import UNITS
     return UNITS[unit]
 
 
@@ -334,7 +333,7 @@ def _subtotal_rows(schema: SheetSchema, cells: dict[str, RawColumn], rows: int) 
     return subtotal
 
 
-def _plain(value, key: str):
+def plain_value(value, key: str):
     """A subject value as findings hold it: None for missing, the year as int, codes as text."""
     if value is None or pd.isna(value):
         return None
@@ -362,7 +361,7 @@ def _ragged_finding(sheet: Sheet, row: int, fields: int, expected: int, subject:
     )
 
 
-def _subtotal_finding(sheet: Sheet, cells: dict, subject: dict) -> Finding:
+def subtotal_finding(sheet: Sheet, cells: dict, subject: dict) -> Finding:
     """`cells`: the row as written, {column: value} and `_row`."""
     row = int(cells["_row"])
     column, label = next(((c, v) for c, v in cells.items()

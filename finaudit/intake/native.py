@@ -24,9 +24,9 @@ import pandas as pd
 from finaudit.errors import LedgerError
 from finaudit.findings import Finding
 from finaudit.intake.headers import UNITS, column_letter, find_header
-from finaudit.intake.ledger import Ledger, Sheet, _plain, _subtotal_finding, changed_while_read, file_digest, file_state
+from finaudit.intake.ledger import Ledger, Sheet, plain_value, subtotal_finding, changed_while_read, file_digest, file_state
 from finaudit.intake.normalize import RawColumn, TypeFailure, normalize_column
-from finaudit.intake.readers import _claim, _require_sheets, _schema_for_name, _units, _unknown_sheet_name
+from finaudit.intake.readers import claim_sheet, require_sheets, schema_for_name, sheet_units, unknown_sheet_name
 from finaudit.intake.schema import YEAR_RANGE, Column, SheetSchema, load_schemas
 from finaudit.intake.validate import MONEY_LIMIT, exact_money_sql, failure_cases, schema_finding
 
@@ -45,7 +45,7 @@ def ledger_files(path: Path) -> dict[str, Path] | None:
         return {} if path.suffix.lower() in PARQUET_SUFFIXES else None
     if not path.is_dir():
         return None
-    files = sorted(p for p in path.iterdir() if p.is_file() and _schema_for_name(p.stem) is not None)
+    files = sorted(p for p in path.iterdir() if p.is_file() and schema_for_name(p.stem) is not None)
     if not files or any(p.suffix.lower() not in PARQUET_SUFFIXES for p in files):
         return None
     return {p.stem: p for p in files}
@@ -76,17 +76,17 @@ def load_into(con, path) -> Ledger:
     if files is None:
         raise LedgerError(f"“{path.name}”不是 Parquet 台账。", f"'{path.name}' is not a Parquet ledger.")
     if not files:
-        schema = _schema_for_name(path.stem)
+        schema = schema_for_name(path.stem)
         if schema is None:
-            raise _unknown_sheet_name(path.stem, path)
+            raise unknown_sheet_name(path.stem, path)
         chosen = {schema.name: path}
     else:
         chosen = {}
         for stem, file in files.items():
-            schema = _schema_for_name(stem)
-            _claim({k: v.name for k, v in chosen.items()}, schema, file.name, path)
+            schema = schema_for_name(stem)
+            claim_sheet({k: v.name for k, v in chosen.items()}, schema, file.name, path)
             chosen[schema.name] = file
-        _require_sheets(chosen, [p.name for p in files.values()], path)
+        require_sheets(chosen, [p.name for p in files.values()], path)
     before = file_state(path)
     digest = file_digest(path)          # of the bytes about to be read; a change meanwhile is refused
     # The largest file loads on a cursor of its own (its temporary views stay its own) in a
@@ -132,7 +132,7 @@ def _load_sheet(con, schema: SheetSchema, file: Path) -> tuple[Sheet, list[Findi
     for name, pos in sorted(match.columns.items(), key=lambda kv: kv[1]):
         column = schema.column(name)
         cols.append(_Col(column, names[pos], column_letter(pos), types[pos].startswith(_NUMERIC) and column.numeric))
-    units = {c: (u or "元") for c, u in _units(match, []).items() if schema.column(c).type == "money"}
+    units = {c: (u or "元") for c, u in sheet_units(match, []).items() if schema.column(c).type == "money"}
 
     # Text columns exported by a system are clean: the rows are inserted as if every one
     # is, on a cursor of their own, while the distinct values are checked here in Python.
@@ -321,11 +321,11 @@ def _findings(con, schema: SheetSchema, sheet: Sheet, typed: str, src: str, cols
     subjects = {c: c for c in ("region_code", "region_name", "year", "level", "school_id") if c in rows.columns}
     raw_text = _raw_rows(con, src, cols, rows.loc[rows["_subtotal"], "_row"].tolist())
     for _, row in rows.iterrows():
-        subject = {k: _plain(row[c], k) for k, c in subjects.items()}
+        subject = {k: plain_value(row[c], k) for k, c in subjects.items()}
         if row["_subtotal"]:
             cells = {"_row": row["_row"], **raw_text.loc[row["_row"]].to_dict()}
             subject = {k: v for k, v in subject.items() if k in ("region_code", "region_name", "year")}
-            findings.append(_subtotal_finding(sheet, cells, subject))
+            findings.append(subtotal_finding(sheet, cells, subject))
             continue
         for i, col in sorted(enumerate(cols), key=lambda ic: ic[1].column.name):
             reason = row[f"_r_{i}"]

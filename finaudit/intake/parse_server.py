@@ -25,6 +25,8 @@ import struct
 import sys
 import traceback
 
+from finaudit.errors import LedgerError
+
 _HEADER = struct.Struct("<Q")
 
 
@@ -90,8 +92,6 @@ def _run_child(work, args, memory_bytes: int, cpu_seconds: float, folder: str, s
         os.close(null)
         os.environ["RUST_BACKTRACE"] = "0"     # a panic's message, not pages of frames
         _limit(memory_bytes, cpu_seconds)
-        from finaudit.errors import LedgerError
-
         try:
             message = ("done", work(*args))
         except LedgerError as exc:
@@ -138,7 +138,9 @@ def main() -> None:
     if path is None:
         return
     sys.path[:] = path
-    from finaudit.intake import readers  # noqa: F401  imported once, shared by every child
+    # Imported here, at the server's start-up, once the parent's path is in place: once for
+    # every child, which inherits them.
+    from finaudit.intake import readers  # noqa: F401
     import fastexcel  # noqa: F401
     import openpyxl  # noqa: F401
     import pyarrow.ipc  # noqa: F401

@@ -63,9 +63,9 @@ def read_ledger(path: Path) -> list[RawSheet]:
     if suffix in OTHER_WORKBOOK_SUFFIXES:
         return _read_other_workbook(path)
     if suffix in TABLE_SUFFIXES:
-        schema = _schema_for_name(path.stem)
+        schema = schema_for_name(path.stem)
         if schema is None:
-            raise _unknown_sheet_name(path.stem, path)
+            raise unknown_sheet_name(path.stem, path)
         return [_read_table(path, schema)]
     raise LedgerError(
         f"无法读取“{path.name}”：不支持的文件类型“{suffix or '无扩展名'}”。"
@@ -80,7 +80,7 @@ def _starts_with(path: Path, signature: bytes) -> bool:
         return fh.read(len(signature)) == signature
 
 
-def _schema_for_name(name: str) -> SheetSchema | None:
+def schema_for_name(name: str) -> SheetSchema | None:
     key = fold(name)
     for schema in load_schemas().values():
         if key in {fold(n) for n in schema.all_names}:
@@ -88,7 +88,7 @@ def _schema_for_name(name: str) -> SheetSchema | None:
     return None
 
 
-def _unknown_sheet_name(name, path) -> LedgerError:
+def unknown_sheet_name(name, path) -> LedgerError:
     names = [n for s in load_schemas().values() for n in (s.aliases[0], s.name)]
     return LedgerError(
         f"无法识别“{path.name}”对应的工作表“{name}”。可接受的名称：{join_names(names, 'zh')}。",
@@ -96,7 +96,7 @@ def _unknown_sheet_name(name, path) -> LedgerError:
     )
 
 
-def _require_sheets(found: dict[str, RawSheet], available: list[str], source: Path) -> None:
+def require_sheets(found: dict[str, RawSheet], available: list[str], source: Path) -> None:
     for schema in load_schemas().values():
         if schema.required and schema.name not in found:
             accepted = list(schema.aliases) + [schema.name]
@@ -108,7 +108,7 @@ def _require_sheets(found: dict[str, RawSheet], available: list[str], source: Pa
             )
 
 
-def _claim(found: dict, schema: SheetSchema, name: str, source: Path) -> None:
+def claim_sheet(found: dict, schema: SheetSchema, name: str, source: Path) -> None:
     """Refuses a second sheet for the same schema: which one to audit would be a guess."""
     if schema.name in found:
         raise LedgerError(
@@ -124,12 +124,12 @@ def _read_folder(folder: Path) -> list[RawSheet]:
     found: dict[str, RawSheet] = {}
     files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in TABLE_SUFFIXES)
     for path in files:
-        schema = _schema_for_name(path.stem)
+        schema = schema_for_name(path.stem)
         if schema is None:
             continue
-        _claim({k: v.sheet for k, v in found.items()}, schema, path.name, folder)
+        claim_sheet({k: v.sheet for k, v in found.items()}, schema, path.name, folder)
         found[schema.name] = _read_table(path, schema)
-    _require_sheets(found, [p.name for p in files], folder)
+    require_sheets(found, [p.name for p in files], folder)
     return list(found.values())
 
 
@@ -256,7 +256,7 @@ def _read_table(path: Path, schema: SheetSchema) -> RawSheet:
     return RawSheet(
         schema=schema, file=str(path), sheet=path.name, frame=frame,
         letters={name: column_letter(pos) for name, pos in positions},
-        units=_units(match, head), ignored_headers=match.ignored, ragged_rows=ragged,
+        units=sheet_units(match, head), ignored_headers=match.ignored, ragged_rows=ragged,
     )
 
 
@@ -289,11 +289,11 @@ def _read_parquet(path: Path, schema: SheetSchema) -> RawSheet:
     return RawSheet(
         schema=schema, file=str(path), sheet=path.name, frame=frame,
         letters={name: column_letter(pos) for name, pos in positions},
-        units=_units(match, []), ignored_headers=match.ignored,
+        units=sheet_units(match, []), ignored_headers=match.ignored,
     )
 
 
-def _units(match, title_rows) -> dict[str, str | None]:
+def sheet_units(match, title_rows) -> dict[str, str | None]:
     """Each column's unit: its header's, else the title rows' (单位：万元), else the one unit every
     other money header of the sheet declares (上年同口径数 beside 金额（万元） is in 万元 too)."""
     sheet_unit = title_unit(cell for row in title_rows[: match.row_index] for cell in row)
@@ -390,10 +390,10 @@ def _probe_sheets(path: Path, book, checked) -> dict:
     streaming read of the first rows (the bulk read is fastexcel's)."""
     probes = {}
     for name in book.sheetnames:
-        schema = _schema_for_name(name)
+        schema = schema_for_name(name)
         if schema is None:
             continue
-        _claim({k: v[0] for k, v in probes.items()}, schema, name, path)
+        claim_sheet({k: v[0] for k, v in probes.items()}, schema, name, path)
         ws = book[name]
         # Only the first rows are parsed here (openpyxl streams); the bulk read is fastexcel's.
         head = [list(r) for r in ws.iter_rows(min_row=1, max_row=HEADER_SCAN_ROWS, values_only=True)]
@@ -402,7 +402,7 @@ def _probe_sheets(path: Path, book, checked) -> dict:
         match = find_header(head, schema, name)
         checked.refuse_formulas_without_value(name, map(column_letter, match.columns.values()), match.row_index + 2)
         probes[schema.name] = (name, match, head, ws.sheet_state != "visible")
-    _require_sheets(probes, book.sheetnames, path)
+    require_sheets(probes, book.sheetnames, path)
     return probes
 
 
@@ -417,17 +417,17 @@ def _read_other_workbook(path: Path) -> list[RawSheet]:
         reader = fastexcel.read_excel(_source(path))
         probes = {}
         for name in reader.sheet_names:
-            schema = _schema_for_name(name)
+            schema = schema_for_name(name)
             if schema is None:
                 continue
-            _claim({k: v[0] for k, v in probes.items()}, schema, name, path)
+            claim_sheet({k: v[0] for k, v in probes.items()}, schema, name, path)
             sheet = reader.load_sheet(name, header_row=None, n_rows=HEADER_SCAN_ROWS, dtypes="string")
             head = [[None if pd.isna(c) else c for c in row]
                     for row in sheet.to_pandas().itertuples(index=False)]
             if not schema.required and not any(c is not None and str(c).strip() for row in head for c in row):
                 continue
             probes[schema.name] = (name, find_header(head, schema, name), head, sheet.visible != "visible")
-        _require_sheets(probes, reader.sheet_names, path)
+        require_sheets(probes, reader.sheet_names, path)
         return [_read_excel_sheet(reader, path, load_schemas()[key], *probe) for key, probe in probes.items()]
     except LedgerError:
         raise
@@ -492,7 +492,7 @@ def _read_excel_sheet(reader, path: Path, schema: SheetSchema, name: str, match,
     frame["_row"] = np.arange(len(frame), dtype=np.int64) + match.row_index + 2
     return RawSheet(
         schema=schema, file=str(path), sheet=name, frame=frame, letters=letters,
-        units=_units(match, head), hidden=hidden, ignored_headers=match.ignored,
+        units=sheet_units(match, head), hidden=hidden, ignored_headers=match.ignored,
     )
 
 

@@ -17,12 +17,11 @@ import warnings
 from pathlib import Path
 
 from finaudit.atomic import replacing_path
+from finaudit.audit.catalogue import code_title
 from finaudit.errors import UsageError
 from finaudit.findings import SEVERITY_RANK
-from finaudit.report.csv import FORMULA_START, evidence_text
-from finaudit.report.sarif import rule_title
-from finaudit.report.text import SEVERITY_LABEL
 from finaudit.intake.schema import enum_label
+from finaudit.report.labels import FORMULA_START, SEVERITY_LABEL, evidence_cells
 
 FILLS = {"violation": "FFC7CE", "warning": "FFE699", "info": "DDEBF7"}
 SHEET_TITLE = {"zh": "审计发现", "en": "Findings"}
@@ -144,12 +143,12 @@ def _findings_sheet(book, result, lang: str) -> None:
         severity = put(ws, row, 1, SEVERITY_LABEL[lang][finding.severity])
         severity.fill = PatternFill("solid", start_color=FILLS[finding.severity], end_color=FILLS[finding.severity])
         put(ws, row, 2, finding.rule_id)
-        put(ws, row, 3, rule_title(result, finding.rule_id, lang))
+        put(ws, row, 3, code_title(finding.rule_id, lang, result.rules))
         put(ws, row, 4, _subject_text(finding.subject, lang))
         put(ws, row, 5, finding.shortfall_yuan).number_format = "#,##0.00"
         wrap = Alignment(wrap_text=True, vertical="top")
         put(ws, row, 6, finding.text(lang)).alignment = wrap
-        evidence = put(ws, row, 7, evidence_text(finding)[:CELL_CHARS])
+        evidence = put(ws, row, 7, evidence_cells(finding)[:CELL_CHARS])
         evidence.alignment = wrap
         first = next((e for e in finding.evidence if e.sheet in book.sheetnames), None)
         if first is not None:

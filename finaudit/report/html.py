@@ -9,12 +9,16 @@ import functools
 from collections import defaultdict
 from pathlib import Path
 
+import jinja2
+import pandas as pd
+
 from finaudit import __version__
-from finaudit.report import charts
-from finaudit.authoring.docs import value_text
+from finaudit.atomic import write_text
+from finaudit.audit.profiles import load_profiles
 from finaudit.findings import SEVERITY_RANK
-from finaudit.report.text import _finding_brief, baseline_line
 from finaudit.intake.schema import enum_label
+from finaudit.report import charts
+from finaudit.report.labels import baseline_line, finding_brief, value_text
 
 EVIDENCE_SHOWN = 20            # evidence rows per finding in the HTML; JSON has them all
 TEXT = {
@@ -29,8 +33,6 @@ TEXT = {
 @functools.lru_cache(maxsize=None)
 def environment():
     """The jinja2 environment: autoescaping on, every filter registered here and only here."""
-    import jinja2
-
     env = jinja2.Environment(loader=jinja2.PackageLoader("finaudit.report", "templates"),
                              autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
                              trim_blocks=True, lstrip_blocks=True)
@@ -57,7 +59,6 @@ def _records(frame) -> list[dict]:
 
 def _chart(rule, evaluations, lang: str) -> str:
     """The rule's chart from its evaluations (a DataFrame), passes included."""
-    import pandas as pd
 
     title = rule.title[lang]
     ev = evaluations
@@ -88,11 +89,11 @@ def _chart(rule, evaluations, lang: str) -> str:
     return charts.bars(items, title, rule.measures.get("unit", ""))
 
 
-def _finding_view(finding, lang: str, state: str | None = None) -> dict:
+def _finding_view(finding, lang: str) -> dict:
     total = finding.evidence_total if finding.evidence_total is not None else len(finding.evidence)
     return {
         "f": finding,
-        "state": state,                      # baseline state against the history, when one is kept
+        "state": finding.baseline_state,     # against the history, when one is kept
         "subject": _subject_label(finding.subject, lang),
         "region": finding.subject.get("region_code") or "",
         "message": finding.text(lang),
@@ -103,12 +104,9 @@ def _finding_view(finding, lang: str, state: str | None = None) -> dict:
 
 def view(result, lang: str = "zh") -> dict:
     """Everything the templates show, in display order."""
-    from finaudit.audit.profiles import load_profiles
-
     summary = result.summary
     profiles = load_profiles()
-    baseline = getattr(result, "baseline", None)    # set when the run was recorded in a history
-    states = dict(zip(map(id, result.findings), baseline["states"])) if baseline is not None else {}
+    baseline = result.baseline          # set when the run was recorded in a history
     evaluated_rules = set(result.evaluations["rule_id"])
     by_rule = defaultdict(list)
     for finding in result.findings:
@@ -127,10 +125,10 @@ def view(result, lang: str = "zh") -> dict:
                        for name, p in (f.parameters or {}).items() if p is not None})
         sections.append({"rule": rule, "counts": summary["by_rule"].get(rule_id, {}), "parameters": used,
                          "chart": _chart(rule, result.evaluations, lang),
-                         "findings": [_finding_view(f, lang, states.get(id(f))) for f in findings
+                         "findings": [_finding_view(f, lang) for f in findings
                                       if f.severity != "info"],
-                         "notes": [_finding_view(f, lang, states.get(id(f))) for f in findings if f.severity == "info"]})
-    ledger_checks = [_finding_view(f, lang, states.get(id(f))) for fs in by_rule.values() for f in fs]   # SCHEMA_* etc.
+                         "notes": [_finding_view(f, lang) for f in findings if f.severity == "info"]})
+    ledger_checks = [_finding_view(f, lang) for fs in by_rule.values() for f in fs]   # SCHEMA_* etc.
 
     regions = {}
     for cell in summary["matrix"]:
@@ -152,7 +150,7 @@ def view(result, lang: str = "zh") -> dict:
         "region_names": regions,
         "history": None if baseline is None else {
             "line": baseline_line(baseline, lang),
-            "resolved": [_finding_brief(f, lang) for f in baseline.get("absent", []) if f["severity"] != "info"]},
+            "resolved": [finding_brief(f, lang) for f in baseline.get("absent", []) if f["severity"] != "info"]},
     }
 
 
@@ -162,6 +160,4 @@ def render(result, lang: str = "zh") -> str:
 
 def write_html(result, path: Path, lang: str = "zh") -> None:
     """Writes the report all at once or not at all (atomic.py)."""
-    from finaudit.atomic import write_text
-
     write_text(path, render(result, lang))

@@ -10,7 +10,10 @@ from pathlib import Path, PurePath
 from urllib.parse import quote
 
 from finaudit import __version__
+from finaudit.atomic import write_text
 from finaudit.audit.catalogue import code_title, finding_codes
+from finaudit.intake.ledger import file_digest
+from finaudit.runs.document import dumps
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 LEVELS = {"violation": "error", "warning": "warning", "info": "note"}
@@ -20,11 +23,6 @@ _LABELS = {
     "zh": {"basis": "依据", "why": "为何重要", "remediation": "整改", "unit": "单位"},
     "en": {"basis": "Basis", "why": "Why it matters", "remediation": "Remediation", "unit": "Unit"},
 }
-
-
-def rule_title(result, rule_id: str, lang: str) -> str:
-    """A finding's headline: the rule's title, or that of a code in rules/codes.yaml."""
-    return code_title(rule_id, lang, result.rules)
 
 
 def artifact_uri(file: str) -> str:
@@ -87,8 +85,6 @@ def _generic_descriptor(rule_id: str, severity: str, lang: str) -> dict:
 
 
 def _artifacts(result) -> list[dict]:
-    from finaudit.intake.ledger import file_digest
-
     files = {str(e.file) for f in result.findings for e in f.evidence}
     if result.ledger.path.is_file():
         files.add(str(result.ledger.path))
@@ -117,7 +113,7 @@ def _index(uri: str, index: dict[str, int]) -> dict:
 
 
 def _result(finding, lang: str, rule_index: dict[str, int], ledger_uri: str, artifact_index: dict) -> dict:
-    return {
+    out = {
         "ruleId": finding.rule_id,
         "ruleIndex": rule_index[finding.rule_id],
         "level": LEVELS[finding.severity],
@@ -131,6 +127,9 @@ def _result(finding, lang: str, rule_index: dict[str, int], ledger_uri: str, art
             "evidence_total": finding.evidence_total if finding.evidence_total is not None else len(finding.evidence),
         },
     }
+    if finding.baseline_state is not None:     # SARIF's own vocabulary: new / unchanged / updated
+        out["baselineState"] = finding.baseline_state
+    return out
 
 
 def sarif(result, lang: str = "zh") -> dict:
@@ -162,7 +161,4 @@ def sarif(result, lang: str = "zh") -> dict:
 
 def write_sarif(result, path, lang: str = "zh") -> None:
     """Writes the SARIF log as UTF-8 JSON (Chinese kept readable, not \\u-escaped)."""
-    from finaudit.atomic import write_text
-    from finaudit.runs.document import dumps
-
     write_text(path, dumps(sarif(result, lang)) + "\n")

@@ -1,4 +1,6 @@
-"""The findings document: stable and versioned (a golden-file test holds its shape).
+"""The findings document: stable and versioned (a golden-file test holds its shape). It is
+the run's record (history and verify read it back), so it lives with the run; the JSON
+output writes it and the other renderers import from it, never the reverse.
 
 Its `run` section is the manifest (manifest.py): what the result needs to be reproduced.
 The same inputs give the same bytes except `run.id` and `run.started_at`: findings,
@@ -9,6 +11,7 @@ import json
 import re
 
 from finaudit import __version__
+from finaudit.runs.manifest import manifest
 
 # Characters JSON may carry raw but a terminal acts on (DEL, the C1 controls, the Unicode
 # line separators, bidirectional overrides): written as \u escapes, the same text once
@@ -18,18 +21,8 @@ _RAW_CONTROLS = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 FORMAT_VERSION = 1
 
 
-def inputs(result) -> list[dict]:
-    """Every ledger of the run with its sha256 and sheet accounting (and why one was not audited)."""
-    if hasattr(result, "inputs"):       # batch.BatchResult: one entry per ledger, audited or not
-        return [item.to_dict() for item in result.inputs]
-    ledger = result.ledger
-    return [{"path": str(ledger.path), "sha256": ledger.sha256(),
-             "sheets": [s.summary() for s in ledger.sheets.values()], "status": "audited"}]
-
-
 def document(result) -> dict:
-    from finaudit.runs.manifest import manifest
-
+    """The findings document of a Result (runs/result.py)."""
     findings = [f.to_dict() for f in result.findings]
     doc = {
         "finaudit_version": __version__,
@@ -38,11 +31,8 @@ def document(result) -> dict:
         "summary": result.summary,
         "findings": findings,
     }
-    baseline = getattr(result, "baseline", None)
-    if baseline is not None:            # recorded in a history file (history.py)
-        for finding, state in zip(findings, baseline["states"]):
-            finding["baseline_state"] = state
-        doc["baseline"] = {k: v for k, v in baseline.items() if k != "states"}
+    if result.baseline is not None:     # recorded in a history file (history.py)
+        doc["baseline"] = result.baseline
     return doc
 
 

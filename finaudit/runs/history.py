@@ -27,7 +27,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
+import pandas as pd
+
 from finaudit.errors import FinauditError, UsageError
+from finaudit.runs.manifest import manifest
 
 SCHEMA_VERSION = "1"
 STATES = ("new", "unchanged", "updated", "absent")
@@ -76,8 +80,6 @@ def _damage_named(path: Path):
     """DuckDB's errors while a history file is read or written (a file truncated or damaged
     after it was opened) become one sentence naming the file; a run is not recorded then,
     as the transaction is rolled back."""
-    import duckdb
-
     try:
         yield
     except duckdb.Error as exc:
@@ -125,8 +127,6 @@ def locked(path: Path, exclusive: bool, timeout: float):
 
 
 def _connect(path: Path, read_only: bool = False):
-    import duckdb
-
     try:
         return duckdb.connect(str(path), read_only=read_only,
                               config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
@@ -211,14 +211,11 @@ def _pause_for_tests(stage: str):
     it to kill the process there, or to hold the lock while another run starts."""
 
 
-def record(path, result, timeout: float = DEFAULT_TIMEOUT) -> dict:
-    """Records a run (a batch.BatchResult) in the history file at `path`, created if needed,
-    and sets the baseline state of each of its findings. Returns the baseline section of the
-    findings document. All or nothing: one transaction, under the file's lock."""
-    import pandas as pd
-
-    from finaudit.runs.manifest import manifest
-
+def record(path, result, timeout: float = DEFAULT_TIMEOUT):
+    """Records a run (a result.Result) in the history file at `path`, created if needed.
+    Returns the Result as recorded: the baseline section of its findings document set, and
+    each finding with its baseline state. All or nothing: one transaction, under the file's
+    lock."""
     path = Path(path)
     if path.exists() and path.is_dir():
         raise HistoryError(f"历史文件“{path}”是一个文件夹。", f"History file '{path}' is a folder.")
@@ -281,9 +278,10 @@ def record(path, result, timeout: float = DEFAULT_TIMEOUT) -> dict:
             raise
         finally:
             con.close()
-    return {"history": str(path), "run_seq": seq, "previous_runs": baseline_runs, "counts": counts,
-            "states": states, "absent": [{**{k: v for k, v in d.items() if k != "_run"},
-                                          "baseline_state": "absent"} for d in absent]}
+    baseline = {"history": str(path), "run_seq": seq, "previous_runs": baseline_runs, "counts": counts,
+                "absent": [{**{k: v for k, v in d.items() if k != "_run"}, "baseline_state": "absent"}
+                           for d in absent]}
+    return result.with_baseline(baseline, states)
 
 
 FINDING_COLUMNS = ["run_id", "fingerprint", "baseline_state", "baseline_run", "file", "rule_id", "check_name",

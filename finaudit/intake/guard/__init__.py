@@ -21,12 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from finaudit.errors import LedgerError, join_names
+from finaudit.intake.guard.archive import CHUNK as _CHUNK
+from finaudit.intake.guard.archive import ZIP_ERRORS, check_signature, damaged, drain, open_zip
 from finaudit.intake.guard.limits import ENV_MAX_UNZIPPED_MB, MIB, Limits, column_number, letters
+from finaudit.intake.guard.ods import check_ods
 from finaudit.intake.guard.parts import STRINGS, SheetPart, WorkbookView, read_view
 from finaudit.intake.guard.scan import SheetReport, check_string_indexes, scan_sheet
 from finaudit.intake.guard.strings import scan_strings
-from finaudit.intake.guard.archive import CHUNK as _CHUNK
-from finaudit.intake.guard.archive import ZIP_ERRORS, check_signature, damaged, drain, open_zip
+from finaudit.intake.guard.xls import check_xls
+from finaudit.intake.guard.xlsb import check_xlsb
 
 _OVERLAP = 64 * 1024        # the sheet scan's seam between chunks (guard_sheet._OVERLAP)
 
@@ -114,10 +117,6 @@ def check_other(path, limits: Limits | None = None) -> None:
     """The guard of the formats calamine reads alone: .xlsb, .xls and .ods. Declared
     dimensions, cell positions, repeat counts and record sizes are held to the same limits
     as an xlsx's; a file whose reading would exhaust memory or crash is refused."""
-    from finaudit.intake.guard.ods import check_ods
-    from finaudit.intake.guard.xls import check_xls
-    from finaudit.intake.guard.xlsb import check_xlsb
-
     path = Path(path)
     limits = limits or Limits()
     check = {".xlsb": check_xlsb, ".xls": check_xls, ".ods": check_ods}[path.suffix.lower()]

@@ -1,0 +1,102 @@
+"""A rule's result rows -> findings: failures with the severity in force, cases that could not
+be evaluated as info notes, each with its message, parameters and evidence cells."""
+from __future__ import annotations
+
+import functools
+
+import pyarrow.compute as pc
+
+from finaudit.audit import profiles as profiles_mod
+from finaudit.audit.catalogue import Rule
+from finaudit.audit.evaluations import REJECTED_ROWS_MESSAGE
+from finaudit.audit.messages import render
+from finaudit.audit.queries import row_lists
+from finaudit.errors import RuleError
+from finaudit.findings import Evidence, Finding
+from finaudit.intake.ledger import Ledger
+
+
+def _subject(row: dict) -> dict:
+    return {k: row.get(k) for k in ("region_code", "region_name", "year", "level", "school_id")}
+
+
+def reported(table) -> list[dict]:
+    """The rows that become findings: failures and cases that could not be evaluated."""
+    return table.filter(pc.not_equal(table.column("outcome"), "pass")).to_pylist()
+
+
+def profile_of(row: dict, region_profiles: dict[str, str], forced: str | None) -> str:
+    code = row.get("region_code")
+    return forced or region_profiles.get(code) or profiles_mod.most_specific(code or "")
+
+
+def to_finding(rule: Rule, row: dict, profile_id: str, ledger: Ledger, draft_severity: str | None = None) -> Finding:
+    outcome = row["outcome"]
+    check_name = row.get("check_name") or "main"
+    year = row.get("year")
+    if outcome == "fail":
+        # A check with a severity of its own (an advisory comparison) keeps it; a profile's
+        # override (力争 makes a requirement advisory) applies to the rule's main checks.
+        own = (rule.checks.get(check_name) or {}).get("severity")
+        severity = own or (profiles_mod.severity_override(profile_id, rule.id, year) if year else None) \
+            or rule.severity
+        if rule.kind == "draft" and draft_severity is not None:
+            severity = draft_severity
+        # Data-integrity rules name the sheet as their check and share one message.
+        spec = rule.checks.get(check_name) or (rule.checks["main"] if list(rule.checks) == ["main"] else None)
+        if spec is None:
+            raise RuleError(f"rules/{rule.path.name} 没有声明检查“{check_name}”。",
+                            f"rules/{rule.path.name} does not declare check '{check_name}'.")
+        template = spec["message"]
+    elif outcome == "unevaluable":
+        severity = "info"
+        reason = row.get("reason")
+        if reason == "rejected_rows":
+            template = REJECTED_ROWS_MESSAGE
+        elif reason not in rule.unevaluable:
+            raise RuleError(f"rules/{rule.path.name} 没有为原因“{reason}”提供说明（unevaluable）。",
+                            f"rules/{rule.path.name} has no unevaluable message for reason '{reason}'.")
+        else:
+            template = rule.unevaluable[reason]
+    else:
+        raise RuleError(f"rules/{rule.path.with_suffix('.sql').name} 返回了未知的 outcome“{outcome}”。",
+                        f"rules/{rule.path.with_suffix('.sql').name} returned unknown outcome '{outcome}'.")
+    evidence, total = _evidence(ledger, rule, row)
+    used = dict(_parameters_used(tuple(rule.parameters), profile_id, year))
+    return Finding(
+        rule_id=rule.id, severity=severity, message=render(template, row, rule),
+        subject=_subject(row), evidence=evidence,
+        measure={"actual": _round(row.get("actual")), "required": _round(row.get("required")),
+                 "unit": rule.measures.get("unit")},
+        shortfall_yuan=_round(row.get("shortfall_yuan")) if outcome == "fail" else None,
+        basis=rule.basis_dict(), profile=profile_id, parameters=used, check=check_name,
+        details={"outcome": outcome, "reason": row.get("reason")} if outcome == "unevaluable" or row.get("reason")
+        else None,
+        evidence_total=total, identified_by_cells=rule.identified_by_cells,
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _parameters_used(names: tuple[str, ...], profile_id: str, year: int | None) -> tuple:
+    """(name, {value, source}) of each parameter in force in the year, else None (the
+    profiles are loaded once per process, so their values are looked up once per year)."""
+    used = []
+    for name in names:
+        entry = profiles_mod.parameter(profile_id, name, year) if year else None
+        used.append((name, None if entry is None else {"value": entry["value"], "source": entry["source"]}))
+    return tuple(used)
+
+
+def _round(value):
+    return None if value is None else round(float(value), 2)
+
+
+def _evidence(ledger: Ledger, rule: Rule, row: dict) -> tuple[list[Evidence], int]:
+    """The cells a result rests on: each `<sheet>_rows` list, pointing at the sheet's measure column."""
+    evidence, total = [], 0
+    for name in row_lists(rule):
+        rows = row.get(name) or []
+        total += row.get(f"{name}_total") or len(rows)
+        if rows:
+            evidence.extend(ledger.sheets[name[:-5]].measure_evidence(rows))
+    return evidence, total

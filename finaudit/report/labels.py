@@ -1,0 +1,109 @@
+"""What every output says the same way: severity and state labels, titles, amounts, cell
+lists, and text made safe for a terminal or a spreadsheet. The one module the renderers
+share; it imports nothing heavy, so the CLI can print an error through it at start-up."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import Path
+
+SEVERITY_LABEL = {"zh": {"violation": "违规", "warning": "警示", "info": "提示"},
+                  "en": {"violation": "violation", "warning": "warning", "info": "info"}}
+
+STATE_TAG = {"zh": {"new": "[新增]", "updated": "[有变化]"}, "en": {"new": "[new]", "updated": "[updated]"}}
+
+# A spreadsheet runs a cell starting with these as a formula (CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+# What a terminal would act on instead of showing: C0 controls (ESC starts "clear the
+# screen" or "set the window title"), DEL, C1 controls (0x9b is a one-byte CSI), the
+# Unicode line and paragraph separators, and the bidirectional overrides that reorder
+# what is shown. A newline or a tab in a cell is data too: shown escaped, it cannot
+# forge a line of the report.
+_OTHER_CONTROLS = "\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_UNSAFE = re.compile("[\x00-\x1f" + _OTHER_CONTROLS + "]")
+_UNSAFE_BUT_NEWLINE = re.compile("[\x00-\x09\x0b-\x1f" + _OTHER_CONTROLS + "]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(match) -> str:
+    ch = match.group()
+    return _NAMED.get(ch) or (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+
+
+def printable(text, keep_newlines: bool = False) -> str:
+    """Text as it may reach a terminal: every control character shown as an escape
+    (\\x1b, \\n, \\u202e) instead of acting. Values from a ledger (cell text, sheet and
+    file names, messages quoting them) pass through this before they are printed;
+    `keep_newlines` is for a whole report, whose own lines are already made safe."""
+    return (_UNSAFE_BUT_NEWLINE if keep_newlines else _UNSAFE).sub(_escape, str(text))
+
+
+def width(text: str) -> int:
+    """Display width: CJK characters take two terminal columns."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in str(text))
+
+
+def table(headers: list[str], rows: list[list]) -> str:
+    cells = [[printable(c) for c in headers]] + [[("" if c is None else printable(c)) for c in r] for r in rows]
+    widths = [max(width(r[i]) for r in cells) for i in range(len(headers))]
+    lines = []
+    for n, r in enumerate(cells):
+        lines.append("  ".join(c + " " * (w - width(c)) for c, w in zip(r, widths)).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def inert(value):
+    """A text that cannot run as a formula; numbers and None pass unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def yuan(amount, lang: str) -> str:
+    if amount is None:
+        return ""
+    return f"{amount:,.2f} 元" if lang == "zh" else f"{amount:,.2f} yuan"
+
+
+def value_text(value, lang: str = "zh") -> str:
+    """A profile parameter's value as a person writes it."""
+    if isinstance(value, bool):
+        return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
+    if isinstance(value, list):
+        return "、".join(map(str, value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def evidence_cells(finding) -> str:
+    """Every evidence cell of a finding, and how many more there are (CSV, annotated workbook)."""
+    cells = [e.cell for e in finding.evidence]
+    total = finding.evidence_total if finding.evidence_total is not None else len(cells)
+    more = f"; …(+{total - len(cells)})" if total > len(cells) else ""
+    return "; ".join(cells) + more
+
+
+def finding_brief(finding: dict, lang: str) -> str:
+    """One line for a finding read back from a document or a history (a dict, not a Finding)."""
+    where = f"({Path(finding['file']).name}) " if finding.get("file") else ""
+    label = SEVERITY_LABEL[lang].get(finding["severity"], finding["severity"])
+    return printable(f"[{label}] {finding['rule_id']} {where}"
+                     f"{finding['message'].get(lang) or finding['message'].get('en', '')}")
+
+
+def baseline_line(baseline: dict, lang: str) -> str:
+    """The run against its history: how many findings are new, unchanged, updated, resolved."""
+    c = baseline["counts"]
+    baseline = {**baseline, "history": printable(baseline["history"])}
+    if not baseline["previous_runs"]:
+        return (f"历史：第 {baseline['run_seq']} 次运行已记录于 {baseline['history']}；这些地区此前没有运行记录，所有发现均为新增。"
+                if lang == "zh" else
+                f"History: recorded as run {baseline['run_seq']} in {baseline['history']}; no earlier run audited "
+                "these regions, so every finding is new.")
+    if lang == "zh":
+        return (f"与上次运行相比（第 {baseline['run_seq']} 次运行，记录于 {baseline['history']}）：新增 {c['new']} 项，"
+                f"未变 {c['unchanged']} 项，有变化 {c['updated']} 项，已整改（不再出现）{c['absent']} 项。")
+    return (f"Since the previous run (recorded as run {baseline['run_seq']} in {baseline['history']}): "
+            f"{c['new']} new, {c['unchanged']} unchanged, {c['updated']} updated, {c['absent']} resolved (absent now).")
