@@ -216,17 +216,18 @@ def test_a_write_that_fails_half_way_leaves_the_previous_file(tmp_path, ledger, 
     target.write_bytes(b"the previous report")
     script = textwrap.dedent(f"""
         import resource, signal
-        import finaudit.cli as cli
+        import finaudit.cli.check as command
+        from finaudit.cli import main
 
-        write = cli.write_outputs
+        write = command.write_outputs
 
         def limited(*args, **kwargs):        # only the outputs are limited, not the audit before them
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
             resource.setrlimit(resource.RLIMIT_FSIZE, (4096, resource.RLIM_INFINITY))
             write(*args, **kwargs)
 
-        cli.write_outputs = limited
-        cli.main(["check", {str(ledger)!r}, {option!r}, {str(target)!r}, "--quiet", "--lang", "en"])
+        command.write_outputs = limited
+        main(["check", {str(ledger)!r}, {option!r}, {str(target)!r}, "--quiet", "--lang", "en"])
     """)
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert run.returncode == 2, run.stderr

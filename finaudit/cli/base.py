@@ -1,0 +1,172 @@
+"""The command line's frame: the command group, the --lang option, and the one place where
+errors become one line on stderr and an exit code (never a traceback)."""
+from __future__ import annotations
+
+import os
+import re
+import sys
+
+import click
+
+from finaudit import __version__
+from finaudit.errors import FinauditError
+from finaudit.report.labels import printable
+
+EXIT_OK, EXIT_FINDINGS, EXIT_FAILED = 0, 1, 2
+
+
+def _remember_lang(ctx, param, value):
+    ctx.meta["finaudit.lang"] = value     # meta is shared by every context: the group sees it too
+    return value
+
+
+LANG = click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+                    callback=_remember_lang, help="Language of messages and output.")
+
+
+def fail(message: str) -> None:
+    click.echo(printable(" ".join(message.split())), err=True)    # one line, nothing a terminal acts on
+    sys.exit(EXIT_FAILED)
+
+
+def echo(text: str) -> None:
+    """Prints a report whose lines quote ledger text: no control character reaches the terminal."""
+    click.echo(printable(text, keep_newlines=True))
+
+
+def json_text(doc) -> str:
+    from finaudit.runs.document import dumps   # here: pandas and DuckDB would slow start-up
+
+    return dumps(doc)
+
+
+class Seconds(click.ParamType):
+    """A wait in seconds: a finite number, 0 or more (nan, inf and negative would wait forever or never)."""
+    name = "seconds"
+
+    def convert(self, value, param, ctx):
+        from finaudit.runs.history import valid_timeout   # here: DuckDB would slow start-up
+
+        name = param.opts[0] if param is not None and param.opts else "--timeout"
+        try:
+            return valid_timeout(value, name)
+        except FinauditError as exc:
+            error = click.BadParameter(exc.message("en"), ctx=ctx, param=param)
+            error.finaudit_error = exc         # _usage_line says it in the asked language
+            raise error from None
+
+
+def run_guarded(lang: str, fn):
+    """Runs fn; a FinauditError becomes one line on stderr, in the user's language, and exit 2.
+    Anything else is a bug of ours, turned into one line by the command group below."""
+    try:
+        return fn()
+    except FinauditError as exc:
+        fail(exc.message(lang))
+
+
+def _internal_error(exc: Exception, lang: str) -> None:
+    text = " ".join(str(exc).split())      # a library's message may span lines
+    fail(f"内部错误：{type(exc).__name__}: {text}（设置 FINAUDIT_DEBUG=1 可查看详情）" if lang == "zh"
+         else f"Internal error: {type(exc).__name__}: {text} (set FINAUDIT_DEBUG=1 for details)")
+
+
+def _lang_of(argv: list[str]) -> str:
+    """The language asked for on the command line, even when the line itself is wrong."""
+    for i, arg in enumerate(argv):
+        if arg == "--lang" and i + 1 < len(argv):
+            return "en" if argv[i + 1] == "en" else "zh"
+        if arg.startswith("--lang="):
+            return "en" if arg.split("=", 1)[1] == "en" else "zh"
+    return "zh"
+
+
+def _usage_line(exc: click.UsageError, lang: str) -> str:
+    """click's usage error (four English lines with the usage) as one line in `lang`."""
+    zh = lang == "zh"
+    command = exc.ctx.command_path if exc.ctx is not None else "finaudit"
+    hint = f"（{command} --help 查看用法）" if zh else f" (see {command} --help)"
+    if isinstance(getattr(exc, "finaudit_error", None), FinauditError):
+        return exc.finaudit_error.message(lang) + hint
+    if isinstance(exc, click.NoSuchOption):
+        maybe = ", ".join(sorted(exc.possibilities or []))
+        if zh:
+            return f"没有选项“{exc.option_name}”。" + (f"是否要用 {maybe}？" if maybe else "") + hint
+        return f"No such option '{exc.option_name}'." + (f" Did you mean {maybe}?" if maybe else "") + hint
+    if isinstance(exc, click.BadParameter) and isinstance(getattr(exc.param, "type", None), click.Choice):
+        name = _param_name(exc)
+        value = re.match(r"'(.*)' is not one of", exc.message or "")
+        shown = f"“{value.group(1)}”" if value and zh else f"'{value.group(1)}' " if value else ""
+        choices = ("、" if zh else ", ").join(exc.param.type.choices)
+        if zh:
+            return f"{name} 的值{shown}无效，可选：{choices}。" + hint
+        return f"Invalid value {shown}for {name}; choose one of {choices}." + hint
+    if isinstance(exc, click.BadParameter) and not isinstance(exc, click.MissingParameter):
+        name = _param_name(exc)
+        number = re.match(r"'(.*)' is not a valid integer", exc.message or "")
+        if number:
+            return (f"{name} 应为整数，“{number.group(1)}”不是。" if zh
+                    else f"{name} must be a whole number, not '{number.group(1)}'.") + hint
+        message = " ".join((exc.message or "").split())
+        return (f"{name} 的值无效：{message}" if zh else f"Invalid value for {name}: {message}") + hint
+    if isinstance(exc, click.MissingParameter) and exc.param is not None:
+        name = exc.param.human_readable_name
+        return (f"缺少 {name}。" if zh else f"Missing {name}.") + hint
+    unknown = re.match(r"No such command '(.*)'", exc.message or "")
+    if unknown:
+        if zh:
+            return f"没有命令“{unknown.group(1)}”。" + hint
+        return f"No such command '{unknown.group(1)}'." + hint
+    message = " ".join((exc.message or "").split())
+    return (f"命令行用法有误：{message}" if zh else f"Wrong usage: {message}") + hint
+
+
+def _param_name(exc: click.BadParameter) -> str:
+    """--year for an option, LEDGER for an argument."""
+    param = exc.param
+    if param is None:
+        return str(exc.param_hint or "")
+    return param.opts[0] if isinstance(param, click.Option) and param.opts else param.human_readable_name
+
+
+class _Guarded(click.Group):
+    """Whatever escapes a command (a bug, a broken install) is still one line and exit 2, and
+    so is a wrong command line: one line in the asked language, not click's usage block."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        argv = list(sys.argv[1:] if args is None else args)
+        try:
+            super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            click.echo(_usage_line(exc, _lang_of(argv)), err=True)
+            sys.exit(EXIT_FAILED)
+        except click.ClickException as exc:
+            click.echo(" ".join(exc.format_message().split()), err=True)
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("已中止。" if _lang_of(argv) == "zh" else "Aborted.", err=True)
+            sys.exit(EXIT_FAILED)
+        sys.exit(0)
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit, KeyboardInterrupt,
+                GeneratorExit):
+            raise
+        except BrokenPipeError:
+            # The reader of our output has gone (`finaudit check … | head`): nothing to say, to no one.
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115  Python flushes stdout at exit
+            sys.exit(EXIT_FAILED)
+        except BaseException as exc:  # noqa: BLE001  a native library's panic is a BaseException
+            if os.environ.get("FINAUDIT_DEBUG"):
+                raise
+            _internal_error(exc, ctx.meta.get("finaudit.lang", "zh"))
+
+
+@click.group(cls=_Guarded, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="finaudit")
+def main():
+    """finaudit: audits education-finance ledgers against the statutory funding guarantees."""
