@@ -34,7 +34,8 @@ import pyarrow as pa
 
 from finaudit.errors import LedgerError, UsageError
 from finaudit.intake import parse_server
-from finaudit.intake.readers import RawSheet, read_ledger
+from finaudit.intake.readers import read_ledger
+from finaudit.intake.sheets import RawSheet
 from finaudit.intake.schema import load_schemas
 
 # The readers (pandas, pyarrow) are imported where used: warm_up() starts the parse server

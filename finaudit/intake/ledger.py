@@ -19,7 +19,7 @@ from finaudit.findings import Evidence, Finding
 from finaudit.intake.headers import UNITS
 from finaudit.intake.isolation import read_isolated
 from finaudit.intake.normalize import RawColumn, TypeFailure, normalize_column
-from finaudit.intake.readers import RawSheet
+from finaudit.intake.sheets import RawSheet
 from finaudit.intake.schema import SheetSchema
 from finaudit.intake.validate import MONEY_LIMIT, failure_cases, schema_finding
 

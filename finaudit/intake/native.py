@@ -26,7 +26,7 @@ from finaudit.findings import Finding
 from finaudit.intake.headers import UNITS, column_letter, find_header
 from finaudit.intake.ledger import Ledger, Sheet, plain_value, subtotal_finding, changed_while_read, file_digest, file_state
 from finaudit.intake.normalize import RawColumn, TypeFailure, normalize_column
-from finaudit.intake.readers import claim_sheet, require_sheets, schema_for_name, sheet_units, unknown_sheet_name
+from finaudit.intake.sheets import claim_sheet, require_sheets, schema_for_name, sheet_units, unknown_sheet_name
 from finaudit.intake.schema import YEAR_RANGE, Column, SheetSchema, load_schemas
 from finaudit.intake.validate import MONEY_LIMIT, exact_money_sql, failure_cases, schema_finding
 

@@ -131,24 +131,24 @@ def _limit(memory_bytes: int, cpu_seconds: float) -> None:
 
 
 def main() -> None:
-    # The parent's module search path, so that work defined outside the package is found.
     inbox, outbox = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr                 # nothing printed may corrupt the protocol
-    path = receive(inbox)
-    if path is None:
-        return
-    sys.path[:] = path
-    # Imported here, at the server's start-up, once the parent's path is in place: once for
-    # every child, which inherits them.
-    from finaudit.intake import readers  # noqa: F401
-    import fastexcel  # noqa: F401
-    import openpyxl  # noqa: F401
-    import pyarrow.ipc  # noqa: F401
-    send(outbox, ("ready", os.getpid()))
     try:
+        # The parent's module search path, so that work defined outside the package is found.
+        path = receive(inbox)
+        if path is None:
+            return
+        sys.path[:] = path
+        # Imported here, at the server's start-up, once the parent's path is in place: once for
+        # every child, which inherits them.
+        from finaudit.intake import readers  # noqa: F401
+        import fastexcel  # noqa: F401
+        import openpyxl  # noqa: F401
+        import pyarrow.ipc  # noqa: F401
+        send(outbox, ("ready", os.getpid()))
         serve(inbox, outbox)
     except (BrokenPipeError, EOFError, KeyboardInterrupt):
-        pass                                # the parent has gone: so does the server, quietly
+        pass        # the parent has gone (even before the server was ready): so does the server, quietly
 
 
 if __name__ == "__main__":

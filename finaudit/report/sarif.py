@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from finaudit import __version__
 from finaudit.atomic import write_text
-from finaudit.audit.catalogue import code_title, finding_codes
+from finaudit.audit.catalogue import finding_codes
 from finaudit.intake.ledger import file_digest
 from finaudit.runs.document import dumps
 

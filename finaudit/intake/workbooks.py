@@ -1,0 +1,224 @@
+"""Reading the ledger sheets of a workbook: xlsx/xlsm through the guard and fastexcel (openpyxl
+where the file is strict OOXML), .xls/.xlsb/.ods through calamine; header rows, hidden
+sheets and rows, merged label cells and cells typed as text."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from finaudit.errors import LedgerError, join_names
+from finaudit.intake.guard import check_other, check_workbook
+from finaudit.intake.headers import HEADER_SCAN_ROWS, column_letter, find_header
+from finaudit.intake.schema import SheetSchema, load_schemas
+from finaudit.intake.sheets import RawSheet, claim_sheet, require_sheets, schema_for_name, sheet_units
+
+
+def read_workbook(path: Path) -> list[RawSheet]:
+    # Bombs, huge ranges, encryption, parts readers would resolve differently: refused before
+    # any parser opens the file. Its view of the sheets is the one every reader must share.
+    checked = check_workbook(path)
+    if checked.view.strict:
+        raise _strict(path)
+    import openpyxl  # defusedxml makes openpyxl refuse entity declarations
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a file that is not a workbook
+        raise _unreadable(path, exc) from None
+    try:
+        _same_sheets(path, checked.view.names, book.sheetnames, "openpyxl")
+        probes = _probe_sheets(path, book, checked)
+    except LedgerError:
+        raise
+    except Exception as exc:  # malformed sheet XML: openpyxl raises ParseError, ValueError, ...
+        checked.refuse_string_indexes()     # IndexError: a string index past the table, named
+        raise _unreadable(path, exc) from None
+    finally:
+        book.close()
+    import fastexcel
+
+    try:
+        reader = fastexcel.read_excel(_source(path))   # one reader for every sheet of the workbook
+        _same_sheets(path, checked.view.names, reader.sheet_names, "calamine")
+        sheets = []
+        for key, probe in probes.items():
+            raw = _read_excel_sheet(reader, path, load_schemas()[key], *probe)   # by name, never by position
+            _apply_layout(raw, probe[1], checked.sheets.get(probe[0]))
+            sheets.append(raw)
+    except LedgerError:
+        raise
+    except Exception as exc:  # calamine's errors on XML that openpyxl's probe did not reach
+        checked.refuse_string_indexes()
+        raise _unreadable(path, exc) from None
+    return sheets
+
+
+def _same_sheets(path: Path, names: list[str], seen, reader: str) -> None:
+    """Refuses a workbook whose sheets a reader lists otherwise than xl/workbook.xml and its
+    relationships do: matched by name or by position, one of them would be read as another."""
+    seen = list(seen)
+    if seen == names:
+        return
+    raise LedgerError(
+        f"工作簿“{path.name}”的工作表列表在 {reader} 中与 xl/workbook.xml 不一致"
+        f"（{join_names(seen, 'zh') or '无'}；应为 {join_names(names, 'zh') or '无'}），"
+        "无法确定读取的是哪张工作表，已拒绝读取。",
+        f"Workbook '{path.name}' lists its sheets in {reader} otherwise than xl/workbook.xml does "
+        f"({join_names(seen, 'en') or 'none'}; expected {join_names(names, 'en') or 'none'}), so which "
+        "sheet is read cannot be told; refused.")
+
+
+def _strict(path: Path) -> LedgerError:
+    return LedgerError(
+        f"工作簿“{path.name}”是“Strict Open XML 电子表格”格式，无法可靠读取；"
+        "请在 Excel 中另存为“Excel 工作簿 (*.xlsx)”后重试。",
+        f"Workbook '{path.name}' is a Strict Open XML spreadsheet, which cannot be read reliably; "
+        "save it in Excel as an ordinary 'Excel Workbook (*.xlsx)' and try again.")
+
+
+def _source(path: Path):
+    """What fastexcel opens: the path, or the file's bytes when its name is not UTF-8 (a GBK
+    name from a Windows zip, which Python keeps as surrogates and Rust cannot take)."""
+    text = str(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return path.read_bytes()
+    return text
+
+
+def _unreadable(path: Path, exc: Exception) -> LedgerError:
+    return LedgerError(
+        f"无法读取工作簿“{path.name}”：文件已损坏或不是 xlsx 格式（{type(exc).__name__}）。",
+        f"Cannot read workbook '{path.name}': the file is damaged or not an xlsx workbook ({type(exc).__name__}).",
+    )
+
+
+def _probe_sheets(path: Path, book, checked) -> dict:
+    """Each ledger sheet's name, header match, first rows and hidden state, from openpyxl's
+    streaming read of the first rows (the bulk read is fastexcel's)."""
+    probes = {}
+    for name in book.sheetnames:
+        schema = schema_for_name(name)
+        if schema is None:
+            continue
+        claim_sheet({k: v[0] for k, v in probes.items()}, schema, name, path)
+        ws = book[name]
+        # Only the first rows are parsed here (openpyxl streams); the bulk read is fastexcel's.
+        head = [list(r) for r in ws.iter_rows(min_row=1, max_row=HEADER_SCAN_ROWS, values_only=True)]
+        if not schema.required and not any(c is not None and str(c).strip() for row in head for c in row):
+            continue  # an optional sheet left empty is the same as no sheet
+        match = find_header(head, schema, name)
+        checked.refuse_formulas_without_value(name, map(column_letter, match.columns.values()), match.row_index + 2)
+        probes[schema.name] = (name, match, head, ws.sheet_state != "visible")
+    require_sheets(probes, book.sheetnames, path)
+    return probes
+
+
+def read_other_workbook(path: Path) -> list[RawSheet]:
+    """.xls, .xlsb and .ods, through calamine: the zip formats first pass the guard's zip
+    checks; the first rows of each sheet are read as text to find its header."""
+    suffix = path.suffix.lower()
+    check_other(path)
+    import fastexcel
+
+    try:
+        reader = fastexcel.read_excel(_source(path))
+        probes = {}
+        for name in reader.sheet_names:
+            schema = schema_for_name(name)
+            if schema is None:
+                continue
+            claim_sheet({k: v[0] for k, v in probes.items()}, schema, name, path)
+            sheet = reader.load_sheet(name, header_row=None, n_rows=HEADER_SCAN_ROWS, dtypes="string")
+            head = [[None if pd.isna(c) else c for c in row]
+                    for row in sheet.to_pandas().itertuples(index=False)]
+            if not schema.required and not any(c is not None and str(c).strip() for row in head for c in row):
+                continue
+            probes[schema.name] = (name, find_header(head, schema, name), head, sheet.visible != "visible")
+        require_sheets(probes, reader.sheet_names, path)
+        return [_read_excel_sheet(reader, path, load_schemas()[key], *probe) for key, probe in probes.items()]
+    except LedgerError:
+        raise
+    except Exception as exc:  # calamine's errors: a damaged, encrypted or mislabelled file
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise LedgerError(
+            f"无法打开工作簿“{path.name}”：文件已损坏、设有密码或不是 {suffix[1:]} 格式（{first}）。",
+            f"Cannot open workbook '{path.name}': the file is damaged, password-protected or not "
+            f"{suffix[1:]} ({first}).",
+        ) from None
+
+
+# Columns whose merged cells are read as the merged range's value in every row it spans, as
+# Excel shows them: labels. A quantity merged over rows is read once, at its top cell.
+_LABEL_TYPES = {"year", "region_code", "text", "enum"}
+
+
+def _apply_layout(raw: RawSheet, match, report) -> None:
+    """Fills label cells inside merged ranges down from the range's top cell, and notes the
+    hidden data rows, both from the guard's scan of the sheet XML."""
+    if report is None:
+        return
+    first = match.row_index + 2                     # the first data row, 1-based
+    frame = raw.frame
+    last = first + len(frame) - 1
+    raw.hidden_rows = sorted(r for r in report.hidden_rows if first <= r <= last)
+    positions = {pos + 1: col for col, pos in match.columns.items()
+                 if raw.schema.column(col).type in _LABEL_TYPES}
+    for top, left, bottom, _right in sorted(report.merged):
+        col = positions.get(left)
+        if col is None or bottom <= top or top < first or top > last:
+            continue
+        bottom = min(bottom, last)
+        below = slice(top - first + 1, bottom - first + 1)
+        frame.iloc[below, frame.columns.get_loc(col)] = frame.iat[top - first, frame.columns.get_loc(col)]
+        raw.filled.setdefault(col, []).append((top, bottom))
+
+
+def _read_excel_sheet(reader, path: Path, schema: SheetSchema, name: str, match, head, hidden: bool) -> RawSheet:
+    """The sheet's cells through fastexcel, found by name."""
+    positions = sorted(match.columns.items(), key=lambda kv: kv[1])
+    letters = {col: column_letter(pos) for col, pos in positions}
+    numeric = {col for col, _ in positions if schema.column(col).numeric}
+    # Numbers are read as floats: fastexcel's float-to-string keeps only 11 significant
+    # digits, which would silently round large amounts.
+    dtypes = {pos: ("float" if col in numeric else "string") for col, pos in positions}
+    # header_row=None: the header was found already, and fastexcel's own reading of it makes
+    # repeated names unique in time that grows with their count (a header cell repeated over
+    # 6,000 columns of a 30 KB .ods: 85 s). The data start the row after the header.
+    sheet = reader.load_sheet(name, header_row=None, skip_rows=match.row_index + 1,
+                              use_columns=[pos for _, pos in positions], dtypes=dtypes)
+    table, errors = sheet.to_arrow_with_errors()
+    frame = table.to_pandas()
+    if frame.shape[1] != len(positions):
+        raise LedgerError(
+            f"读取工作表“{name}”时列数不符（{frame.shape[1]} ≠ {len(positions)}）。",
+            f"Sheet '{name}' came back with {frame.shape[1]} columns instead of {len(positions)}.",
+        )
+    frame.columns = [col for col, _ in positions]
+    if errors is not None and errors.errors and numeric:
+        frame = _recover_text_cells(reader, name, match, positions, numeric, frame)
+    frame["_row"] = np.arange(len(frame), dtype=np.int64) + match.row_index + 2
+    return RawSheet(
+        schema=schema, file=str(path), sheet=name, frame=frame, letters=letters,
+        units=sheet_units(match, head), hidden=hidden, ignored_headers=match.ignored,
+    )
+
+
+def _recover_text_cells(reader, name, match, positions, numeric, frame) -> pd.DataFrame:
+    """Numbers typed as text ("1,234.50", "２０２３年") fail the float read: read those
+    columns again as text and keep, for the failed cells only, what was written."""
+    # fastexcel reports error offsets within the sheet's used range, not within the
+    # selected columns, so every numeric column is read again: only messy sheets pay this.
+    failed = numeric
+    text = reader.load_sheet(name, header_row=None, skip_rows=match.row_index + 1,
+                             use_columns=[pos for col, pos in positions if col in failed], dtypes="string").to_pandas()
+    text.columns = [col for col, _ in positions if col in failed]
+    for col in failed:
+        typed = frame[col]
+        as_text = typed.map(repr, na_action="ignore").astype(object)
+        as_text[typed.isna()] = text[col][typed.isna()].to_numpy()
+        frame[col] = as_text.astype("str")
+    return frame
