@@ -22,16 +22,17 @@ from pathlib import Path
 
 from finaudit.errors import LedgerError, join_names
 from finaudit.intake.guard.archive import CHUNK as _CHUNK
-from finaudit.intake.guard.archive import ZIP_ERRORS, check_signature, damaged, drain, open_zip
+from finaudit.intake.guard.archive import OVERLAP, ZIP_ERRORS, check_signature, damaged, drain, open_zip
 from finaudit.intake.guard.limits import ENV_MAX_UNZIPPED_MB, MIB, Limits, column_number, letters
 from finaudit.intake.guard.ods import check_ods
 from finaudit.intake.guard.parts import STRINGS, SheetPart, WorkbookView, read_view
-from finaudit.intake.guard.scan import SheetReport, check_string_indexes, scan_sheet
+from finaudit.intake.guard.scan import SheetReport, scan_sheet
+from finaudit.intake.guard.string_cells import check_string_indexes
 from finaudit.intake.guard.strings import scan_strings
 from finaudit.intake.guard.xls import check_xls
 from finaudit.intake.guard.xlsb import check_xlsb
 
-_OVERLAP = 64 * 1024        # the sheet scan's seam between chunks (guard_sheet._OVERLAP)
+_OVERLAP = OVERLAP          # the sheet scan's seam between chunks (archive.OVERLAP)
 
 __all__ = ["ENV_MAX_UNZIPPED_MB", "MIB", "Limits", "SheetReport", "SheetPart", "CheckedWorkbook",
            "check_workbook", "check_other", "_CHUNK", "_OVERLAP"]

@@ -235,3 +235,35 @@ def open_zip(path: Path, limits: Limits, kind: str):
         zf.close()
         raise
     return zf, infos
+
+
+OVERLAP = 64 * 1024        # seen again after a chunk boundary: longer than any cell Excel writes
+
+
+def windows(chunks):
+    """Yields (window, limit): handle what starts in window[:limit], reading past limit as far
+    as needed. Chunks are not copied: what starts in the last OVERLAP bytes of a chunk is
+    handled in a seam, those bytes followed by the first OVERLAP of the next chunk."""
+    chunks = _coalesced(chunks)
+    current = next(chunks, None)
+    while current is not None:
+        following = next(chunks, None)
+        if following is None:
+            yield current, len(current)
+            return
+        body = len(current) - OVERLAP
+        yield current, body
+        yield current[body:] + following[:OVERLAP], OVERLAP
+        current = following
+
+
+def _coalesced(chunks):
+    """Chunks of at least 2 x OVERLAP bytes, but the last."""
+    pending = b""
+    for chunk in chunks:
+        pending = pending + chunk if pending else chunk
+        if len(pending) >= 2 * OVERLAP:
+            yield pending
+            pending = b""
+    if pending:
+        yield pending

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 
 from finaudit.errors import LedgerError
 from finaudit.intake.guard.limits import Limits, cell_name, column_number, refuse_off_grid, refuse_range
-from finaudit.intake.guard.archive import PROLOG, inflate, refuse_entities
+from finaudit.intake.guard.archive import OVERLAP, PROLOG, inflate, refuse_entities, windows
+from finaudit.intake.guard.cell_xml import ATTR_R, CELL_TOKEN, CELL_VALUE, PREFIX, TAG_REACH, attribute
+from finaudit.intake.guard.string_cells import NOT_AN_INDEX, check_string_cells
 
-_OVERLAP = 64 * 1024        # seen again after a chunk boundary: longer than any cell Excel writes
 _CONTEXT = 32               # what a cell reference's patterns read past its `<c`
-_TAG = 4096                 # how far a cell's first child (its formula) may be from its `<c`
 _KEEP_FORMULAS = 100_000    # formula cells remembered per sheet (all are counted)
 _EXCEL_COLUMNS = 26         # columns a one-letter reference can name
 
@@ -41,24 +41,19 @@ class SheetReport:
         return cell_name(self.max_row, self.max_col)
 
 
-
-_P = rb"(?:[A-Za-z_][\w.\-]*:)?"                     # an optional namespace prefix
 _NAME_CHAR = re.compile(rb"[^\s/>]")
 _WEIRD = re.compile(rb'<c(?! r="[A-Z]{1,3}\d{1,7}"[\s/>])')   # a cell not written the way Excel does
 _REF = re.compile(rb'<c r="([A-Z]{1,3})(\d{1,7})"')
-_PREFIXED = re.compile(rb":(?:c|row)[\s/>]")
-_TOKEN = re.compile(rb'<(/?)' + _P + rb'(row|c)(?=[\s/>])((?:[^>"\']|"[^"]*"|\'[^\']*\')*)>')
-_ATTR_R = re.compile(rb'(?:^|\s)r\s*=\s*(?:"([^"]*)"|\'([^\']*)\')')
+PREFIXREFIXED = re.compile(rb":(?:c|row)[\s/>]")
 _ATTR_T = re.compile(rb'(?:^|\s)t\s*=\s*(?:"([^"]*)"|\'([^\']*)\')')
 _CELL_REF = re.compile(rb"([A-Za-z]*)(\d*)")
-_FORMULA = re.compile(rb"<" + _P + rb"f[\s/>]")
-_FIRST_CHILD_FORMULA = re.compile(rb"\s*<" + _P + rb"f[\s/>]")
-_CELL_END = re.compile(rb"</" + _P + rb"c\s*>")
-_VALUE = re.compile(rb"<" + _P + rb"v(?=[\s/>])([^>]*)>([^<]*)")
+_FORMULA = re.compile(rb"<" + PREFIX + rb"f[\s/>]")
+_FIRST_CHILD_FORMULA = re.compile(rb"\s*<" + PREFIX + rb"f[\s/>]")
+_CELL_END = re.compile(rb"</" + PREFIX + rb"c\s*>")
 _HIDDEN_TRUE = re.compile(rb'\shidden\s*=\s*["\'](?:1|true)["\']')
-_MERGE = re.compile(rb'<' + _P + rb'mergeCell\s[^>]*?\bref\s*=\s*["\']([A-Z]{1,3}\d{1,7}):([A-Z]{1,3}\d{1,7})["\']')
+_MERGE = re.compile(rb'<' + PREFIX + rb'mergeCell\s[^>]*?\bref\s*=\s*["\']([A-Z]{1,3}\d{1,7}):([A-Z]{1,3}\d{1,7})["\']')
 _MAX_MARKS = 1_000_000      # hidden rows and merged ranges remembered per sheet
-_DIMENSION = re.compile(rb"<" + _P + rb"dimension\s[^>]*?\bref\s*=\s*[\"']([^\"']*)")
+_DIMENSION = re.compile(rb"<" + PREFIX + rb"dimension\s[^>]*?\bref\s*=\s*[\"']([^\"']*)")
 _ODD: dict[int, re.Pattern] = {}
 
 
@@ -94,17 +89,17 @@ def scan_sheet(fp, info, name: str, sheet: str, limits: Limits, recalc: bool,
     while digits < 7 and _EXCEL_COLUMNS * (10 ** (digits + 1) - 1) <= limits.max_cells:
         digits += 1
     mode = "bounded" if digits else "exact"
-    bad_index = None if strings is None else _NOT_AN_INDEX
+    bad_index = None if strings is None else NOT_AN_INDEX
     while True:
         scan = _Scan(SheetReport(sheet, info.filename), recalc, mode, _odd(digits) if digits else None)
         try:
             first = True
-            for window, limit in _windows(inflate(fp, info, name)):
+            for window, limit in windows(inflate(fp, info, name)):
                 if first:
                     scan.prolog(window, name, sheet)
                     first = False
                 if bad_index is not None:
-                    _check_string_cells(bad_index, window, limit, name, sheet, strings)
+                    check_string_cells(bad_index, window, limit, name, sheet, strings)
                 scan.window(window, limit)
         except _Irregular:
             mode = "tokens"
@@ -118,102 +113,6 @@ def scan_sheet(fp, info, name: str, sheet: str, limits: Limits, recalc: bool,
         if not scan.bounded:
             refuse_range(name, sheet, report.max_row, report.max_col, limits)
         mode = "exact"                      # the bound was too loose: read every reference
-
-
-# A shared-string cell (`t="s"`, as every program writes it) whose value is not 1-19 digits:
-# calamine reads "-1", " 1", "1.0" or a 20-digit number as 0, the first string, silently.
-# One search per window, in C (0.09 s for 1.2 million such cells); the cells it finds are
-# looked at closely.
-_NOT_AN_INDEX = re.compile(rb't="s"[^>]*+>\s*+<v>[0-9]{0,19}+[^<]')
-
-
-def check_string_indexes(fp, info, name: str, sheet: str, strings: int) -> None:
-    """Refuses the first shared-string cell of the sheet whose index is past the `strings` of
-    the table, naming it. calamine and openpyxl stop with an error naming no cell there (no
-    silent misreading), so this runs only once a reader has failed: it costs twice the scan."""
-    pattern = _bad_index(strings)
-    for window, limit in _windows(inflate(fp, info, name)):
-        _check_string_cells(pattern, window, limit, name, sheet, strings)
-
-
-def _bad_index(strings: int) -> re.Pattern:
-    """_NOT_AN_INDEX, or a number past the last of `strings` strings."""
-    largest = strings - 1
-    if largest < 0:
-        below = "(?!)"                      # no string at all: any index is past the last
-    elif largest < 10:
-        below = f"[0-{largest}]"
-    else:
-        text = str(largest)
-        shorter = f"[0-9]|[1-9][0-9]{{0,{len(text) - 2}}}"
-        same = []
-        for i, ch in enumerate(text):
-            low = 1 if i == 0 else 0
-            if int(ch) - 1 >= low:
-                rest = len(text) - i - 1
-                same.append(f"{text[:i]}[{low}-{int(ch) - 1}]" + (f"[0-9]{{{rest}}}" if rest else ""))
-        below = "|".join([shorter, *same, text])
-    return re.compile(rb't="s"[^>]*+>\s*+<v>(?:[0-9]{0,19}+[^<]|0*+(?!(?:' + below.encode() + rb')<)[0-9])')
-
-
-def _check_string_cells(pattern: re.Pattern, w: bytes, limit: int, name: str, sheet: str, strings: int) -> None:
-    at = 0
-    while True:
-        match = pattern.search(w, at)
-        if match is None or match.start() >= limit:
-            return
-        at = match.end()
-        start = w.rfind(b"<", 0, match.start())
-        token = _TOKEN.match(w, start) if start >= 0 else None
-        if not token or token.group(2) != b"c" or token.end() <= match.start():
-            continue                        # `t="s"` outside a cell's own tag
-        value = _VALUE.search(w, token.end(), token.end() + _TAG)
-        text = value.group(2) if value else b""
-        ref = _attr(_ATTR_R, token.group(3)) or b"?"
-        cell = ref.decode("ascii", "replace")
-        shown = text[:40].decode("utf-8", "replace")
-        if text.isdigit() and len(text) < 20:
-            raise LedgerError(
-                f"工作簿“{name}”的工作表“{sheet}”的单元格 {cell} 引用第 {int(text):,} 号共享字符串，但共享字符串表只有 "
-                f"{strings:,} 个（编号 0-{strings - 1:,}）：文件已损坏或被篡改，已拒绝读取。",
-                f"Cell {cell} of sheet '{sheet}' in workbook '{name}' refers to shared string {int(text):,}, but the "
-                f"shared-strings table holds {strings:,} (0-{strings - 1:,}): the file is damaged or was tampered "
-                "with; refused.")
-        raise LedgerError(
-            f"工作簿“{name}”的工作表“{sheet}”的单元格 {cell} 的共享字符串编号“{shown}”不是有效编号"
-            f"（读取程序会把它读成另一个字符串）：文件已损坏或被篡改，已拒绝读取。",
-            f"Cell {cell} of sheet '{sheet}' in workbook '{name}' has the shared-string index '{shown}', which is "
-            "not a valid index (a reader would read another string for it): the file is damaged or was tampered "
-            "with; refused.")
-
-
-def _windows(chunks):
-    """Yields (window, limit): handle what starts in window[:limit], reading past limit as far
-    as needed. Chunks are not copied: what starts in the last _OVERLAP bytes of a chunk is
-    handled in a seam, those bytes followed by the first _OVERLAP of the next chunk."""
-    chunks = _coalesced(chunks)
-    current = next(chunks, None)
-    while current is not None:
-        following = next(chunks, None)
-        if following is None:
-            yield current, len(current)
-            return
-        body = len(current) - _OVERLAP
-        yield current, body
-        yield current[body:] + following[:_OVERLAP], _OVERLAP
-        current = following
-
-
-def _coalesced(chunks):
-    """Chunks of at least 2 x _OVERLAP bytes, but the last."""
-    pending = b""
-    for chunk in chunks:
-        pending = pending + chunk if pending else chunk
-        if len(pending) >= 2 * _OVERLAP:
-            yield pending
-            pending = b""
-    if pending:
-        yield pending
 
 
 class _Scan:
@@ -230,7 +129,7 @@ class _Scan:
             raise LedgerError(f"工作簿“{name}”的工作表“{sheet}”的 XML 不是 UTF-8 编码（Excel 只写 UTF-8），已拒绝读取。",
                               f"The XML of sheet '{sheet}' in workbook '{name}' is not UTF-8 (Excel only writes "
                               "UTF-8); refused.")
-        match = _DIMENSION.search(window, 0, _OVERLAP)
+        match = _DIMENSION.search(window, 0, OVERLAP)
         position = match and _position(match.group(1).rsplit(b":", 1)[-1])
         if position:
             self._cell(*position)
@@ -242,7 +141,7 @@ class _Scan:
             return
         colon = w.find(b":", 0, limit)
         if colon >= 0:
-            match = _PREFIXED.search(w, colon, limit + _CONTEXT)
+            match = PREFIXREFIXED.search(w, colon, limit + _CONTEXT)
             if match and match.start() < limit:
                 raise _Irregular            # <x:c>: a namespace prefix
         if self.mode == "exact" or _has_cell(self.odd, w, limit):
@@ -260,15 +159,15 @@ class _Scan:
         """Hidden rows and merged ranges, which the reader needs to read a sheet as it is shown.
         Both are rare; a tag counts in the window where it starts."""
         report = self.report
-        for i in _occurrences(w, b"hidden", 0, limit + _TAG):
+        for i in _occurrences(w, b"hidden", 0, limit + TAG_REACH):
             if len(report.hidden_rows) >= _MAX_MARKS:
                 break
             start = w.rfind(b"<", 0, i)
             end = w.find(b">", i)
-            token = 0 <= start < limit and end > 0 and _TOKEN.match(w, start, end + 1)
+            token = 0 <= start < limit and end > 0 and CELL_TOKEN.match(w, start, end + 1)
             if token:
                 closing, tag, attrs = token.groups()
-                ref = _attr(_ATTR_R, attrs)
+                ref = attribute(ATTR_R, attrs)
                 position = ref is not None and _position(ref, row_only=True)
                 if tag == b"row" and not closing and position and _HIDDEN_TRUE.search(attrs):
                     report.hidden_rows.add(position[0])
@@ -292,14 +191,14 @@ class _Scan:
     def _tokens(self, w: bytes, limit: int) -> None:
         """Replays how calamine places cells: by the cell's r, else by the row's r and the
         cells before it in the row. Positions are overestimated where in doubt."""
-        for match in _TOKEN.finditer(w):
+        for match in CELL_TOKEN.finditer(w):
             if match.start() >= limit:
                 break
             closing, tag, attrs = match.groups()
             empty = attrs.rstrip().endswith(b"/")
             if tag == b"row":
                 if not closing:
-                    ref = _attr(_ATTR_R, attrs)
+                    ref = attribute(ATTR_R, attrs)
                     position = ref is not None and _position(ref, row_only=True)
                     if position:
                         self.row_index = position[0] - 1
@@ -308,7 +207,7 @@ class _Scan:
                 continue
             if closing:
                 continue
-            ref = _attr(_ATTR_R, attrs)
+            ref = attribute(ATTR_R, attrs)
             position = ref is not None and _position(ref)
             if position:
                 self.col_index = position[1] - 1
@@ -322,7 +221,7 @@ class _Scan:
     def _formulas(self, w: bytes, limit: int) -> None:
         """Finds `<f` by memchr on "f" (formulas are rare, and so is "f" in a ledger's cells),
         or by a regular expression in a window where "f" is common."""
-        end = limit + _TAG
+        end = limit + TAG_REACH
         i, seen, done = w.find(b"f", 0, end), 0, -1
         while i >= 0:
             if w[i - 1:i] == b"<" and not _NAME_CHAR.match(w, i + 1):
@@ -340,8 +239,8 @@ class _Scan:
         start = w.rfind(b"<c", 0, at)
         if start < 0 or start <= done or start >= limit:
             return done
-        match = _TOKEN.match(w, start)
-        position = match and match.group(2) == b"c" and _position(_attr(_ATTR_R, match.group(3)) or b"")
+        match = CELL_TOKEN.match(w, start)
+        position = match and match.group(2) == b"c" and _position(attribute(ATTR_R, match.group(3)) or b"")
         if position:
             self._formula_cell(w, match, *position)
         return start
@@ -349,12 +248,12 @@ class _Scan:
     def _formula_cell(self, w: bytes, head: re.Match, row: int, col: int) -> None:
         """Records the cell if its cached result is missing; or, in a workbook a program wrote
         leaving the calculation to Excel, empty or the 0 such programs write by default."""
-        end = _CELL_END.search(w, head.end(), head.end() + _OVERLAP)
+        end = _CELL_END.search(w, head.end(), head.end() + OVERLAP)
         if not end:
             return                          # longer than any cell a spreadsheet program writes
-        value = _VALUE.search(w, head.end(), end.start())
+        value = CELL_VALUE.search(w, head.end(), end.start())
         text = b"" if value is None or value.group(1).rstrip().endswith(b"/") else value.group(2).strip()
-        kind = _attr(_ATTR_T, head.group(3))
+        kind = attribute(_ATTR_T, head.group(3))
         if not text:
             missing = value is None or self.recalc or kind not in {b"str", b"inlineStr"}
         else:
@@ -367,13 +266,13 @@ class _Scan:
 
 # A byte of each word that cell XML rarely holds: memchr for it runs at memory speed, where a
 # find of the whole word runs at about 1.3 GB/s (measured: 0.76 ms per MB for b"hidden").
-_PROBES = {b"hidden": b"h", b"mergeCell": b"g"}
+PREFIXROBES = {b"hidden": b"h", b"mergeCell": b"g"}
 
 
 def _occurrences(w: bytes, word: bytes, start: int, end: int):
     """Positions of `word` in w[start:end]: by memchr on its rare byte, or by a plain find
     once that byte turns out to be common in the window (row heights `ht=` on every row)."""
-    probe = _PROBES[word]
+    probe = PREFIXROBES[word]
     offset = word.index(probe)
     i, seen = w.find(probe, start + offset, end), 0
     while i >= 0:
@@ -399,13 +298,6 @@ def _has_cell(pattern: re.Pattern, w: bytes, limit: int) -> bool:
     return False
 
 
-def _attr(pattern: re.Pattern, attrs: bytes) -> bytes | None:
-    match = pattern.search(attrs)
-    if not match:
-        return None
-    return match.group(1) if match.group(1) is not None else match.group(2)
-
-
 def _position(ref: bytes, row_only: bool = False) -> tuple[int, int] | None:
     """(row, column), 1-based, of a reference such as b"XFD1048576", or None when it is not one
     (calamine stops with an error on those, which is no crash)."""
@@ -416,5 +308,3 @@ def _position(ref: bytes, row_only: bool = False) -> tuple[int, int] | None:
     if len(letters) > 7 or len(digits) > 12:
         return (10 ** 12, 26 ** 7)          # beyond any limit (and past what a u32 holds)
     return int(digits), column_number(letters)
-
-
