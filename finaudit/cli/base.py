@@ -45,7 +45,7 @@ class Seconds(click.ParamType):
     name = "seconds"
 
     def convert(self, value, param, ctx):
-        from finaudit.runs.history import valid_timeout   # here: DuckDB would slow start-up
+        from finaudit.runs.history_file import valid_timeout   # here: DuckDB would slow start-up
 
         name = param.opts[0] if param is not None and param.opts else "--timeout"
         try:
