@@ -22,7 +22,8 @@ from finaudit.errors import LedgerError, UsageError
 from finaudit.findings import Finding, sort_key
 from finaudit.intake import native as native_mod
 from finaudit.intake.isolation import warm_up
-from finaudit.intake.ledger import Ledger, load
+from finaudit.intake.ledger import load
+from finaudit.intake.model import Ledger
 from finaudit.intake.sheets import EXCEL_SUFFIXES, OTHER_WORKBOOK_SUFFIXES
 from finaudit.intake.schema import load_schemas
 from finaudit.intake.validate import exact_money_sql

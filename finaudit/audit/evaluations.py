@@ -9,7 +9,7 @@ import pyarrow.compute as pc
 from finaudit.audit import profiles as profiles_mod
 from finaudit.audit.catalogue import Rule, kind_of
 from finaudit.audit.queries import row_lists
-from finaudit.intake.ledger import Ledger
+from finaudit.intake.model import Ledger
 
 
 EVALUATION_COLUMNS = ("rule_id", "check", "outcome", "profile", "region_code", "region_name", "year", "level",

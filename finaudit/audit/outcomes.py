@@ -13,7 +13,7 @@ from finaudit.audit.messages import render
 from finaudit.audit.queries import row_lists
 from finaudit.errors import RuleError
 from finaudit.findings import Evidence, Finding
-from finaudit.intake.ledger import Ledger
+from finaudit.intake.model import Ledger
 
 
 def _subject(row: dict) -> dict:

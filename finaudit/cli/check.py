@@ -121,6 +121,9 @@ def check(ctx, ledgers, **options):
     --fail-on, 1 when there is one, 2 when nothing could be audited (unreadable
     ledgers, wrong usage).
     """
+    from finaudit.intake.isolation import warm_up
+
+    warm_up()   # for start-up: the parse server imports the readers while this process imports the rest
     from finaudit.runs.batch import check_many
     from finaudit.runs.discover import expand
     from finaudit.report.text import check_report

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import math
 import os
 import json
 import select
@@ -27,87 +26,17 @@ import subprocess
 import sys
 import tempfile
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
-import pyarrow as pa
-
-from finaudit.errors import LedgerError, UsageError
+from finaudit.errors import LedgerError
 from finaudit.intake import parse_server
-from finaudit.intake.readers import read_ledger
-from finaudit.intake.sheets import RawSheet
-from finaudit.intake.schema import load_schemas
+from finaudit.intake.parse_limits import ENV_IN_PROCESS, ENV_MEMORY_MB, ENV_SECONDS, MIB, ParseLimits
 
-# The readers (pandas, pyarrow) are imported where used: warm_up() starts the parse server
-# before the caller has imported them, so that the two imports run side by side.
+__all__ = ["ENV_IN_PROCESS", "ENV_MEMORY_MB", "ENV_SECONDS", "MIB", "ParseLimits", "children_cpu_seconds",
+           "read_isolated", "run_isolated", "warm_up"]
 
-MIB = 1024 * 1024
-ENV_MEMORY_MB = "FINAUDIT_PARSE_MEMORY_MB"
-ENV_SECONDS = "FINAUDIT_PARSE_SECONDS"
-ENV_IN_PROCESS = "FINAUDIT_PARSE_IN_PROCESS"   # "1": no child (a debugger can then step into the readers)
-# Address space the child holds before it reads a byte: the interpreter, pandas, pyarrow,
-# the readers, and the arenas and thread stacks their threads reserve but do not use
-# (measured: 0.37 GB after the imports, 1.5 GB after reading a 20 KB workbook at 93 MB RSS).
-_RESERVED = 2048 * MIB
-_PER_FILE_BYTE = 64         # a 1M-row xlsx of 35 MB peaks near 1 GB resident while it is read
-_SECONDS_BASE, _SECONDS_PER_MIB = 30.0, 2.0     # clean.xlsx parses in 0.15 s; a 56 MB, 1M-row xlsx in about 10 s
-
-
-def _env_number(name: str, unit_zh: str, unit_en: str) -> float | None:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not (value > 0 and math.isfinite(value)):
-        raise UsageError(f"环境变量 {name} 的值“{raw}”无效，应为有限的正数（单位{unit_zh}）。",
-                         f"{name}='{raw}' is not valid: give a finite positive number of {unit_en}.")
-    return value
-
-
-@dataclass(frozen=True)
-class ParseLimits:
-    """What the parse of one file may take before it is stopped: bytes of address space,
-    seconds of CPU, and seconds of wall-clock time."""
-
-    memory_bytes: int
-    cpu_seconds: float
-    wall_seconds: float
-
-    @classmethod
-    def for_path(cls, path: Path) -> "ParseLimits":
-        """Limits that grow with the file's size (a folder: its files'), within the machine's
-        memory; FINAUDIT_PARSE_MEMORY_MB and FINAUDIT_PARSE_SECONDS set them outright."""
-        size = _size_on_disk(path)
-        memory_mb = _env_number(ENV_MEMORY_MB, "MB", "megabytes")
-        if memory_mb is not None:
-            memory = int(memory_mb * MIB)
-        else:
-            memory = min(_RESERVED + _PER_FILE_BYTE * size, max(_physical_memory() * 3 // 4, _RESERVED))
-        seconds = _env_number(ENV_SECONDS, "秒", "seconds")
-        if seconds is None:
-            seconds = _SECONDS_BASE + _SECONDS_PER_MIB * size / MIB
-        # The CPU limit is the one that ends a busy loop; the wall-clock deadline, twice as
-        # long, ends a child that waits (a FIFO, a stalled network drive) or shares a busy machine.
-        return cls(memory, seconds, 2 * seconds + 5)
-
-
-def _size_on_disk(path: Path) -> int:
-    try:
-        if path.is_dir():
-            return sum(p.stat().st_size for p in path.iterdir() if p.is_file())
-        return path.stat().st_size
-    except OSError:
-        return 0
-
-
-def _physical_memory() -> int:
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return 8 * 1024 * MIB
+# The readers (pandas, pyarrow) are imported where used, for start-up: warm_up() starts the
+# parse server before the caller has imported them, so that the two imports run side by side.
 
 
 # --- the parent's side --------------------------------------------------------------
@@ -117,6 +46,7 @@ def read_isolated(path, limits: ParseLimits | None = None) -> list:
     parser there (abort, panic, memory, time) is a LedgerError here."""
     path = Path(path)
     if os.environ.get(ENV_IN_PROCESS) == "1":
+        from finaudit.intake.readers import read_ledger   # for start-up: see the imports above
         return read_ledger(path)
     with tempfile.TemporaryDirectory(prefix="finaudit-parse-") as folder:
         saved = run_isolated(_read_saved, (str(path), folder), path.name, limits or ParseLimits.for_path(path))
@@ -280,6 +210,12 @@ def _received(name: str, message):
 
 
 def _rebuild(meta: dict, file: str):
+    import pyarrow as pa
+
+    # for start-up: see the imports at the top of this module
+    from finaudit.intake.schema import load_schemas
+    from finaudit.intake.sheets import RawSheet
+
     with pa.memory_map(file) as source:
         frame = pa.ipc.open_file(source).read_all().to_pandas()
     # JSON has no tuples and no integer keys: give the RawSheet back its own shapes.
@@ -346,11 +282,15 @@ def _last_line(log: Path) -> str:
 
 def _read_saved(path: str, folder: str) -> list[tuple[dict, str]]:
     """The child's work: the ledger's sheets, each frame saved in `folder`."""
+    from finaudit.intake.readers import read_ledger   # for start-up: see the imports above
+
     return [_saved(raw, folder, i) for i, raw in enumerate(read_ledger(Path(path)))]
 
 
 def _saved(raw, folder: str, index: int) -> tuple[dict, str]:
     """The sheet's frame as an Arrow IPC file, and the rest of the RawSheet as a dict."""
+    import pyarrow as pa
+
     file = os.path.join(folder, f"sheet{index}.arrow")
     table = pa.Table.from_pandas(raw.frame, preserve_index=False)
     with pa.OSFile(file, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:

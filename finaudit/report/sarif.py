@@ -12,7 +12,7 @@ from urllib.parse import quote
 from finaudit import __version__
 from finaudit.atomic import write_text
 from finaudit.audit.catalogue import finding_codes
-from finaudit.intake.ledger import file_digest
+from finaudit.intake.model import file_digest
 from finaudit.runs.document import dumps
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"

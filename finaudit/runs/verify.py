@@ -8,7 +8,7 @@ from pathlib import Path
 
 from finaudit import __version__
 from finaudit.errors import UsageError
-from finaudit.intake.ledger import file_digest
+from finaudit.intake.model import file_digest
 from finaudit.runs.batch import check_many
 from finaudit.runs.manifest import rules_digest, schemas_digest
 
