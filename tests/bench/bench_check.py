@@ -422,8 +422,9 @@ def _child(kind: str, folder: str, memory_limit: str | None = None) -> dict:
                 entry = by_rule.setdefault(f.rule_id, {})
                 entry[f.severity] = entry.get(f.severity, 0) + 1
             passes = int((result.evaluations["outcome"] == "pass").sum())
-            return {"rows": {s.name: s.rows_read for s in result.ledger.sheets.values()},
-                    "rejected": {s.name: s.rows_rejected for s in result.ledger.sheets.values()},
+            sheets = result.inputs[0].sheets
+            return {"rows": {s["name"]: s["rows_read"] for s in sheets},
+                    "rejected": {s["name"]: s["rows_rejected"] for s in sheets},
                     "evaluations": len(result.evaluations), "passes": passes,
                     "evidence_items": sum(len(f.evidence) for f in result.findings),
                     "evidence_by_severity": {sev: sum(len(f.evidence) for f in result.findings if f.severity == sev)

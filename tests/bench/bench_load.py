@@ -102,7 +102,7 @@ def _child(kind: str, path: str) -> dict:
 
         def run():
             result = finaudit.check(path)
-            rows = {s.source: s.rows_read for s in result.ledger.sheets.values()}
+            rows = {s["source"]: s["rows_read"] for s in result.inputs[0].sheets}
             # Rule findings are the audit's output; only rejected rows would void the timing.
             return rows, [f.rule_id for f in result.findings if f.rule_id.startswith("SCHEMA_")]
     else:
