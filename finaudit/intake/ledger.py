@@ -12,6 +12,7 @@ import pandas as pd
 
 from finaudit.errors import LedgerError
 from finaudit.findings import Finding
+from finaudit.intake.checks import MONEY_LIMIT
 from finaudit.intake.headers import UNITS
 from finaudit.intake.isolation import read_isolated
 from finaudit.intake.load_findings import layout_findings, plain_value, ragged_finding, subject_of, subtotal_finding
@@ -19,7 +20,7 @@ from finaudit.intake.model import Ledger, Sheet, changed_while_read, file_digest
 from finaudit.intake.normalize import RawColumn, TypeFailure, normalize_column
 from finaudit.intake.sheets import RawSheet
 from finaudit.intake.schema import SheetSchema
-from finaudit.intake.validate import MONEY_LIMIT, failure_cases, schema_finding
+from finaudit.intake.validate import failure_cases, schema_finding
 
 __all__ = ["Ledger", "Sheet", "file_digest", "load"]   # the loaded ledger, from model.py, with its loader
 

@@ -12,6 +12,7 @@ import pandas as pd
 
 from finaudit.errors import LedgerError
 from finaudit.findings import Evidence, Finding
+from finaudit.intake.checks import total, totalled
 from finaudit.intake.schema import SheetSchema
 
 
@@ -68,11 +69,9 @@ class Sheet:
         if self._totals is not None:
             return self._totals
         out = {}
-        for column in self.schema.columns:
-            if column.type in ("money", "count") and column.name in self.frame.columns:
-                values = self.frame[column.name].dropna().to_numpy(dtype="float64")
-                total = math.fsum(values)           # exactly rounded: no drift over a million rows
-                out[column.name] = int(total) if column.type == "count" else round(total, 2)
+        for column in totalled(self.schema, self.frame.columns):
+            values = self.frame[column.name].dropna().to_numpy(dtype="float64")
+            out[column.name] = total(column, math.fsum(values))    # exactly rounded: no drift over a million rows
         return out
 
     def measure_evidence(self, rows) -> list[Evidence]:

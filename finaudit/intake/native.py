@@ -22,6 +22,7 @@ import pandas as pd
 
 from finaudit.errors import LedgerError
 from finaudit.findings import Finding
+from finaudit.intake.checks import total, totalled
 from finaudit.intake.headers import column_letter, find_header
 from finaudit.intake.load_findings import plain_value, subtotal_finding
 from finaudit.intake.model import Ledger, Sheet, changed_while_read, file_digest, file_state
@@ -231,9 +232,9 @@ def _shown(row, i: int, col: Col, reason: str):
 
 def _totals(con, schema: SheetSchema, present: set[str]) -> dict:
     """Sheet.totals of the inserted rows, for the columns the file has."""
-    sums = [c for c in schema.columns if c.type in ("money", "count") and c.name in present]
+    sums = totalled(schema, present)
     if not sums:
         return {}
     values = con.execute("SELECT " + ", ".join(f"sum({quote(c.name)})" for c in sums)
                          + f" FROM {quote(schema.name)}").fetchone()
-    return {c.name: (int(v or 0) if c.type == "count" else round(float(v or 0), 2)) for c, v in zip(sums, values)}
+    return {c.name: total(c, v) for c, v in zip(sums, values)}

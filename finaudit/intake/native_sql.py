@@ -9,13 +9,13 @@ import pandas as pd
 
 from finaudit.intake.headers import UNITS
 from finaudit.intake.normalize import RawColumn, TypeFailure, normalize_column
-from finaudit.intake.schema import YEAR_RANGE, Column, SheetSchema
-from finaudit.intake.validate import MONEY_LIMIT, exact_money_sql, failure_cases
+from finaudit.intake.checks import INT64_LIMIT, MONEY_LIMIT, bounds, whole_numbers
+from finaudit.intake.schema import Column, SheetSchema
+from finaudit.intake.validate import exact_money_sql, failure_cases
 
 # Distinct values keep money as DOUBLE: units are applied before the cast to DECIMAL, as
 # ledger.load does (1.23456789 万元 is 12345.6789 yuan, not 1.2346 x 10000).
 _MAP_TYPES = {"year": "INTEGER", "count": "BIGINT", "money": "DOUBLE"}
-_INT64_LIMIT = "9223372036854775808.0"     # 2.0 ** 63, as normalize.py's _INT64_LIMIT
 
 
 @dataclass
@@ -120,15 +120,11 @@ def numeric_sql(col: Col, source: str) -> tuple[str, str, str]:
     x = f"CAST({source} AS DOUBLE)"
     missing = f"({x} IS NULL OR isnan({x}))"
     broken = f"isinf({x})"
-    if column.type in ("year", "count"):
-        broken = f"({broken} OR {x} <> floor({x}) OR abs({x}) >= {_INT64_LIMIT})"
+    if whole_numbers(column):
+        broken = f"({broken} OR {x} <> floor({x}) OR abs({x}) >= {INT64_LIMIT!r})"
     value = f"CASE WHEN {missing} OR {broken} THEN NULL ELSE {x} END"
-    limits = []
-    if column.type == "year":
-        limits = [f"{x} < {YEAR_RANGE[0]}", f"{x} > {YEAR_RANGE[1]}"]
-    elif column.type in ("money", "count"):
-        limits = ([f"{x} < {column.min}"] if column.min is not None else []) + \
-                 ([f"{x} > {column.max}"] if column.max is not None else [])
+    low, high = bounds(column)
+    limits = ([f"{x} < {low}"] if low is not None else []) + ([f"{x} > {high}"] if high is not None else [])
     reason = f"CASE WHEN NOT {missing} AND {broken} THEN 'SCHEMA_TYPE' "
     if column.required:
         reason += f"WHEN {missing} THEN 'SCHEMA_REQUIRED' "

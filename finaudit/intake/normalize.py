@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from finaudit.intake.checks import INT64_LIMIT, whole_numbers
 from finaudit.intake.schema import Column, enum_lookup, fold
 
 # Cells that mean "nothing written here" in hand-kept ledgers. They become missing,
@@ -37,8 +38,6 @@ _MISPLACED_SEPARATOR = re.compile(r"""
 """, re.VERBOSE)
 # pandas reads "+1801439850949.0010" one float64 step off the number (it does not without the +).
 _PLUS = re.compile(r"^\+(?=[\d.])")
-# The largest magnitude an Int64 year or count holds; 2.0 ** 63 itself does not fit.
-_INT64_LIMIT = 2.0 ** 63
 _INTEGRAL = re.compile(r"^[+-]?\d+(\.0*)?$")
 
 
@@ -177,9 +176,9 @@ def _numeric(raw: RawColumn, column: Column, failures: list[TypeFailure]) -> pd.
         unreadable = np.array([t is not None for t in texts], dtype=bool) & np.isnan(numbers[: len(texts)])
         for idx in series.index[raw.spread_flags(unreadable)]:
             failures.append(TypeFailure(int(idx), column.name, str(series.at[idx])))
-    if column.type in ("year", "count"):
+    if whole_numbers(column):
         # Not a whole number, or one no Int64 holds (1e30 students): a failure, not a crash.
-        not_whole = values.notna() & ((values != np.floor(values.fillna(0))) | (values.abs() >= _INT64_LIMIT))
+        not_whole = values.notna() & ((values != np.floor(values.fillna(0))) | (values.abs() >= INT64_LIMIT))
         for idx in values.index[not_whole.to_numpy()]:
             failures.append(TypeFailure(int(idx), column.name, str(shown.at[idx])))
         values = values.mask(not_whole)

@@ -7,17 +7,10 @@ import warnings
 import pandas as pd
 
 from finaudit.findings import Evidence, Finding
+from finaudit.intake.checks import MONEY_LIMIT, bounds
 from finaudit.intake.schema import YEAR_RANGE, Column, SheetSchema, enum_label, enums, load_schemas
 
 REGION_CODE_PATTERN = r"^\d{6}$"
-# The largest amount, in yuan, the audit accepts: 10 万亿元, more than the country's whole
-# yearly education spending (about 6.5 万亿元), so a larger cell is a slip, reported where it
-# is. Below it every amount is exact to the fen: amounts travel as float64 until DuckDB sums
-# them as DECIMAL(38, 4), and under 2^46 (7.0e13) neighbouring doubles are less than 0.008
-# yuan apart, so two amounts a fen apart never become one number and the written fen is what
-# rounding to 4 decimals gives back. At 10^15 and beyond (16+ digits) a 0.01 yuan decrease
-# would vanish in the read: refused, never silently equal.
-MONEY_LIMIT = 1e13
 
 
 def exact_money_sql(value: str) -> str:
@@ -45,14 +38,13 @@ def _checks(column: Column):
     """pandera checks of one column; `error` carries our reason into failure_cases.check."""
     import pandera.pandas as pa
 
-    if column.type == "year":
-        return [pa.Check.in_range(*YEAR_RANGE, name="range", error="range")]
-    if column.type in ("money", "count"):
+    if column.type in ("year", "money", "count"):
+        low, high = bounds(column)          # checks.py: the Parquet path checks the same bounds
         checks = []
-        if column.min is not None:
-            checks.append(pa.Check.ge(column.min, name="range", error="range"))
-        if column.max is not None:
-            checks.append(pa.Check.le(column.max, name="range", error="range"))
+        if low is not None:
+            checks.append(pa.Check.ge(low, name="range", error="range"))
+        if high is not None:
+            checks.append(pa.Check.le(high, name="range", error="range"))
         return checks
     if column.type == "enum":
         return [pa.Check.isin(list(enums()[column.enum]), name="allowed_value", error="allowed_value")]
