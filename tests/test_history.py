@@ -121,6 +121,21 @@ def test_history_lists_the_runs_and_diff_shows_what_changed(cli, tmp_path):
     assert "1 new, 0 resolved" in back.stdout
 
 
+def test_a_run_id_prefix_of_digits_only_still_names_that_run(cli, tmp_path, monkeypatch):
+    # Run ids are hex: one in about 17 has six leading digits, which read like a run number.
+    import finaudit.runs.result as result_mod
+
+    ids = iter(["483038aa0001", "b00000000002"])
+    monkeypatch.setattr(result_mod.uuid, "uuid4", lambda: type("U", (), {"hex": next(ids)})())
+    history = tmp_path / "audit.duckdb"
+    _audit(cli, BROKEN, history, tmp_path)
+    _audit(cli, CLEAN, history, tmp_path)
+    run = cli("history", history, "--diff", "483038", "2", "--lang", "en")
+    assert run.exit_code == 0, run.output
+    assert "run 1 (483038aa0001" in run.stdout and "0 new, 1 resolved" in run.stdout
+    assert cli("history", history, "--diff", "1", "2", "--lang", "en").stdout == run.stdout
+
+
 @pytest.mark.parametrize("args, expected", [
     (["--diff", "1", "9"], "has no run '9'. Runs: 1."),
     ([], None),
@@ -162,9 +177,11 @@ def test_sarif_carries_the_baseline_state(cli, tmp_path):
 # --- crashes and concurrency (each run in its own process) -------------------------
 
 def _start(history: Path, ledger: Path, *, marker: Path | None = None, hold: float = 0, stage: str = "before_commit",
-           extra: tuple = ()) -> subprocess.Popen:
+           extra: tuple = (), release: Path | None = None) -> subprocess.Popen:
     """`finaudit check LEDGER --history HISTORY` in a child process; with `marker`, the child
-    writes it at `stage` of recording and then sleeps `hold` seconds (still in the transaction)."""
+    writes it at `stage` of recording and then waits `hold` seconds (still in the transaction),
+    or less if the file `release` appears: a test holding the lock for another run's whole
+    audit cannot guess how long that takes on a loaded machine."""
     script = textwrap.dedent(f"""
         import sys, time
         from pathlib import Path
@@ -173,7 +190,10 @@ def _start(history: Path, ledger: Path, *, marker: Path | None = None, hold: flo
         def pause(stage):
             if {str(marker) if marker else None!r} and stage == {stage!r}:
                 Path({str(marker)!r}).write_text(stage)
-                time.sleep({hold})
+                deadline = time.monotonic() + {hold}
+                release = {str(release) if release else None!r}
+                while time.monotonic() < deadline and not (release and Path(release).exists()):
+                    time.sleep(0.05)
 
         history._pause_for_tests = pause
         from finaudit.cli import main
@@ -233,11 +253,12 @@ def test_a_second_run_waits_for_the_first_and_both_are_recorded(tmp_path):
 
 def test_a_run_that_cannot_wait_long_enough_fails_clearly_and_records_nothing(tmp_path):
     history = tmp_path / "audit.duckdb"
-    marker = tmp_path / "writing"
-    first = _start(history, BROKEN, marker=marker, hold=4)
+    marker, release = tmp_path / "writing", tmp_path / "release"
+    first = _start(history, BROKEN, marker=marker, hold=120, release=release)
     _wait_for(marker, first)
     second = _start(history, CLEAN, extra=("--history-timeout", "0.5"))
     _, err = second.communicate(timeout=120)
+    release.write_text("done")
     assert second.returncode == 2
     assert err.strip() == (f"History file '{history}' is in use by another finaudit run; gave up after waiting "
                            "0.5 s and this run was not recorded (--history-timeout waits longer).")

@@ -233,9 +233,10 @@ class Diff:
 def _resolve_run(con, ref: str, path: Path) -> dict:
     """A run named by its number (seq) or by (a prefix of) its id."""
     ref = str(ref).strip()
+    rows = []
     if ref.isdigit():
         rows = con.execute(f"SELECT {', '.join(RUN_COLUMNS)} FROM runs WHERE seq = ?", [int(ref)]).fetchall()
-    else:
+    if not rows:    # an id prefix can be all digits too (about 1 in 17 six-character ones)
         rows = con.execute(f"SELECT {', '.join(RUN_COLUMNS)} FROM runs WHERE starts_with(run_id, ?)", [ref]).fetchall()
     if len(rows) != 1:
         known = [str(r[0]) for r in con.execute("SELECT seq FROM runs ORDER BY seq").fetchall()]
