@@ -1,4 +1,4 @@
-"""Typed errors that stop an audit. Only cli.py turns them into exit codes."""
+"""Typed errors that stop an audit. Only the CLI (finaudit/cli/base.py) turns them into exit codes."""
 from __future__ import annotations
 
 import re

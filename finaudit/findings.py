@@ -46,7 +46,7 @@ class Finding:
     # A finding about particular cells (a bad value, a duplicate row) is identified by them;
     # one about a subject (a region's year) by the subject, so inserted rows do not change it.
     identified_by_cells: bool = False
-    # The ledger the finding is about, set when several are audited in one run (batch.py);
+    # The ledger the finding is about, set by the run (runs/result.py);
     # not part of the fingerprint, so a county's finding keeps it when its file is renamed.
     file: str | None = None
     # Against the run's history (runs/history.py): new, unchanged or updated; None when the

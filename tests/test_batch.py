@@ -120,12 +120,12 @@ def test_worker_processes_give_the_same_result_as_one_process(county_folder):
 
 
 def test_worker_processes_are_used_only_when_they_pay_for_their_start(monkeypatch):
-    import finaudit.runs.batch as batch
+    import finaudit.runs.discover as discover
 
-    monkeypatch.setattr(batch.os, "cpu_count", lambda: 2)
-    assert [batch.auto_jobs(n) for n in (1, 2, 8, 15, 16, 100)] == [1, 1, 1, 1, 2, 2]
-    monkeypatch.setattr(batch.os, "cpu_count", lambda: 1)
-    assert batch.auto_jobs(100) == 1
+    monkeypatch.setattr(discover.os, "cpu_count", lambda: 2)
+    assert [discover.auto_jobs(n) for n in (1, 2, 8, 15, 16, 100)] == [1, 1, 1, 1, 2, 2]
+    monkeypatch.setattr(discover.os, "cpu_count", lambda: 1)
+    assert discover.auto_jobs(100) == 1
 
 
 def test_every_output_takes_a_batch(cli, county_folder, tmp_path):

@@ -121,6 +121,14 @@ def test_history_lists_the_runs_and_diff_shows_what_changed(cli, tmp_path):
     assert "1 new, 0 resolved" in back.stdout
 
 
+def test_a_run_that_audits_no_ledger_is_not_recorded(cli, tmp_path):
+    # A mistyped path in a nightly job must not add a run over no region to the history.
+    history = tmp_path / "audit.duckdb"
+    run = cli("check", tmp_path / "missing.xlsx", "--history", history, "--no-config", "--quiet")
+    assert run.exit_code == 2
+    assert not history.exists()
+
+
 def test_a_run_id_prefix_of_digits_only_still_names_that_run(cli, tmp_path, monkeypatch):
     # Run ids are hex: one in about 17 has six leading digits, which read like a run number.
     import finaudit.runs.result as result_mod

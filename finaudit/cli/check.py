@@ -122,10 +122,7 @@ def check(ctx, ledgers, **options):
     ledgers, wrong usage).
     """
     from finaudit.intake.isolation import warm_up
-
-    warm_up()   # for start-up: the parse server imports the readers while this process imports the rest
-    from finaudit.runs.batch import check_many
-    from finaudit.runs.discover import expand
+    from finaudit.runs.discover import expand, parsed_here
     from finaudit.report.text import check_report
 
     o = _configured(ctx, options)
@@ -134,6 +131,9 @@ def check(ctx, ledgers, **options):
     if not ledgers:
         run_guarded(lang, _no_ledgers)
     items = expand(ledgers)
+    if parsed_here(items, o["jobs"]):
+        warm_up()   # for start-up: the parse server imports the readers while this process imports the audit
+    from finaudit.runs.batch import check_many
     if o["annotate_path"] and len(items) > 1:
         fail("--annotate 只能用于一个台账（标注的是该工作簿的副本）。" if lang == "zh"
              else "--annotate takes one ledger (it marks a copy of that workbook).")

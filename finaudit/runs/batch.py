@@ -19,8 +19,8 @@ from finaudit.errors import FinauditError, UsageError
 from finaudit.findings import sort_key
 from finaudit.intake.isolation import warm_up
 from finaudit.runs import history as history_mod
-from finaudit.runs.discover import expand
-from finaudit.runs.result import Audit, Input, Result
+from finaudit.runs.discover import Input, auto_jobs, expand
+from finaudit.runs.result import Audit, Result
 
 
 def audit_one(path: Path, profile: str | None = None, year: int | None = None, rules: dict | None = None,
@@ -47,7 +47,7 @@ def audit_one(path: Path, profile: str | None = None, year: int | None = None, r
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:  # noqa: BLE001  one broken file must not stop the others
-        # a bug of ours, or a native library's panic (a BaseException): said as cli.py says it
+        # a bug of ours, or a native library's panic (a BaseException): said as the CLI says it
         if raise_errors or os.environ.get("FINAUDIT_DEBUG"):
             raise
         item.error = {"zh": f"内部错误：{type(exc).__name__}: {exc}（设置 FINAUDIT_DEBUG=1 可查看详情）",
@@ -65,16 +65,6 @@ def audit_one(path: Path, profile: str | None = None, year: int | None = None, r
 
 def _audit_args(args):
     return audit_one(*args)
-
-
-# Starting a worker process costs about 2.5 s (imports) on the benchmark VM; a worker pays
-# for itself from about 8 ledgers of 10,000 rows (tests/bench/RESULTS.md, Batch).
-LEDGERS_PER_WORKER = 8
-
-
-def auto_jobs(ledgers: int) -> int:
-    """Worker processes for a batch when not told: one per core, but one per 8 ledgers at most."""
-    return max(1, min(os.cpu_count() or 1, ledgers // LEDGERS_PER_WORKER))
 
 
 def _checked_options(profile, draft_severity, memory_limit, history_timeout) -> None:
@@ -105,7 +95,7 @@ def check(path, profile: str | None = None, year: int | None = None, *, rules: d
     if progress:
         progress(audit.input)
     result = Result.combine([audit], rules, started_at, _options(profile, year, draft_severity))
-    return history_mod.record(history, result, timeout=history_timeout) if history else result
+    return history_mod.record(history, result, timeout=history_timeout) if history and result.audited else result
 
 
 def check_many(inputs, profile: str | None = None, year: int | None = None, *, rules: dict | None = None,
@@ -116,7 +106,8 @@ def check_many(inputs, profile: str | None = None, year: int | None = None, *, r
     and returns one Result. `draft_severity` overrides the severity of the draft pre-audit's
     failures (rules of kind draft; warning unless a profile says otherwise). `memory_limit`
     caps DuckDB's memory in each audit (engine.check). `history`: record the run in this
-    history file and mark each finding new, unchanged or updated (history.py).
+    history file and mark each finding new, unchanged or updated (history.py); a run that
+    audited no ledger is not recorded (it would be a run over no region).
 
     `jobs` > 1 audits in that many worker processes (spawned: a script calling this needs the
     usual `if __name__ == "__main__":` guard); None decides by the number of ledgers
@@ -145,7 +136,7 @@ def check_many(inputs, profile: str | None = None, year: int | None = None, *, r
             progress(audit.input)
     result = Result.combine([audits[i] for i in range(len(items))], rules, started_at,
                             _options(profile, year, draft_severity))
-    return history_mod.record(history, result, timeout=history_timeout) if history else result
+    return history_mod.record(history, result, timeout=history_timeout) if history and result.audited else result
 
 
 def _options(profile, year, draft_severity) -> dict:

@@ -4,11 +4,12 @@ that the run reports it."""
 from __future__ import annotations
 
 import glob
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from finaudit.intake.sheets import EXCEL_SUFFIXES, OTHER_WORKBOOK_SUFFIXES, TABLE_SUFFIXES
 from finaudit.intake.schema import fold, load_schemas
-from finaudit.runs.result import Input
 
 WORKBOOK_SUFFIXES = EXCEL_SUFFIXES | OTHER_WORKBOOK_SUFFIXES
 _GLOB_CHARS = set("*?[")
@@ -19,6 +20,29 @@ def is_ledger_folder(folder: Path) -> bool:
     names = {fold(n) for s in load_schemas().values() for n in s.all_names}
     return any(p.is_file() and p.suffix.lower() in TABLE_SUFFIXES and fold(p.stem) in names
                for p in folder.iterdir())
+
+
+@dataclass
+class Input:
+    """One ledger of a run, or an input that named none: what was audited and how it went."""
+    path: Path
+    sha256: str | None = None
+    sheets: list[dict] = field(default_factory=list)
+    error: dict | None = None           # {"zh", "en"} when it could not be audited
+    regions: list[str] = field(default_factory=list)
+    years: list[int] = field(default_factory=list)
+    seconds: float | None = None
+
+    @property
+    def audited(self) -> bool:
+        return self.error is None
+
+    def to_dict(self) -> dict:
+        out = {"path": str(self.path), "sha256": self.sha256, "sheets": self.sheets,
+               "status": "audited" if self.audited else "unreadable"}
+        if self.error:
+            out["error"] = self.error
+        return out
 
 
 def _skipped(path: Path) -> bool:
@@ -102,3 +126,22 @@ def expand(inputs) -> list[Input]:
         else:
             add(path)     # a missing or unreadable file is reported when it is audited
     return out
+
+
+# Starting a worker process costs about 2.5 s (imports) on the benchmark VM; a worker pays
+# for itself from about 8 ledgers of 10,000 rows (tests/bench/RESULTS.md, Batch).
+LEDGERS_PER_WORKER = 8
+
+
+def auto_jobs(ledgers: int) -> int:
+    """Worker processes for a batch when not told: one per core, but one per 8 ledgers at most."""
+    return max(1, min(os.cpu_count() or 1, ledgers // LEDGERS_PER_WORKER))
+
+
+def parsed_here(items: list[Input], jobs: int | None) -> bool:
+    """Whether this process will parse a workbook or CSV itself (no worker processes, not
+    Parquet only): then its parse server is worth starting early (isolation.warm_up)."""
+    todo = [i for i in items if i.error is None]
+    if (jobs if jobs is not None else auto_jobs(len(todo))) > 1 and len(todo) > 1:
+        return False
+    return any(i.path.suffix.lower() not in (".parquet", ".pq") for i in todo)

@@ -9,8 +9,6 @@ import math
 import time
 from pathlib import Path
 
-import duckdb
-
 from finaudit.errors import FinauditError, UsageError
 
 
@@ -63,6 +61,8 @@ def damage_named(path: Path):
     """DuckDB's errors while a history file is read or written (a file truncated or damaged
     after it was opened) become one sentence naming the file; a run is not recorded then,
     as the transaction is rolled back."""
+    import duckdb   # here: the CLI validates --history-timeout through this module at start-up
+
     try:
         yield
     except duckdb.Error as exc:
@@ -108,6 +108,8 @@ def locked(path: Path, exclusive: bool, timeout: float):
 
 
 def connect(path: Path, read_only: bool = False):
+    import duckdb   # here: see damage_named
+
     try:
         return duckdb.connect(str(path), read_only=read_only,
                               config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})

@@ -17,32 +17,10 @@ import pandas as pd
 from finaudit.audit.evaluations import EVALUATION_COLUMNS
 from finaudit.audit.summary import summarize
 from finaudit.findings import Evidence, Finding, sort_key
+from finaudit.runs.discover import Input
 from finaudit.runs.document import document, dumps
 
 UNREADABLE = "INPUT_UNREADABLE"
-
-
-@dataclass
-class Input:
-    """One ledger of a run, or an input that named none: what was audited and how it went."""
-    path: Path
-    sha256: str | None = None
-    sheets: list[dict] = field(default_factory=list)
-    error: dict | None = None           # {"zh", "en"} when it could not be audited
-    regions: list[str] = field(default_factory=list)
-    years: list[int] = field(default_factory=list)
-    seconds: float | None = None
-
-    @property
-    def audited(self) -> bool:
-        return self.error is None
-
-    def to_dict(self) -> dict:
-        out = {"path": str(self.path), "sha256": self.sha256, "sheets": self.sheets,
-               "status": "audited" if self.audited else "unreadable"}
-        if self.error:
-            out["error"] = self.error
-        return out
 
 
 @dataclass

@@ -569,7 +569,7 @@ def profile(rows: int, top: int, out: Path | None, explain: int, with_cprofile: 
     def timed(name, fn):
         def inner(*args, **kwargs):
             # _run is also called by prepare_rules (on empty tables): counted apart.
-            key = "_run (prepare)" if name == "_run" and state["preparing"] else name
+            key = "_run (prepare)" if name == "run_rule" and state["preparing"] else name
             state["preparing"] |= name == "prepare_rules"
             start = time.perf_counter()
             try:
@@ -580,7 +580,8 @@ def profile(rows: int, top: int, out: Path | None, explain: int, with_cprofile: 
                     state["preparing"] = False
         return inner
 
-    for name in ("prepare_rules", "_load", "_run", "_finding"):
+    # engine.py calls these through its own names, so wrapping them there times them
+    for name in ("prepare_rules", "_load", "run_rule", "to_finding"):
         wrapped[name] = getattr(engine, name)
         setattr(engine, name, timed(name, wrapped[name]))
     start = time.perf_counter()
@@ -595,10 +596,10 @@ def profile(rows: int, top: int, out: Path | None, explain: int, with_cprofile: 
     print("phases (wall-clock s):")
     for name, value in (("prepare_rules (rules on empty tables)", phases["prepare_rules"]),
                         ("_load (read + normalise + validate + into DuckDB)", phases["_load"]),
-                        ("rules: _run (execute + Arrow)", phases["_run"]),
-                        ("findings: _finding (evidence, messages)", phases["_finding"]),
+                        ("rules: _run (execute + Arrow)", phases["run_rule"]),
+                        ("findings: _finding (evidence, messages)", phases["to_finding"]),
                         ("the rest: tables, views, evaluations, dedupe, sort",
-                         total - phases["prepare_rules"] - phases["_load"] - phases["_run"] - phases["_finding"])):
+                         total - phases["prepare_rules"] - phases["_load"] - phases["run_rule"] - phases["to_finding"])):
         print(f"  {value:8.3f}  {name}")
     print()
 
@@ -622,7 +623,7 @@ def profile(rows: int, top: int, out: Path | None, explain: int, with_cprofile: 
 
 def _rule_breakdown(folder: Path, result, explain: int) -> None:
     """Each rule and profile group run three ways on a connection set up as engine.check does."""
-    from finaudit.audit import engine
+    from finaudit.audit import engine, queries
     from finaudit.intake import ledger as ledger_mod
     from finaudit.audit.catalogue import load_rules
 
@@ -638,7 +639,7 @@ def _rule_breakdown(folder: Path, result, explain: int) -> None:
         con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM "{name}_in"')
         con.unregister(f"{name}_in")
         print(f"  INSERT {name:<10} {len(sheet.frame):>9,} rows {time.perf_counter() - t:7.3f} s")
-    engine._create_views(con)
+    engine.create_views(con)
     print(f"ledger.load {load_s:.3f} s; tables {time.perf_counter() - start:.3f} s\n")
 
     rules = load_rules()
@@ -654,7 +655,7 @@ def _rule_breakdown(folder: Path, result, explain: int) -> None:
         params = {"regions": regions, "years": years, **{p: maps[p] for p in rule.parameters}}
         params = {k: v for k, v in params.items() if k in rule.bound}
         sql = rule.sql.strip().rstrip(";")
-        lists = [c for c in engine._RESULT_COLUMNS[rule.id] if c.endswith("_rows")]
+        lists = [c for c in queries._RESULT_COLUMNS[rule.id] if c.endswith("_rows")]
         evidence_len = " + ".join(f"coalesce(len({c}), 0)" for c in lists) or "0"
         t = time.perf_counter()
         n_rows, n_evidence = con.execute(
@@ -667,7 +668,7 @@ def _rule_breakdown(folder: Path, result, explain: int) -> None:
         # DuckDB prunes the unused row lists.
         no_evidence_s = time.perf_counter() - t
         t = time.perf_counter()
-        engine._run(con, rule, params)
+        engine.run_rule(con, rule, params)
         run_s = time.perf_counter() - t
         rows.append((rule.id, pid, len(regions), n_rows, n_evidence or 0, duck_s, no_evidence_s, run_s, sql, params))
     print(f"{'rule':<30} {'profile':<9} {'rows':>7} {'evidence':>10} {'count s':>8} {'no-evid s':>9} "
@@ -678,10 +679,10 @@ def _rule_breakdown(folder: Path, result, explain: int) -> None:
           f"{sum(r[5] for r in rows):>8.3f} {sum(r[6] for r in rows):>9.3f} {sum(r[7] for r in rows):>7.3f}")
     print("  count s: DuckDB computes the rule with its evidence lists (count only, nothing fetched);\n"
           "  no-evid s: the same with the evidence column excluded (DuckDB still builds the lists inside\n"
-          "  shared views and CTEs it cannot prune); _run s: engine._run as check() calls it (wrapped\n"
+          "  shared views and CTEs it cannot prune); _run s: engine.run_rule as check() calls it (wrapped\n"
           "  query, fetchall, one dict per row). Operator times of EXPLAIN ANALYZE add up all threads.")
     for rule_id, pid, *_, sql, params in sorted(rows, key=lambda r: -r[5])[:explain]:
-        lists = [c for c in engine._RESULT_COLUMNS[rule_id] if c.endswith("_rows")]
+        lists = [c for c in queries._RESULT_COLUMNS[rule_id] if c.endswith("_rows")]
         evidence_len = " + ".join(f"coalesce(len({c}), 0)" for c in lists) or "0"
         plan = con.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) SELECT count(*), sum({evidence_len}) "
                            f"FROM (\n{sql}\n)", params).fetchall()

@@ -9,10 +9,11 @@ zipfile, zlib, struct and regular expressions only, streaming every part with a 
 buffer, and raise LedgerError naming what they refuse. See DEPENDENCIES.md, "Hostile
 workbooks". One module per job:
 
-- guard_zip: the zip container (sizes, ratios, members' names);
-- guard_parts: one view of an xlsx's sheets, names and parts, the same for every reader;
-- guard_strings, guard_sheet: an xlsx's shared strings and worksheets, streamed;
-- guard_xlsb, guard_xls (with guard_ole), guard_ods: the other formats calamine reads.
+- archive: the zip container (sizes, ratios, members' names), and the chunks parts are read in;
+- parts: one view of an xlsx's sheets, names and parts, the same for every reader;
+- strings, scan (with cell_xml, string_cells): an xlsx's shared strings and worksheets, streamed;
+- xlsb, xls (with ole), ods: the other formats calamine reads;
+- limits: what every format is held to.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """What a workbook may hold before the guard refuses it unread, and how sizes and cells are named.
 
-Every format's guard (guard_zip, guard_sheet, guard_xlsb, guard_xls, guard_ods) measures
+Every format's guard (archive, scan, xlsb, xls, ods) measures
 against the same Limits, so that an .ods or an .xls is held to what an .xlsx is.
 """
 from __future__ import annotations
