@@ -95,6 +95,17 @@ def test_a_missing_sql_file_fails_loading(tmp_path):
         load_rule(path)
 
 
+@pytest.mark.parametrize("sheets", ["", "sheets: []\n", "sheets: [budget, payroll]\n"], ids=["absent", "empty", "unknown"])
+def test_a_rule_that_does_not_say_which_sheets_it_needs_fails_loading(tmp_path, sheets):
+    # Without the list a missing sheet would run the query on an empty table and look compliant.
+    path, _ = _copy_rule(tmp_path, "ONLY_INCREASE_TOTAL")
+    text = path.read_text(encoding="utf-8")
+    line = next(l for l in text.splitlines(keepends=True) if l.startswith("sheets:"))
+    path.write_text(text.replace(line, sheets), encoding="utf-8")
+    with pytest.raises(RuleError, match="ONLY_INCREASE_TOTAL.yaml.*sheets"):
+        load_rule(path)
+
+
 def test_no_threshold_is_a_literal_in_rule_sql():
     """STYLE.md 3: a threshold in SQL is a bug; floors and shares come from profiles."""
     import re

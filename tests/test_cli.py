@@ -159,11 +159,61 @@ def test_profiles_shows_the_values_in_force_with_their_sources(cli):
     assert "floor_preschool_public_funds_per_student = 400  2021年起" in run.stdout
 
 
-def test_a_single_csv_validates_but_cannot_be_audited_alone(cli, write_csv, sheets):
+def test_a_single_budget_csv_is_audited_for_what_it_holds(cli, write_csv, sheets):
     path = write_csv("教育经费.csv", sheets["教育经费"])
     assert cli("validate", path).exit_code == 0
-    line = _one_line_error(cli("check", path))
-    assert "在校生" in line
+    run = cli("check", path)
+    assert run.exit_code in (0, 1), run.stderr
+    assert "已评价 " in run.stdout and "台账缺少工作表：在校生" in run.stdout
+
+
+def _budget_only(path):
+    """A county's published totals: general-budget education spending 12.40 -> 11.80 亿元."""
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("教育经费")
+    for r, row in enumerate([["年度", "行政区划代码", "地区", "学段", "办学性质", "资金来源", "支出类别", "金额（亿元）"],
+                             [2022, "130630", "涞源县", "小学", "公办", "一般公共预算", "人员经费", 12.40],
+                             [2023, "130630", "涞源县", "小学", "公办", "一般公共预算", "人员经费", 11.80]]):
+        sheet.write_row(r, 0, row)
+    book.close()
+    return path
+
+
+def test_a_budget_only_workbook_is_judged_on_only_increase_and_says_what_it_could_not_judge(cli, tmp_path):
+    # 教育法 第五十五条 / the two 只增不减: 1,240,000,000 - 1,180,000,000 = 60,000,000.00 yuan.
+    path = _budget_only(tmp_path / "涞源县.xlsx")
+    run = cli("check", path, "--format", "json")
+    assert run.exit_code == 1, run.stderr
+    doc = json.loads(run.stdout)
+    violations = [f for f in doc["findings"] if f["severity"] == "violation"]
+    assert [(f["rule_id"], f["shortfall_yuan"]) for f in violations] == [("ONLY_INCREASE_TOTAL", 60_000_000.0)]
+    notes = {f["rule_id"]: f for f in doc["findings"] if (f.get("details") or {}).get("reason") == "missing_sheet"}
+    coverage = doc["summary"]["coverage"]
+    assert coverage["evaluated"] + len(coverage["not_evaluated"]) == coverage["guarantees"]
+    assert coverage["not_evaluated"]["ONLY_INCREASE_PER_STUDENT"] == ["enrollment"]
+    assert coverage["not_evaluated"]["TEACHER_PAY_PARITY"] == ["salaries"]
+    assert set(coverage["not_evaluated"]) <= set(notes)
+    assert "ONLY_INCREASE_TOTAL" not in coverage["not_evaluated"]
+    # one note per rule, not one per region and year
+    assert all(n["subject"]["region_code"] is None and n["severity"] == "info" for n in notes.values())
+    assert "台账没有“在校生”工作表" in notes["ONLY_INCREASE_PER_STUDENT"]["message"]["zh"]
+    text = cli("check", path).stdout
+    assert "台账缺少工作表：在校生" in text and "60,000,000.00" in text
+
+
+def test_a_budget_only_workbook_in_a_folder_is_audited_like_any_other(cli, tmp_path, samples):
+    import shutil
+
+    folder = tmp_path / "counties"
+    folder.mkdir()
+    _budget_only(folder / "涞源县.xlsx")
+    shutil.copy(samples / "clean.xlsx", folder / "clean.xlsx")
+    doc = json.loads(cli("check", folder, "--format", "json").stdout)
+    assert [i["status"] for i in doc["run"]["inputs"]] == ["audited", "audited"]
+    assert [(f["rule_id"], Path(f["file"]).name) for f in doc["findings"] if f["severity"] == "violation"] == \
+           [("ONLY_INCREASE_TOTAL", "涞源县.xlsx")]
 
 
 def test_the_money_gap_counts_a_school_and_its_region_once(tmp_path):

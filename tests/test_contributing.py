@@ -40,6 +40,7 @@ title:
   en: No education surcharge collected (example rule)
 severity: warning
 kind: data
+sheets: [budget, surcharge]
 basis:
   document: 邢台市教育事业发展“十四五”规划
   issuer: 邢台市

@@ -460,17 +460,23 @@ def test_an_empty_file_of_any_kind_is_an_error_saying_it_is_empty(tmp_path):
         assert "0 字节" in caught.value.zh
 
 
-def test_a_missing_required_sheet_is_an_error_naming_the_sheet_and_the_accepted_names(write_xlsx, sheets):
-    path = write_xlsx({"教育经费": sheets["教育经费"], "说明": [["合成数据"]]})
+def test_a_missing_budget_sheet_is_an_error_naming_the_sheet_and_the_accepted_names(write_xlsx, sheets):
+    # Only 教育经费 is required (schemas/budget.yaml): every guarantee rests on it.
+    path = write_xlsx({"在校生": sheets["在校生"], "说明": [["合成数据"]]})
     with pytest.raises(LedgerError) as caught:
         finaudit.load(path)
 
     zh, en = caught.value.zh, caught.value.en
-    assert zh.startswith("找不到工作表“在校生”")
-    assert "教育经费、说明" in zh                               # the sheets that are there
-    for accepted in ("在校生", "在校生数", "学生数", "enrollment"):   # schemas/enrollment.yaml
+    assert zh.startswith("找不到工作表“教育经费”")
+    assert "在校生、说明" in zh                                 # the sheets that are there
+    for accepted in ("教育经费", "budget"):                      # schemas/budget.yaml
         assert accepted in zh.split("可接受的名称：")[1]
-    assert "'enrollment'" in en and "Accepted names" in en
+    assert "'budget'" in en and "Accepted names" in en
+
+
+def test_a_workbook_of_the_budget_sheet_alone_loads(write_xlsx, sheets):
+    ledger = finaudit.load(write_xlsx({"教育经费": sheets["教育经费"], "说明": [["合成数据"]]}))
+    assert list(ledger.sheets) == ["budget"] and ledger.findings == []
 
 
 def test_a_missing_required_column_is_an_error_naming_the_column_and_its_accepted_headers(write_xlsx, sheets):

@@ -264,11 +264,11 @@ def test_the_annotated_copy_keeps_hostile_text_as_text(hostile_ledger, tmp_path)
     assert formulas == []
     subjects = [c.value for (c,) in book["审计发现"].iter_rows(min_row=2, min_col=4, max_col=4)]
     for text in HOSTILE:
-        assert any(s.startswith(text) for s in subjects), text
+        assert any((s or "").startswith(text) for s in subjects), text
     ledger_names = [c.value for (c,) in book["教育经费"].iter_rows(min_row=2, max_row=7, min_col=3, max_col=3)]
     assert ledger_names == HOSTILE
     quoted = [c for (c,) in book["审计发现"].iter_rows(min_row=2, min_col=4, max_col=4)
-              if c.value.startswith(FORMULA_START)]
+              if (c.value or "").startswith(FORMULA_START)]
     assert quoted and all(c.data_type == "s" and c.quotePrefix for c in quoted)
 
 

@@ -79,3 +79,16 @@ def test_with_a_history_the_report_marks_new_findings_and_lists_the_resolved(cli
     assert '<p class="history">与上次运行相比' in page
     resolved = re.search(r'<details class="resolved">.*?</details>', page, re.S).group(0)
     assert "FLOOR_PRESCHOOL" in resolved and "ONLY_INCREASE_TOTAL" not in resolved
+
+
+def test_a_guarantee_the_ledger_cannot_feed_is_grey_not_evaluated_with_no_chart(write_xlsx, sheets):
+    # A ledger of the budget sheet alone: the per-student rules lack 在校生.
+    html = render(finaudit.check(write_xlsx({"教育经费": sheets["教育经费"]})))
+    section = html.split('id="rule-FLOOR_PRESCHOOL"')[1].split("</section>")[0]
+    assert "未评价：台账缺少工作表 在校生（不等于符合）。" in section
+    assert "<svg" not in section and "未发现违规或警示" not in section
+    coverage = re.search(r'<p class="coverage">([^<]*)</p>', html).group(1)
+    assert coverage.startswith("已评价 ") and "台账缺少工作表：在校生" in coverage
+    # and a rule the budget does feed still gets its chart and its verdict
+    total = html.split('id="rule-ONLY_INCREASE_TOTAL"')[1].split("</section>")[0]
+    assert "未评价：台账缺少工作表" not in total

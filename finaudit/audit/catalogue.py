@@ -16,6 +16,7 @@ import yaml
 from finaudit.errors import RuleError, UsageError, join_names
 from finaudit.findings import SEVERITIES
 from finaudit.audit.profiles import parameter_registry
+from finaudit.intake.schema import load_schemas
 from finaudit.resources import rules_dir
 
 # libyaml, as in schema.py: it reads the rule files about nine times faster than the
@@ -61,6 +62,7 @@ class Rule:
     sql: str | None
     path: Path
     bound: tuple[str, ...] = ()   # the $names the SQL binds
+    sheets: tuple[str, ...] = ()  # the ledger sheets it needs: without one it is not evaluated
 
 
     def basis_dict(self) -> dict:
@@ -115,6 +117,12 @@ def load_rule(path: Path) -> Rule:
     if undeclared:
         raise _fail(path, f"查询使用了元数据未列出的参数 ${undeclared[0]}。",
                     f"its query binds ${undeclared[0]}, which the metadata does not list under parameters.")
+    sheets = spec.get("sheets")
+    if stage == "sql" and (not isinstance(sheets, list) or not sheets
+                           or any(s not in load_schemas() for s in sheets)):
+        names = "、".join(load_schemas())
+        raise _fail(path, f"sheets 应列出查询需要的工作表（{names}）。",
+                    f"sheets must list the ledger sheets its query needs ({', '.join(load_schemas())}).")
     unused = [p for p in spec["parameters"] if stage == "sql" and p not in bound]
     if unused:
         raise _fail(path, f"列出的参数“{unused[0]}”在查询中没有使用。",
@@ -128,7 +136,7 @@ def load_rule(path: Path) -> Rule:
         chart=spec.get("chart"), levels_detail_overall=bool(spec.get("levels_detail_overall", False)),
         compares_previous_year=bool(spec.get("compares_previous_year", False)),
         identified_by_cells=bool(spec.get("identified_by_cells", False)),
-        stage=stage, sql=sql, path=path, bound=bound,
+        stage=stage, sql=sql, path=path, bound=bound, sheets=tuple(sheets or ()),
     )
 
 

@@ -15,7 +15,7 @@ from finaudit.audit import profiles as profiles_mod
 from finaudit.audit.catalogue import Rule, check_draft_severity, load_rules
 from finaudit.audit.evaluations import (concat_evaluations, evaluated_subjects, rejected_subjects,
                                          withhold_on_rejected_rows)
-from finaudit.audit.outcomes import profile_of, reported, to_finding
+from finaudit.audit.outcomes import missing_sheets_finding, profile_of, reported, to_finding
 from finaudit.audit.queries import prepare_rules, run_rule
 from finaudit.audit.session import Cursors, connect, create_tables, create_views, out_of_memory
 from finaudit.errors import LedgerError, UsageError
@@ -144,6 +144,11 @@ def _audit(con, ledger: Ledger, rules: dict[str, Rule], profile: str | None, yea
         pending = []
         for rule in rules.values():
             if rule.stage != "sql":
+                continue
+            missing = [s for s in rule.sheets if s not in ledger.sheets]
+            if missing:         # one note for the rule, not one per region and year
+                note = missing_sheets_finding(rule, missing)
+                unique.setdefault(note.fingerprint, note)
                 continue
             params = {"regions": regions, "years": years, **{p: maps[p] for p in rule.parameters}}
             query = cursors.submit(run_rule, rule, {k: v for k, v in params.items() if k in rule.bound})

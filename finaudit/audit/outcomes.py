@@ -14,6 +14,7 @@ from finaudit.audit.queries import row_lists
 from finaudit.errors import RuleError
 from finaudit.findings import Evidence, Finding
 from finaudit.intake.model import Ledger
+from finaudit.intake.schema import load_schemas
 
 
 def _subject(row: dict) -> dict:
@@ -100,3 +101,18 @@ def _evidence(ledger: Ledger, rule: Rule, row: dict) -> tuple[list[Evidence], in
         if rows:
             evidence.extend(ledger.sheets[name[:-5]].measure_evidence(rows))
     return evidence, total
+
+
+def missing_sheets_finding(rule: Rule, missing: list[str]) -> Finding:
+    """The one note for a rule the ledger lacks a sheet for: not evaluated, never compliant."""
+    titles = [load_schemas()[s].title for s in missing]
+    zh = "、".join(f"“{t['zh']}”" for t in titles)
+    en = ", ".join(f"'{t['en']}' ({t['zh']})" for t in titles)
+    return Finding(
+        rule_id=rule.id, severity="info",
+        message={"zh": f"未评价：台账没有{zh}工作表，本项要求无法评价（不等于符合）。",
+                 "en": f"Not evaluated: the ledger has no {en} sheet, so this requirement cannot be judged "
+                       "(which is not the same as met)."},
+        basis=rule.basis_dict(), check="main",
+        details={"outcome": "unevaluable", "reason": "missing_sheet", "sheets": list(missing)},
+    )

@@ -30,7 +30,23 @@ def summarize(result) -> dict:
         "profiles": dict(sorted(result.region_profiles.items())),
         "years": result.years,
         "matrix": matrix,
+        "coverage": coverage(result),
     }
+
+
+def coverage(result) -> dict:
+    """How many of the statutory guarantees the run could evaluate, and for each it could not,
+    the sheets it lacked (in any of the run's ledgers): a requirement not evaluated is never
+    reported as met."""
+    guarantees = [r.id for r in result.rules.values() if r.kind == "guarantee" and r.stage == "sql"]
+    missing: dict[str, list[str]] = {}
+    for f in result.findings:
+        if (f.details or {}).get("reason") == "missing_sheet":
+            sheets = missing.setdefault(f.rule_id, [])
+            sheets.extend(s for s in f.details["sheets"] if s not in sheets)
+    not_evaluated = {rid: missing[rid] for rid in guarantees if rid in missing}
+    return {"guarantees": len(guarantees), "evaluated": len(guarantees) - len(not_evaluated),
+            "not_evaluated": not_evaluated}
 
 
 def _rule_gaps(findings, rules) -> dict[str, float]:

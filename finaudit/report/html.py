@@ -16,9 +16,9 @@ from finaudit import __version__
 from finaudit.atomic import write_text
 from finaudit.audit.profiles import load_profiles
 from finaudit.findings import SEVERITY_RANK
-from finaudit.intake.schema import enum_label
+from finaudit.intake.schema import enum_label, load_schemas
 from finaudit.report import charts
-from finaudit.report.labels import baseline_line, finding_brief, value_text
+from finaudit.report.labels import baseline_line, coverage_line, finding_brief, value_text
 
 EVIDENCE_SHOWN = 20            # evidence rows per finding in the HTML; JSON has them all
 TEXT = {
@@ -112,6 +112,7 @@ def view(result, lang: str = "zh") -> dict:
     for finding in result.findings:
         by_rule[finding.rule_id].append(finding)
     sections = []
+    titles = {name: schema.title for name, schema in load_schemas().items()}
     # Breached guarantees first, then the rest; data-integrity checks last.
     ordered = sorted(result.rules.items(), key=lambda kv: (
         not any(f.severity != "info" for f in by_rule.get(kv[0], [])), kv[1].kind == "data", kv[0]))
@@ -123,8 +124,12 @@ def view(result, lang: str = "zh") -> dict:
         findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], -(f.shortfall_yuan or 0)))
         used = sorted({(name, value_text(p["value"], lang), p["source"], f.profile) for f in findings
                        for name, p in (f.parameters or {}).items() if p is not None})
+        # a rule no ledger of the run could feed: grey "not evaluated", no chart, never "no violation"
+        lacking = sorted({s for f in findings if (f.details or {}).get("reason") == "missing_sheet"
+                          for s in f.details["sheets"]}) if not evaluated else []
         sections.append({"rule": rule, "counts": summary["by_rule"].get(rule_id, {}), "parameters": used,
-                         "chart": _chart(rule, result.evaluations, lang),
+                         "not_evaluated": [titles[s][lang] for s in lacking],
+                         "chart": "" if lacking else _chart(rule, result.evaluations, lang),
                          "findings": [_finding_view(f, lang) for f in findings
                                       if f.severity != "info"],
                          "notes": [_finding_view(f, lang) for f in findings if f.severity == "info"]})
@@ -148,6 +153,7 @@ def view(result, lang: str = "zh") -> dict:
         "matrix": {"rules": [s["rule"] for s in sections if s["rule"].id in matrix], "regions": regions,
                    "years": years, "cells": matrix},
         "region_names": regions,
+        "coverage": coverage_line(summary["coverage"], lang, titles),
         "history": None if baseline is None else {
             "line": baseline_line(baseline, lang),
             "resolved": [finding_brief(f, lang) for f in baseline.get("absent", []) if f["severity"] != "info"]},

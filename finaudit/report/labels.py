@@ -107,3 +107,21 @@ def baseline_line(baseline: dict, lang: str) -> str:
                 f"未变 {c['unchanged']} 项，有变化 {c['updated']} 项，已整改（不再出现）{c['absent']} 项。")
     return (f"Since the previous run (recorded as run {baseline['run_seq']} in {baseline['history']}): "
             f"{c['new']} new, {c['unchanged']} unchanged, {c['updated']} updated, {c['absent']} resolved (absent now).")
+
+
+def coverage_line(coverage: dict, lang: str, sheet_titles: dict[str, dict]) -> str:
+    """How many guarantees were evaluated, and why the others were not (the sheets they lack,
+    named by `sheet_titles`: canonical name -> {zh, en})."""
+    n, done, missing = coverage["guarantees"], coverage["evaluated"], coverage["not_evaluated"]
+    sheets = sorted({s for v in missing.values() for s in v})
+    if lang == "zh":
+        line = f"已评价 {done}/{n} 项保障要求"
+        if missing:
+            line += (f"；未评价 {len(missing)} 项（{'、'.join(missing)}），"
+                     f"台账缺少工作表：{'、'.join(sheet_titles[s]['zh'] for s in sheets)}")
+        return line + "。"
+    line = f"Guarantees evaluated: {done} of {n}"
+    if missing:
+        line += (f"; not evaluated: {len(missing)} ({', '.join(missing)}), the ledger has no "
+                 f"{', '.join(sheet_titles[s]['en'] for s in sheets)} sheet")
+    return line + "."

@@ -5,7 +5,9 @@ from pathlib import Path
 
 from finaudit.audit.catalogue import code_title, kind_of
 from finaudit.audit.profiles import load_profiles
-from finaudit.report.labels import SEVERITY_LABEL, STATE_TAG, baseline_line, finding_brief, printable, table
+from finaudit.intake.schema import load_schemas
+from finaudit.report.labels import (SEVERITY_LABEL, STATE_TAG, baseline_line, coverage_line, finding_brief,
+                                    printable, table)
 
 def sheets_table(sheets: list[dict], lang: str) -> str:
     if lang == "zh":
@@ -48,6 +50,7 @@ def check_report(result, lang: str, show_info: bool = False) -> str:
         out.append(f"Result: {sev['violation']} violations, {sev['warning']} warnings, {sev['info']} info; "
                    f"money needed to comply, summed over rules: {summary['shortfall_yuan_total']:,.2f} yuan "
                    "(gaps of different rules may overlap: an upper bound).")
+    out.append(coverage_line(summary["coverage"], lang, {n: s.title for n, s in load_schemas().items()}))
     baseline = result.baseline
     if baseline is not None:
         out.append(baseline_line(baseline, lang))
