@@ -272,14 +272,14 @@ def test_an_output_that_cannot_be_written_is_one_line(cli, tmp_path):
 
 
 def test_a_profile_severity_override_leaves_a_checks_own_severity_alone(tmp_path, monkeypatch):
-    """An override (say 力争 making FLOOR_SECONDARY_VOCATIONAL advisory) must not turn the
-    advisory not_below_general warning into something else."""
+    """An override (a profile making FLOOR_SECONDARY_VOCATIONAL a warning) must not turn the
+    not_below_general observation, info by its own severity, into something else."""
     import finaudit
     from finaudit.audit import profiles
     from test_rules import write_ledger
 
     monkeypatch.setattr(profiles, "severity_override",
-                        lambda pid, rule_id, year: "info" if rule_id == "FLOOR_SECONDARY_VOCATIONAL" else None)
+                        lambda pid, rule_id, year: "warning" if rule_id == "FLOOR_SECONDARY_VOCATIONAL" else None)
     folder = write_ledger(tmp_path / "ledger", {
         "budget": [{"year": 2023, "level": "secondary_vocational", "expense_class": "public_funds", "amount": 900_000},
                    {"year": 2023, "level": "senior_general", "expense_class": "public_funds", "amount": 3_000_000}],
@@ -287,7 +287,7 @@ def test_a_profile_severity_override_leaves_a_checks_own_severity_alone(tmp_path
                        {"year": 2023, "level": "senior_general", "students": 2000}]})
     result = finaudit.check(folder, profile="dingzhou", year=2023)
     got = {(f.check, f.severity) for f in result.findings if f.rule_id == "FLOOR_SECONDARY_VOCATIONAL"}
-    assert got == {("main", "info"), ("not_below_general", "warning")}
+    assert got == {("main", "warning"), ("not_below_general", "info")}
 
 
 def test_a_subject_finding_keeps_its_fingerprint_when_rows_are_inserted_above(tmp_path):

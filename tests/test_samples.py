@@ -24,7 +24,10 @@ def _generator():
 def test_the_clean_sample_has_no_violation_and_no_warning():
     result = finaudit.check(SAMPLES / "clean.xlsx")
     assert [f for f in result.findings if f.severity != "info"] == []
-    assert all(f.details and f.details["outcome"] == "unevaluable" for f in result.findings)
+    # every info finding is a case not evaluated, or an observation by a check that is info by its own
+    # severity (vocational appropriation not above general high schools: a permission, not a duty)
+    assert all((f.details and f.details["outcome"] == "unevaluable")
+               or result.rules[f.rule_id].checks[f.check].get("severity") == "info" for f in result.findings)
 
 
 def test_the_clean_sample_exits_0(cli):
