@@ -1,5 +1,7 @@
--- Share of the counted surcharge types spent on vocational education, per region and year.
--- A region and year with budget rows but no surcharge rows is reported as not evaluable.
+-- Share of the counted surcharge types spent on vocational education, per region and year
+-- (check main). A region and year with budget rows but no surcharge rows is reported as not
+-- evaluable. A type the clause does not name is never pooled in: its own share is observed
+-- (check other_type, info, no gap).
 WITH subjects AS (
     SELECT region_code, year FROM surcharge
     UNION SELECT region_code, year FROM audited_region_years
@@ -23,8 +25,17 @@ totals AS (
     -- min_share and types depend on the region and year only; grouping by them (rather
     -- than any_value, which skips NULLs) keeps it portable: sqlglot cannot write that for Postgres.
     GROUP BY c.region_code, c.year, c.min_share, c.types
+),
+others AS (
+    SELECT region_code, min(region_name) AS region_name, year, min_share, surcharge_type,
+           sum(collected) AS collected, sum(vocational) AS vocational, list(_row) AS surcharge_rows
+    FROM counted
+    WHERE types IS NOT NULL AND surcharge_type IS NOT NULL AND NOT list_contains(types, surcharge_type)
+    GROUP BY region_code, year, min_share, surcharge_type
+    HAVING sum(collected) > 0
 )
 SELECT
+    'main' AS check_name,
     CASE
         WHEN min_share IS NULL OR types IS NULL THEN 'unevaluable'
         WHEN coalesce(collected, 0) = 0 THEN 'unevaluable'
@@ -42,3 +53,10 @@ SELECT
         AS shortfall_yuan,
     collected, vocational, types, coalesce(surcharge_rows, []) AS surcharge_rows
 FROM totals
+UNION ALL
+SELECT
+    'other_type' AS check_name, 'fail' AS outcome, CAST(NULL AS VARCHAR) AS reason,
+    region_code, region_name, year, CAST(NULL AS VARCHAR) AS level, CAST(NULL AS VARCHAR) AS school_id,
+    100.0 * vocational / collected AS actual, min_share AS required, CAST(NULL AS DOUBLE) AS shortfall_yuan,
+    collected, vocational, [surcharge_type] AS types, surcharge_rows
+FROM others
