@@ -48,7 +48,7 @@ def read_isolated(path, limits: ParseLimits | None = None) -> list:
     if os.environ.get(ENV_IN_PROCESS) == "1":
         from finaudit.intake.readers import read_ledger   # for start-up: see the imports above
         return read_ledger(path)
-    with tempfile.TemporaryDirectory(prefix="finaudit-parse-") as folder:
+    with tempfile.TemporaryDirectory(prefix="finaudit-parse-", ignore_cleanup_errors=True) as folder:
         saved = run_isolated(_read_saved, (str(path), folder), path.name, limits or ParseLimits.for_path(path))
         return [_rebuild(meta, file) for meta, file in saved]
 
@@ -59,7 +59,9 @@ def run_isolated(work, args: tuple, name: str, limits: ParseLimits):
     exception is a LedgerError about the file `name`. `work` must be a module-level function."""
     if not hasattr(os, "fork"):             # no fork server there: read in this process
         return work(*args)
-    with tempfile.TemporaryDirectory(prefix="finaudit-child-") as folder, _LOCK:
+    # A child orphaned by an interrupted exchange (the server is killed, the child is not) may
+    # still be writing here while the folder is removed: that must not replace the interruption.
+    with tempfile.TemporaryDirectory(prefix="finaudit-child-", ignore_cleanup_errors=True) as folder, _LOCK:
         try:
             status, timed_out = _server().run(work, args, limits, folder)
         except _ServerFailed:
