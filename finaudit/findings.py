@@ -37,7 +37,9 @@ class Finding:
     evidence: list[Evidence] = field(default_factory=list)
     measure: dict | None = None                    # actual, required, unit
     shortfall_yuan: float | None = None
-    basis: dict | None = None
+    # The clauses of its own profile chain in force in its year, national first
+    # (audit/profiles.py `clauses`); empty where no law is in play (a data check).
+    basis: list | None = None
     profile: str | None = None
     parameters: dict | None = None
     check: str | None = None

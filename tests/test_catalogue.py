@@ -28,21 +28,22 @@ def test_every_shipped_rule_loads_and_its_sql_runs_on_an_empty_ledger():
     prepare_rules(rules)
 
 
-def test_a_rule_without_basis_fails_loading_naming_the_file(tmp_path):
+def test_a_rule_without_a_requirement_fails_loading_naming_the_file(tmp_path):
     path, _ = _copy_rule(tmp_path, "FLOOR_PRESCHOOL")
     text = path.read_text(encoding="utf-8")
-    start = text.index("basis:")
+    start = text.index("requirement:")
     end = text.index("parameters:")
     path.write_text(text[:start] + text[end:], encoding="utf-8")
     with pytest.raises(RuleError) as err:
         load_rule(path)
-    assert "FLOOR_PRESCHOOL.yaml" in err.value.zh and "basis" in err.value.en
+    assert "FLOOR_PRESCHOOL.yaml" in err.value.zh and "requirement" in err.value.en
 
 
-def test_a_rule_whose_basis_has_no_clause_text_fails_loading(tmp_path):
+def test_a_rule_whose_requirement_lacks_a_language_fails_loading(tmp_path):
     path, _ = _copy_rule(tmp_path, "FLOOR_PRESCHOOL")
-    text = path.read_text(encoding="utf-8").replace("  text: 落实", "  txt: 落实")
-    path.write_text(text, encoding="utf-8")
+    text = path.read_text(encoding="utf-8")
+    assert "\n  en: \"Public kindergartens'" in text
+    path.write_text(text.replace("\n  en: \"Public kindergartens'", "\n  fr: \"Public kindergartens'"), encoding="utf-8")
     with pytest.raises(RuleError, match="FLOOR_PRESCHOOL.yaml"):
         load_rule(path)
 
@@ -123,16 +124,69 @@ def test_a_parameter_value_is_the_latest_in_force_on_the_fiscal_year():
 
 
 def test_a_profile_inherits_its_parents_values_with_their_sources():
+    # Xingtai -> Hebei -> the eastern benchmark zone: 国发〔2015〕67号's eastern junior benchmark.
     entry = profiles.parameter("xingtai", "benchmark_junior_public_funds_per_student", 2023)
-    assert entry["value"] == 850 and "国发〔2015〕67号" in entry["source"]
-    assert profiles.parameter("national", "benchmark_junior_public_funds_per_student", 2023) is None
+    assert entry["value"] == 850 and "国发〔2015〕67号" in entry["source"] and "东部" in entry["source"]
+    # The national profile holds the central and western value: 800.
+    assert profiles.parameter("national", "benchmark_junior_public_funds_per_student", 2023)["value"] == 800
+    assert profiles.parameter("national", "benchmark_junior_public_funds_per_student", 2015) is None
 
 
 def test_each_region_gets_the_most_specific_profile_covering_its_code():
     assert profiles.most_specific("130682") == "dingzhou"
     assert profiles.most_specific("130502") == "xingtai"
-    assert profiles.most_specific("130102") == "hebei"
-    assert profiles.most_specific("110101") == "national"
+    assert profiles.most_specific("130102") == "hebei"      # not the zone Hebei extends, same prefix
+    assert profiles.most_specific("110101") == "east"       # Beijing: eastern benchmark zone
+    assert profiles.most_specific("410102") == "national"   # Henan: central
+    assert profiles.most_specific("150102") == "national"   # Inner Mongolia: western
+
+
+def _profiles_from(tmp_path, monkeypatch, text: str):
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    (folder / "national.yaml").write_text(text, encoding="utf-8")
+    monkeypatch.setattr(profiles, "profiles_dir", lambda: folder)
+    profiles.load_profiles.cache_clear()
+    profiles.clauses.cache_clear()
+
+
+_NATIONAL = ("id: national\nname: {zh: 全国, en: National}\ncovers: ['']\nclauses:\n"
+             "  - {rules: [ONLY_INCREASE_TOTAL], from: 2018, document: D, issuer: I, clause: C, text: T, read: R}\n")
+
+
+def test_a_clause_without_where_its_text_was_read_is_refused(tmp_path, monkeypatch):
+    _profiles_from(tmp_path, monkeypatch, _NATIONAL.replace(", read: R", ""))
+    try:
+        with pytest.raises(RuleError, match="read"):
+            profiles.load_profiles()
+    finally:
+        profiles.load_profiles.cache_clear()
+        profiles.clauses.cache_clear()
+
+
+def test_a_clause_is_cited_from_the_year_it_is_in_force(tmp_path, monkeypatch):
+    _profiles_from(tmp_path, monkeypatch, _NATIONAL)
+    try:
+        assert profiles.clauses("national", "ONLY_INCREASE_TOTAL", 2017) == ()
+        (clause,) = profiles.clauses("national", "ONLY_INCREASE_TOTAL", 2018)
+        assert (clause["document"], clause["text"], clause["in_force_from"], clause["profile"]) == ("D", "T", 2018,
+                                                                                                   "national")
+        assert profiles.clauses("national", "FLOOR_PRESCHOOL", 2020) == ()
+    finally:
+        profiles.load_profiles.cache_clear()
+        profiles.clauses.cache_clear()
+
+
+def test_a_clause_naming_a_rule_that_does_not_exist_stops_loading(tmp_path, monkeypatch):
+    _profiles_from(tmp_path, monkeypatch, _NATIONAL.replace("[ONLY_INCREASE_TOTAL]", "[ONLY_INCREASE_TOTL]"))
+    load_rules.cache_clear()
+    try:
+        with pytest.raises(RuleError, match="ONLY_INCREASE_TOTL"):
+            load_rules()
+    finally:
+        profiles.load_profiles.cache_clear()
+        profiles.clauses.cache_clear()
+        load_rules.cache_clear()
 
 
 def test_xingtai_makes_the_provincial_average_advisory_from_2025():

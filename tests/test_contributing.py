@@ -22,6 +22,7 @@ import test_rules
 from finaudit import resources
 from finaudit.audit import catalogue, profiles
 from finaudit.audit.catalogue import REQUIRED_FIELDS
+from finaudit.audit.profiles import CLAUSE_FIELDS
 from finaudit.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,7 +34,7 @@ RULE_ID = "EXAMPLE_SURCHARGE_COLLECTED"
 
 RULE_YAML = """\
 # EXAMPLE rule of CONTRIBUTING.md ("Add a rule"): tests/test_contributing.py writes it in a
-# temporary copy of rules/. It is not shipped; its basis is the clause SURCHARGE_VOCATIONAL_SHARE cites.
+# temporary copy of rules/. It is not shipped; a data check, it cites no clause of a profile.
 id: EXAMPLE_SURCHARGE_COLLECTED
 title:
   zh: 教育费附加征收额为零（示例规则）
@@ -41,11 +42,9 @@ title:
 severity: warning
 kind: data
 sheets: [budget, surcharge]
-basis:
-  document: 邢台市教育事业发展“十四五”规划
-  issuer: 邢台市
-  clause: 四(二)7
-  text: 教育费附加用于职业教育的比例不低于30%
+requirement:
+  zh: 示例：有附加的地区每年都应有征收额
+  en: "Example: a region with a surcharge collects some every year"
 parameters: []
 measures:
   what: {zh: 某地区某年度各类附加的征收额合计, en: "Surcharge collected in a region and year, all types"}
@@ -172,7 +171,7 @@ def test_adding_a_rule_is_two_rule_files_and_a_cases_file_with_no_python_edited(
     assert rule.path == rules / f"{RULE_ID}.yaml" and rule.kind == "data"
     assert set(REQUIRED_FIELDS) <= set(yaml.safe_load(RULE_YAML))
 
-    # Step 4, `pytest tests/test_rules.py -k <ID>`: the cases test_rules collects for the id,
+    # Step 5, `pytest tests/test_rules.py -k <ID>`: the cases test_rules collects for the id,
     # each run by its own test function.
     selected = [p for p in test_rules._cases() if RULE_ID in p.id]
     assert [p.id for p in selected] == [
@@ -189,14 +188,14 @@ def test_adding_a_rule_is_two_rule_files_and_a_cases_file_with_no_python_edited(
         (RULE_ID, "warning", "130502", 2023, None)]
     assert _findings(test_rules.write_ledger(tmp_path / "passing", passing["ledger"]), rule, 2023) == []
 
-    # Step 5: `finaudit rules show <ID>` and the catalogue list.
+    # Step 6: `finaudit rules show <ID>` and the catalogue list.
     shown = CliRunner().invoke(main, ["rules", "show", RULE_ID, "--lang", "en"])
     assert shown.exit_code == 0, shown.output
     assert "No education surcharge collected (example rule)" in shown.stdout
-    assert "教育费附加用于职业教育的比例不低于30%" in shown.stdout
+    assert "Example: a region with a surcharge collects some every year" in shown.stdout
     assert RULE_ID in CliRunner().invoke(main, ["rules"]).stdout
 
-    # Step 6, what every rule goes through: its SQL transpiles, and the clean sample stays clean.
+    # Step 7, what every rule goes through: its SQL transpiles, and the clean sample stays clean.
     for dialect in test_portable_sql.DIALECTS:
         test_portable_sql.test_a_rule_query_transpiles_from_duckdb_and_keeps_its_bound_parameters(
             rule.sql, set(rule.bound), dialect)
@@ -281,7 +280,8 @@ def test_the_add_a_rule_steps_name_every_required_key_and_the_commands_that_chec
     steps = _section(text, "Add a rule")
     spans = set(_code_spans(steps))
     assert set(REQUIRED_FIELDS) <= spans, set(REQUIRED_FIELDS) - spans
-    assert {"document", "clause", "text"} <= spans            # catalogue.REQUIRED_BASIS
+    assert set(CLAUSE_FIELDS) <= spans                        # what a profile's clause must say
+    assert "clauses" in spans and "rules/profiles/<profile>.yaml" in spans
     assert {"outcome", "region_code", "year"} <= spans        # the columns queries.py checks
     assert {".venv/bin/pytest tests/test_rules.py -k <ID>", ".venv/bin/finaudit rules show <ID>"} <= spans
     # The example rule's test ids are <ID>-<case>, so `-k <ID>` selects its cases.

@@ -130,7 +130,8 @@ def _assert_sarif_shape(doc: dict) -> None:
         assert rule["help"]["text"] and rule["help"]["markdown"]
         assert rule["defaultConfiguration"]["level"] in ("error", "warning", "note")
         assert rule["properties"]["severity"] in ("violation", "warning", "info")
-        assert {"document", "clause", "text"} <= set(rule["properties"]["basis"])
+        # The clauses the run's regions were held to (a data check or a schema code has none).
+        assert all({"document", "clause", "text", "profile", "read"} <= set(c) for c in rule["properties"]["basis"])
     uris = [a["location"]["uri"] for a in run["artifacts"]]
     for result in run["results"]:
         assert result["ruleId"] == ids[result["ruleIndex"]]
@@ -143,7 +144,7 @@ def _assert_sarif_shape(doc: dict) -> None:
             for logical in location.get("logicalLocations", []):
                 assert logical["kind"] == "cell" and "!" in logical["name"]
         assert set(result["partialFingerprints"]) == {"finaudit/v1"}
-        assert {"subject", "measure", "shortfall_yuan", "profile"} <= set(result["properties"])
+        assert {"subject", "measure", "shortfall_yuan", "profile", "basis"} <= set(result["properties"])
 
 
 def test_the_sarif_log_has_the_shape_sarif_2_1_0_requires(broken_result):

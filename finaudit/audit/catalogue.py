@@ -1,6 +1,6 @@
 """Loading the rule catalogue from rules/: one YAML and (usually) one SQL file per rule.
 
-Loading is strict: a rule without a basis, naming an undeclared parameter, whose id
+Loading is strict: a rule without a requirement, naming an undeclared parameter, whose id
 is not its file name, or whose SQL does not run on an empty ledger stops the
 program with a message naming the file. No rule is ever skipped silently.
 """
@@ -15,7 +15,7 @@ import yaml
 
 from finaudit.errors import RuleError, UsageError, join_names
 from finaudit.findings import SEVERITIES
-from finaudit.audit.profiles import parameter_registry
+from finaudit.audit.profiles import load_profiles, parameter_registry
 from finaudit.intake.schema import load_schemas
 from finaudit.resources import rules_dir
 
@@ -23,11 +23,10 @@ from finaudit.resources import rules_dir
 # pure-Python loader (same objects), most of what `finaudit rules` spends.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-REQUIRED_BASIS = ("document", "clause", "text")
-BUILTIN_PARAMETERS = ("regions", "years")
+BUILTIN_PARAMETERS = ("regions", "years", "region_names")
 _PARAMETER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _COMMENT = re.compile(r"--[^\n]*")
-REQUIRED_FIELDS = ("id", "title", "severity", "kind", "basis", "parameters", "measures", "why_it_matters",
+REQUIRED_FIELDS = ("id", "title", "severity", "kind", "requirement", "parameters", "measures", "why_it_matters",
                    "remediation", "checks")
 # What a rule is, declared in its metadata (rules/README.md): a statutory guarantee; the
 # pre-audit of a draft budget (--draft-severity applies); a data-integrity check (never
@@ -44,7 +43,9 @@ class Rule:
     title: dict
     severity: str
     kind: str                   # one of RULE_KINDS
-    basis: dict
+    # The general statement of what is required ({zh, en}); the clauses that require it are
+    # the profiles' (audit/profiles.py), so that a finding cites its own jurisdiction's law.
+    requirement: dict
     parameters: tuple[str, ...]
     measures: dict
     why_it_matters: dict
@@ -65,10 +66,6 @@ class Rule:
     sheets: tuple[str, ...] = ()  # the ledger sheets it needs: without one it is not evaluated
 
 
-    def basis_dict(self) -> dict:
-        return {k: self.basis.get(k) for k in ("document", "issuer", "clause", "text")}
-
-
 def _fail(path: Path, zh: str, en: str) -> RuleError:
     return RuleError(f"规则文件 rules/{path.name} 无效：{zh}", f"Rule file rules/{path.name} is invalid: {en}")
 
@@ -86,10 +83,10 @@ def load_rule(path: Path) -> Rule:
         raise _fail(path, f"缺少字段 {join_names(missing, 'zh')}。", f"missing field(s) {join_names(missing, 'en')}.")
     if spec["id"] != path.stem:
         raise _fail(path, f"id“{spec['id']}”与文件名不符。", f"id '{spec['id']}' does not match the file name.")
-    basis = spec.get("basis") or {}
-    if not isinstance(basis, dict) or any(not basis.get(k) for k in REQUIRED_BASIS):
-        raise _fail(path, "没有依据（basis 须有 document、clause 和条文原文 text）。",
-                    "no basis (basis needs document, clause and the clause text).")
+    requirement = spec.get("requirement")
+    if not isinstance(requirement, dict) or not requirement.get("zh") or not requirement.get("en"):
+        raise _fail(path, "requirement 须用中英文写明要求什么（条文原文在各配置的 clauses 中）。",
+                    "requirement must state in zh and en what is required (the clauses are the profiles').")
     if spec["kind"] not in RULE_KINDS:
         raise _fail(path, f"kind 应为 {join_names(RULE_KINDS, 'zh')} 之一，而不是“{spec['kind']}”。",
                     f"kind must be one of {join_names(RULE_KINDS, 'en')}, not '{spec['kind']}'.")
@@ -128,7 +125,7 @@ def load_rule(path: Path) -> Rule:
         raise _fail(path, f"列出的参数“{unused[0]}”在查询中没有使用。",
                     f"parameter '{unused[0]}' is listed but its query never uses it.")
     return Rule(
-        id=spec["id"], title=spec["title"], severity=spec["severity"], kind=spec["kind"], basis=basis,
+        id=spec["id"], title=spec["title"], severity=spec["severity"], kind=spec["kind"], requirement=requirement,
         parameters=tuple(spec["parameters"]), measures=spec["measures"],
         why_it_matters=spec["why_it_matters"], remediation=spec["remediation"], checks=spec["checks"],
         unevaluable=spec.get("unevaluable") or {}, examples=spec.get("examples") or {},
@@ -153,6 +150,13 @@ def load_rules(directory: str | None = None) -> dict[str, Rule]:
     orphans = [p.name for p in folder.glob("*.sql") if p.stem not in rules and p.name != "views.sql"]
     if orphans:
         raise RuleError(f"rules/{orphans[0]} 没有对应的规则元数据文件。", f"rules/{orphans[0]} has no metadata file.")
+    if directory is None:
+        for profile in load_profiles().values():
+            for entry in profile.clauses:
+                unknown = [r for r in entry["rules"] if r not in rules]
+                if unknown:
+                    raise RuleError(f"rules/profiles/{profile.id}.yaml 的依据“{entry['clause']}”指向不存在的规则 {unknown[0]}。",
+                                    f"rules/profiles/{profile.id}.yaml: clause '{entry['clause']}' names unknown rule {unknown[0]}.")
     return rules
 
 

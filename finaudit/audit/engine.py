@@ -150,7 +150,8 @@ def _audit(con, ledger: Ledger, rules: dict[str, Rule], profile: str | None, yea
                 note = missing_sheets_finding(rule, missing)
                 unique.setdefault(note.fingerprint, note)
                 continue
-            params = {"regions": regions, "years": years, **{p: maps[p] for p in rule.parameters}}
+            params = {"regions": regions, "years": years, "region_names": profiles_mod.region_names(),
+                      **{p: maps[p] for p in rule.parameters}}
             query = cursors.submit(run_rule, rule, {k: v for k, v in params.items() if k in rule.bound})
             pending.append(pool.submit(lambda rule=rule, query=query: results(rule, query.result())))
         for future in pending:               # in rule order: the result does not depend on timing

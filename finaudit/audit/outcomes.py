@@ -70,7 +70,8 @@ def to_finding(rule: Rule, row: dict, profile_id: str, ledger: Ledger, draft_sev
         measure={"actual": _round(row.get("actual")), "required": _round(row.get("required")),
                  "unit": rule.measures.get("unit")},
         shortfall_yuan=_round(row.get("shortfall_yuan")) if outcome == "fail" else None,
-        basis=rule.basis_dict(), profile=profile_id, parameters=used, check=check_name,
+        basis=list(profiles_mod.clauses(profile_id, rule.id, year)), profile=profile_id, parameters=used,
+        check=check_name,
         details={"outcome": outcome, "reason": row.get("reason")} if outcome == "unevaluable" or row.get("reason")
         else None,
         evidence_total=total, identified_by_cells=rule.identified_by_cells,
@@ -99,7 +100,7 @@ def _evidence(ledger: Ledger, rule: Rule, row: dict) -> tuple[list[Evidence], in
         rows = row.get(name) or []
         total += row.get(f"{name}_total") or len(rows)
         if rows:
-            evidence.extend(ledger.sheets[name[:-5]].measure_evidence(rows))
+            evidence.extend(ledger.sheets[name[:-5]].measure_evidence(rows, rule.evidence_column))
     return evidence, total
 
 
@@ -113,6 +114,6 @@ def missing_sheets_finding(rule: Rule, missing: list[str]) -> Finding:
         message={"zh": f"未评价：台账没有{zh}工作表，本项要求无法评价（不等于符合）。",
                  "en": f"Not evaluated: the ledger has no {en} sheet, so this requirement cannot be judged "
                        "(which is not the same as met)."},
-        basis=rule.basis_dict(), check="main",
+        basis=[], check="main",
         details={"outcome": "unevaluable", "reason": "missing_sheet", "sheets": list(missing)},
     )

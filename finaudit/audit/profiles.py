@@ -4,6 +4,10 @@ A profile extends another (dingzhou -> hebei -> national). A parameter's values 
 keyed by the fiscal year from which they apply; the value for a year is the latest
 one in force on it, looked up along the chain (a child's value from a year on
 overrides its parent's). A value of null repeals.
+
+A profile also carries the clauses of its own documents that a rule enforces (`clauses`),
+each in force from a fiscal year: a finding cites the clauses of its own profile chain in
+force in its year, national first, and never another jurisdiction's.
 """
 from __future__ import annotations
 
@@ -29,6 +33,8 @@ class Profile:
     documents: tuple[dict, ...]
     parameters: dict          # name -> {year: {value, source}} (own values only)
     severity: dict            # rule id -> {year: {value, source}} (own values only)
+    clauses: tuple[dict, ...] = ()   # its own documents' clauses, each naming the rules it grounds
+    regions: dict | None = None      # region code -> name, for the codes it names (a typo check)
 
 
 @functools.lru_cache(maxsize=None)
@@ -49,6 +55,26 @@ def _dated(spec, where: str) -> dict[int, dict]:
                             f"{where}: the value for {year} must be {{value: ..., source: ...}} with its source.")
         out[year] = entry
     return out
+
+
+# A clause: which rules it grounds, from which fiscal year, the document (number, title,
+# issuer), the clause's place in it, its text as printed, and where that text was read
+# (`read`): a primary or faithful copy, or "转述：…" when only a paraphrase was found.
+CLAUSE_FIELDS = ("rules", "from", "document", "issuer", "clause", "text", "read")
+
+
+def _clauses(spec, where: str) -> tuple[dict, ...]:
+    out = []
+    for n, entry in enumerate(spec or [], start=1):
+        missing = [k for k in CLAUSE_FIELDS if not (entry or {}).get(k)]
+        if missing:
+            raise RuleError(f"{where} 第 {n} 条依据缺少 {join_names(missing, 'zh')}。",
+                            f"{where}: clause {n} lacks {join_names(missing, 'en')}.")
+        if not isinstance(entry["from"], int) or not isinstance(entry["rules"], list):
+            raise RuleError(f"{where} 第 {n} 条依据：from 须为生效年度，rules 须为规则列表。",
+                            f"{where}: clause {n}: 'from' must be a fiscal year and 'rules' a list of rule ids.")
+        out.append(dict(entry))
+    return tuple(out)
 
 
 @functools.lru_cache(maxsize=None)
@@ -77,6 +103,8 @@ def load_profiles() -> dict[str, Profile]:
             id=path.stem, name=spec["name"], extends=spec.get("extends"),
             covers=tuple(str(c) for c in spec.get("covers", [])),
             documents=tuple(spec.get("documents", [])), parameters=params, severity=severity,
+            clauses=_clauses(spec.get("clauses"), where),
+            regions={str(code): name for code, name in (spec.get("regions") or {}).items()},
         )
     for profile in profiles.values():
         if profile.extends and profile.extends not in profiles:
@@ -122,6 +150,38 @@ def severity_override(profile_id: str, rule_id: str, year: int) -> str | None:
     return None if entry is None else entry["value"]
 
 
+@functools.lru_cache(maxsize=4096)
+def clauses(profile_id: str, rule_id: str, year: int | None) -> tuple[dict, ...]:
+    """The clauses grounding a rule for a profile in a fiscal year: its chain's own, national
+    first, each in force from its year on (every one of the chain when the year is unknown).
+    Each names the profile whose document it is."""
+    out = []
+    for profile in reversed(chain(profile_id)):
+        for entry in profile.clauses:
+            if rule_id in entry["rules"] and (year is None or entry["from"] <= year):
+                out.append({"profile": profile.id, "document": entry["document"], "title": entry.get("title"),
+                            "issuer": entry["issuer"], "clause": entry["clause"], "text": entry["text"],
+                            "in_force_from": entry["from"], "read": entry["read"]})
+    return tuple(out)
+
+
+def held_to(region_profiles: dict[str, str], rule_id: str, years) -> list[tuple[dict, ...]]:
+    """The clauses each audited region's chain had in force in the years audited: what a
+    rule's passes were held to (a pass carries no finding to cite them)."""
+    return [clauses(profile, rule_id, year) for profile in sorted(set(region_profiles.values())) for year in years]
+
+
+@functools.lru_cache(maxsize=None)
+def region_names() -> dict:
+    """Every region code a profile names, with its name, as the MAP a rule binds
+    ($region_names): {"key": codes, "value": names}."""
+    names = {}
+    for profile in load_profiles().values():
+        names.update(profile.regions or {})
+    codes = sorted(names)
+    return {"key": codes, "value": [names[c] for c in codes]}
+
+
 def get(profile_id: str) -> Profile:
     profiles = load_profiles()
     if profile_id not in profiles:
@@ -133,12 +193,14 @@ def get(profile_id: str) -> Profile:
 
 
 def most_specific(region_code: str) -> str:
-    """The profile whose `covers` has the longest prefix of the region code."""
-    best, best_len = None, -1
+    """The profile whose `covers` has the longest prefix of the region code; of two with the
+    same prefix (hebei and the eastern benchmark zone it extends), the one further down its chain."""
+    best, best_rank = None, (-1, -1)
     for profile in load_profiles().values():
         for prefix in profile.covers:
-            if region_code.startswith(prefix) and len(prefix) > best_len:
-                best, best_len = profile.id, len(prefix)
+            rank = (len(prefix), len(chain(profile.id)))
+            if region_code.startswith(prefix) and rank > best_rank:
+                best, best_rank = profile.id, rank
     if best is None:
         raise RuleError("没有任何配置覆盖该地区代码。", f"No profile covers region code {region_code}.")
     return best

@@ -2,8 +2,8 @@
 show`, `finaudit profiles` and the catalogue page)."""
 from __future__ import annotations
 
-from finaudit.audit.profiles import chain, load_profiles, parameter_registry, severity_override
-from finaudit.report.labels import value_text
+from finaudit.audit.profiles import chain, clauses, load_profiles, parameter_registry, severity_override
+from finaudit.report.labels import clause_line, value_text
 
 
 def dated_values(profile_id: str, name: str) -> list[dict]:
@@ -18,14 +18,13 @@ def dated_values(profile_id: str, name: str) -> list[dict]:
 
 def rule_text(rule, lang: str) -> str:
     zh = lang == "zh"
-    b = rule.basis
     lines = [f"{rule.id}  {rule.title[lang]}", ""]
     lines.append(("级别：" if zh else "Severity: ") + rule.severity)
     for name, check in rule.checks.items():
         if check.get("severity"):
             lines.append(("  检查 " if zh else "  check ") + f"{name}: {check['severity']}")
-    lines.append(("依据：" if zh else "Basis: ") + f"{b['document']}（{b.get('issuer') or ''}）{b['clause']}")
-    lines.append(("条文：" if zh else "Clause text: ") + f"“{b['text']}”")
+    lines.append(("要求：" if zh else "Requirement: ") + rule.requirement[lang])
+    lines.extend(_clauses_by_profile(rule, lang))
     lines.append(("衡量：" if zh else "Measures: ") + f"{rule.measures['what'][lang]}（{rule.measures.get('unit', '')}）")
     lines.append(("为何重要：" if zh else "Why it matters: ") + rule.why_it_matters[lang])
     lines.append(("整改建议：" if zh else "Remediation: ") + rule.remediation[lang])
@@ -47,6 +46,27 @@ def rule_text(rule, lang: str) -> str:
         lines.append("")
         lines.append("本规则在读取台账时检查，没有 SQL 文件。" if zh else "Checked while loading the ledger; no SQL file.")
     return "\n".join(lines)
+
+
+def _clauses_by_profile(rule, lang: str) -> list[str]:
+    """What a finding of each profile cites: its chain's clauses, national first, each with
+    the year it is in force from and where its text was read."""
+    zh = lang == "zh"
+    if rule.kind == "data":
+        return []
+    lines = ["", "依据（按配置；发现只引用本配置及上级的条文）：" if zh
+             else "Basis (by profile; a finding cites only its own profile chain):"]
+    for pid in sorted(load_profiles(), key=lambda p: (len(chain(p)), p)):
+        names = " ← ".join(p.id for p in chain(pid))
+        lines.append(f"  {names}")
+        cited = clauses(pid, rule.id, None)
+        if not cited:
+            lines.append("    （无条文：本配置不评价此项）" if zh else "    (no clause: not evaluated under this profile)")
+        for clause in cited:
+            since = f"{clause['in_force_from']}年起" if zh else f"from {clause['in_force_from']}"
+            lines.append(f"    [{since}] {clause_line(clause, lang)}")
+            lines.append(("      读自：" if zh else "      read in: ") + clause["read"])
+    return lines
 
 
 def profiles_text(lang: str, year: int | None = None) -> str:

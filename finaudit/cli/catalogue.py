@@ -83,8 +83,8 @@ def rules(ctx, lang):
 
     catalogue = run_guarded(lang, load_rules)
     zh = lang == "zh"
-    headers = ["规则", "级别", "名称", "依据"] if zh else ["rule", "severity", "title", "basis"]
-    rows = [[r.id, r.severity, r.title[lang], f"{r.basis['document']} {r.basis['clause']}"] for r in catalogue.values()]
+    headers = ["规则", "级别", "名称", "要求"] if zh else ["rule", "severity", "title", "requirement"]
+    rows = [[r.id, r.severity, r.title[lang], r.requirement[lang]] for r in catalogue.values()]
     click.echo(table(headers, rows))
 
 

@@ -74,9 +74,9 @@ class Sheet:
             out[column.name] = total(column, math.fsum(values))    # exactly rounded: no drift over a million rows
         return out
 
-    def measure_evidence(self, rows) -> list[Evidence]:
-        """Evidence for many rows at once, each pointing at the sheet's measure column."""
-        column = self.schema.measure_column
+    def measure_evidence(self, rows, column: str | None = None) -> list[Evidence]:
+        """Evidence for many rows at once, each pointing at the sheet's measure column (or `column`)."""
+        column = column or self.schema.measure_column
         letter = self.letters.get(column)
         if letter is None:
             return [self.evidence(int(r)) for r in rows]

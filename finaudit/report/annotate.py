@@ -21,13 +21,13 @@ from finaudit.audit.catalogue import code_title
 from finaudit.errors import UsageError
 from finaudit.findings import SEVERITY_RANK
 from finaudit.intake.schema import enum_label
-from finaudit.report.labels import FORMULA_START, SEVERITY_LABEL, evidence_cells
+from finaudit.report.labels import FORMULA_START, SEVERITY_LABEL, basis_text, evidence_cells
 
 FILLS = {"violation": "FFC7CE", "warning": "FFE699", "info": "DDEBF7"}
 SHEET_TITLE = {"zh": "审计发现", "en": "Findings"}
-HEADERS = {"zh": ["级别", "规则", "名称", "对象", "缺口（元）", "说明", "证据"],
-           "en": ["Severity", "Rule", "Title", "Subject", "Shortfall (yuan)", "Message", "Evidence"]}
-WIDTHS = [8, 30, 36, 30, 16, 80, 30]
+HEADERS = {"zh": ["级别", "规则", "名称", "对象", "缺口（元）", "说明", "证据", "依据"],
+           "en": ["Severity", "Rule", "Title", "Subject", "Shortfall (yuan)", "Message", "Evidence", "Basis"]}
+WIDTHS = [8, 30, 36, 30, 16, 80, 30, 60]
 COMMENT_FINDINGS = 5        # findings spelled out in one cell's comment; the rest are counted
 COMMENT_MESSAGE_CHARS = 300
 CELL_CHARS = 2000           # long evidence lists are cut in the findings sheet
@@ -150,6 +150,7 @@ def _findings_sheet(book, result, lang: str) -> None:
         put(ws, row, 6, finding.text(lang)).alignment = wrap
         evidence = put(ws, row, 7, evidence_cells(finding)[:CELL_CHARS])
         evidence.alignment = wrap
+        put(ws, row, 8, basis_text(finding, lang)[:CELL_CHARS]).alignment = wrap
         first = next((e for e in finding.evidence if e.sheet in book.sheetnames), None)
         if first is not None:
             evidence.hyperlink = Hyperlink(ref=evidence.coordinate, location=_link(first))

@@ -11,13 +11,13 @@ import csv
 from finaudit.atomic import replacing
 from finaudit.audit.catalogue import code_title
 from finaudit.intake.schema import enum_label
-from finaudit.report.labels import SEVERITY_LABEL, evidence_cells, inert
+from finaudit.report.labels import SEVERITY_LABEL, basis_text, evidence_cells, inert
 
 HEADERS = {
     "zh": ["规则编号", "规则名称", "级别", "行政区划代码", "地区", "年度", "学段", "学校代码", "实际值", "要求值",
-           "单位", "缺口（元）", "说明", "证据单元格", "指纹", "配置"],
+           "单位", "缺口（元）", "说明", "证据单元格", "指纹", "配置", "依据"],
     "en": ["rule_id", "rule_title", "severity", "region_code", "region_name", "year", "level", "school_id",
-           "actual", "required", "unit", "shortfall_yuan", "message", "evidence", "fingerprint", "profile"],
+           "actual", "required", "unit", "shortfall_yuan", "message", "evidence", "fingerprint", "profile", "basis"],
 }
 
 
@@ -30,7 +30,7 @@ def row(result, finding, lang: str) -> list:
         subject.get("region_code"), subject.get("region_name"), subject.get("year"),
         enum_label("level", level, lang) if level else None, subject.get("school_id"),
         measure.get("actual"), measure.get("required"), measure.get("unit"), finding.shortfall_yuan,
-        finding.text(lang), evidence_cells(finding), finding.fingerprint, finding.profile,
+        finding.text(lang), evidence_cells(finding), finding.fingerprint, finding.profile, basis_text(finding, lang),
     ]
 
 

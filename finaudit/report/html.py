@@ -14,11 +14,12 @@ import pandas as pd
 
 from finaudit import __version__
 from finaudit.atomic import write_text
-from finaudit.audit.profiles import load_profiles
+from finaudit.audit.profiles import held_to, load_profiles
 from finaudit.findings import SEVERITY_RANK
 from finaudit.intake.schema import enum_label, load_schemas
 from finaudit.report import charts
-from finaudit.report.labels import baseline_line, coverage_line, finding_brief, value_text
+from finaudit.report.labels import (baseline_line, clause_source, clauses_of, coverage_line, finding_brief,
+                                    value_text)
 
 EVIDENCE_SHOWN = 20            # evidence rows per finding in the HTML; JSON has them all
 TEXT = {
@@ -128,6 +129,9 @@ def view(result, lang: str = "zh") -> dict:
         lacking = sorted({s for f in findings if (f.details or {}).get("reason") == "missing_sheet"
                           for s in f.details["sheets"]}) if not evaluated else []
         sections.append({"rule": rule, "counts": summary["by_rule"].get(rule_id, {}), "parameters": used,
+                         "basis": [{"text": c["text"], "source": clause_source(c, lang),
+                                    "profile": profiles[c["profile"]].name[lang]}
+                                   for c in clauses_of([*(f.basis for f in findings), *held_to(result.region_profiles, rule_id, result.years)])],
                          "not_evaluated": [titles[s][lang] for s in lacking],
                          "chart": "" if lacking else _chart(rule, result.evaluations, lang),
                          "findings": [_finding_view(f, lang) for f in findings

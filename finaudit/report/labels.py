@@ -125,3 +125,37 @@ def coverage_line(coverage: dict, lang: str, sheet_titles: dict[str, dict]) -> s
         line += (f"; not evaluated: {len(missing)} ({', '.join(missing)}), the ledger has no "
                  f"{', '.join(sheet_titles[s]['en'] for s in sheets)} sheet")
     return line + "."
+
+
+def clause_source(clause: dict, lang: str) -> str:
+    """国办发〔2018〕82号（国务院办公厅）二（五） / document (issuer), clause; marked 转述 when the
+    text was read only in a paraphrase."""
+    document, issuer, place = clause["document"], clause.get("issuer"), clause.get("clause") or ""
+    paraphrase = str(clause.get("read", "")).startswith("转述")
+    if lang == "zh":
+        return (f"{document}（{issuer}）{place}" if issuer else f"{document}{place}") + ("（转述）" if paraphrase else "")
+    text = ", ".join(p for p in (f"{document} ({issuer})" if issuer else document, place) if p)
+    return text + (" (paraphrase)" if paraphrase else "")
+
+
+def clause_line(clause: dict, lang: str) -> str:
+    """One clause as every report prints it: where it is, then its text."""
+    return f"{clause_source(clause, lang)}{'：' if lang == 'zh' else ': '}“{clause['text']}”"
+
+
+def clauses_of(bases) -> list[dict]:
+    """The clauses of several findings' bases (lists of clauses), each once, in the order
+    first cited (national first)."""
+    seen, out = set(), []
+    for basis in bases:
+        for clause in basis or ():
+            key = (clause["profile"], clause["document"], clause["clause"], clause["text"])
+            if key not in seen:
+                seen.add(key)
+                out.append(clause)
+    return out
+
+
+def basis_text(finding, lang: str) -> str:
+    """A finding's clauses on one line (CSV, the annotated workbook's findings sheet)."""
+    return "；".join(clause_line(c, lang) for c in finding.basis or ())

@@ -12,7 +12,9 @@ from urllib.parse import quote
 from finaudit import __version__
 from finaudit.atomic import write_text
 from finaudit.audit.catalogue import finding_codes
+from finaudit.audit.profiles import held_to
 from finaudit.intake.model import file_digest
+from finaudit.report.labels import clause_line, clause_source, clauses_of
 from finaudit.runs.document import dumps
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -20,8 +22,9 @@ LEVELS = {"violation": "error", "warning": "warning", "info": "note"}
 LANGUAGE_TAGS = {"zh": "zh-CN", "en": "en"}
 
 _LABELS = {
-    "zh": {"basis": "依据", "why": "为何重要", "remediation": "整改", "unit": "单位"},
-    "en": {"basis": "Basis", "why": "Why it matters", "remediation": "Remediation", "unit": "Unit"},
+    "zh": {"requirement": "要求", "basis": "依据", "why": "为何重要", "remediation": "整改", "unit": "单位"},
+    "en": {"requirement": "Requirement", "basis": "Basis", "why": "Why it matters", "remediation": "Remediation",
+           "unit": "Unit"},
 }
 
 
@@ -35,37 +38,31 @@ def _camel(rule_id: str) -> str:
     return "".join(part.capitalize() for part in rule_id.split("_"))
 
 
-def _source(basis: dict, lang: str) -> str:
-    """定发字〔2021〕40号（中共定州市委 定州市人民政府）（二十四）… / document (issuer), clause."""
-    document, issuer, clause = basis.get("document") or "", basis.get("issuer"), basis.get("clause") or ""
-    if lang == "zh":
-        return f"{document}（{issuer}）{clause}" if issuer else f"{document}{clause}"
-    return ", ".join(p for p in (f"{document} ({issuer})" if issuer else document, clause) if p)
-
-
-def _help(title: str, basis: dict, why: str, remediation: str, lang: str) -> dict:
+def _help(title: str, requirement: str, clauses: list[dict], why: str, remediation: str, lang: str) -> dict:
     labels, colon = _LABELS[lang], ("：" if lang == "zh" else ": ")
-    source, clause_text = _source(basis, lang), basis.get("text", "")
-    text = (f"{title}\n{labels['basis']}{colon}{source}\n“{clause_text}”\n"
-            f"{labels['why']}{colon}{why}\n{labels['remediation']}{colon}{remediation}")
-    markdown = (f"**{title}**\n\n**{labels['basis']}**{colon}{source}\n\n> {clause_text}\n\n"
-                f"**{labels['why']}**{colon}{why}\n\n**{labels['remediation']}**{colon}{remediation}")
+    text = "\n".join([title, f"{labels['requirement']}{colon}{requirement}",
+                      *(f"{labels['basis']}{colon}{clause_line(c, lang)}" for c in clauses),
+                      f"{labels['why']}{colon}{why}", f"{labels['remediation']}{colon}{remediation}"])
+    markdown = "\n\n".join([f"**{title}**", f"**{labels['requirement']}**{colon}{requirement}",
+                             *(f"**{labels['basis']}**{colon}{clause_source(c, lang)}\n\n> {c['text']}" for c in clauses),
+                             f"**{labels['why']}**{colon}{why}", f"**{labels['remediation']}**{colon}{remediation}"])
     return {"text": text, "markdown": markdown}
 
 
-def _rule_descriptor(rule, lang: str) -> dict:
+def _rule_descriptor(rule, lang: str, clauses: list[dict]) -> dict:
     what, unit = rule.measures.get("what") or {}, rule.measures.get("unit")
     description = what.get(lang, "") if isinstance(what, dict) else str(what)
     if unit:
         description += f"（{_LABELS[lang]['unit']}：{unit}）" if lang == "zh" else f" ({_LABELS[lang]['unit']}: {unit})"
-    basis = rule.basis_dict()
     return {
         "id": rule.id, "name": _camel(rule.id),
         "shortDescription": {"text": rule.title[lang]},
         "fullDescription": {"text": description},
-        "help": _help(rule.title[lang], basis, rule.why_it_matters[lang], rule.remediation[lang], lang),
+        "help": _help(rule.title[lang], rule.requirement[lang], clauses, rule.why_it_matters[lang],
+                      rule.remediation[lang], lang),
         "defaultConfiguration": {"level": LEVELS[rule.severity]},
-        "properties": {"severity": rule.severity, "basis": basis, **({"unit": unit} if unit else {})},
+        "properties": {"severity": rule.severity, "requirement": rule.requirement, "basis": clauses,
+                       **({"unit": unit} if unit else {})},
     }
 
 
@@ -74,13 +71,14 @@ def _generic_descriptor(rule_id: str, severity: str, lang: str) -> dict:
     code = finding_codes()[rule_id]
     title = code.title[lang]
     basis = code.basis or {"document": "finaudit", "issuer": "finaudit", "clause": code.id, "text": code.description["zh"]}
+    requirement = basis["text"]
     return {
         "id": rule_id, "name": _camel(rule_id),
         "shortDescription": {"text": title},
         "fullDescription": {"text": code.description[lang]},
-        "help": _help(title, basis, code.description[lang], code.remediation[lang], lang),
+        "help": _help(title, requirement, [], code.description[lang], code.remediation[lang], lang),
         "defaultConfiguration": {"level": LEVELS[severity]},
-        "properties": {"severity": severity, "basis": basis},
+        "properties": {"severity": severity, "requirement": basis["text"], "basis": []},
     }
 
 
@@ -123,7 +121,7 @@ def _result(finding, lang: str, rule_index: dict[str, int], ledger_uri: str, art
         "properties": {
             "subject": {k: finding.subject.get(k) for k in ("region_code", "region_name", "year", "level", "school_id")},
             "measure": finding.measure, "shortfall_yuan": finding.shortfall_yuan, "profile": finding.profile,
-            "check": finding.check,
+            "check": finding.check, "basis": finding.basis,
             "evidence_total": finding.evidence_total if finding.evidence_total is not None else len(finding.evidence),
         },
     }
@@ -134,7 +132,12 @@ def _result(finding, lang: str, rule_index: dict[str, int], ledger_uri: str, art
 
 def sarif(result, lang: str = "zh") -> dict:
     """The SARIF 2.1.0 log of one audit: one run, every rule described, one result per finding."""
-    rules = [_rule_descriptor(rule, lang) for rule in result.rules.values()]
+    by_rule = {}
+    for finding in result.findings:
+        by_rule.setdefault(finding.rule_id, []).append(finding.basis)
+    rules = [_rule_descriptor(rule, lang, clauses_of([*by_rule.get(rule.id, ()),
+                                                      *held_to(result.region_profiles, rule.id, result.years)]))
+             for rule in result.rules.values()]
     known = set(result.rules)
     extra = {}
     for finding in result.findings:

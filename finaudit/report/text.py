@@ -6,8 +6,8 @@ from pathlib import Path
 from finaudit.audit.catalogue import code_title, kind_of
 from finaudit.audit.profiles import load_profiles
 from finaudit.intake.schema import load_schemas
-from finaudit.report.labels import (SEVERITY_LABEL, STATE_TAG, baseline_line, coverage_line, finding_brief,
-                                    printable, table)
+from finaudit.report.labels import (SEVERITY_LABEL, STATE_TAG, baseline_line, clause_line, clauses_of, coverage_line,
+                                    finding_brief, printable, table)
 
 def sheets_table(sheets: list[dict], lang: str) -> str:
     if lang == "zh":
@@ -72,8 +72,9 @@ def check_report(result, lang: str, show_info: bool = False) -> str:
             out.append("")
             out.append(f"■ {current}  {titles.get(current, '')}")
             if rule is not None:
-                basis = rule.basis
-                out.append(("  依据：" if zh else "  Basis: ") + f"{basis['document']} {basis['clause']}：“{basis['text']}”")
+                out.append(("  要求：" if zh else "  Requirement: ") + rule.requirement[lang])
+                for clause in clauses_of(f.basis for f in shown if f.rule_id == current):
+                    out.append(("  依据：" if zh else "  Basis: ") + printable(clause_line(clause, lang)))
         where = f"({printable(Path(finding.file).name)}) " if several and finding.file else ""
         state = STATE_TAG[lang].get(finding.baseline_state, "")
         out.append(f"  - [{SEVERITY_LABEL[lang][finding.severity]}]{state} {where}{printable(finding.text(lang))}")

@@ -18,7 +18,7 @@ from finaudit.runs.manifest import manifest
 # parsed, and safe when a report is printed or `cat`. JSON escapes the C0 controls itself.
 _RAW_CONTROLS = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2      # 2: a finding's basis is the list of its own chain's clauses (was one dict per rule)
 
 
 def document(result) -> dict:

@@ -1,0 +1,138 @@
+"""A finding cites its own jurisdiction's law (DESIGN.md §1, issue 14): the clauses of its
+profile chain in force in its year, never another city's document, and every output prints
+the same clauses. A region code written with another region's name is a DATA warning."""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+import finaudit
+from corpus import BUDGET, ENROLLMENT, budget, enrollment, write_xlsx
+from finaudit.audit import profiles
+
+DINGZHOU_DOC, XINGTAI_DOC = "定发字〔2021〕40号", "邢台市教育事业发展"
+
+
+def _falling_ledger(tmp_path: Path, code: str, name: str) -> Path:
+    """General-budget spending 1,000,000 yuan in 2022, 900,000 in 2023: ONLY_INCREASE_TOTAL
+    fails by 100,000 yuan (the only-increase clauses are in force from 2018 nationally, from
+    2021 in Dingzhou's and Xingtai's plans)."""
+    return write_xlsx(tmp_path / f"{code}.xlsx", {
+        "教育经费": [list(BUDGET), budget("小学", 1_000_000, year=2022, code=code, name=name),
+                 budget("小学", 900_000, year=2023, code=code, name=name)],
+        "在校生": [list(ENROLLMENT), enrollment("小学", 100, year=2022, code=code, name=name),
+                enrollment("小学", 100, year=2023, code=code, name=name)],
+    })
+
+
+# (region code, name, profile chosen by the code, the profiles its findings may cite)
+CHAINS = [
+    ("130502", "襄都区", "xingtai", {"national", "east", "hebei", "xingtai"}),
+    ("130682", "定州市", "dingzhou", {"national", "east", "hebei", "dingzhou"}),
+    ("130630", "涞源县", "hebei", {"national", "east", "hebei"}),      # a Baoding county
+    ("410102", "中原区", "national", {"national"}),                      # Henan: no profile of its own
+]
+
+
+@pytest.mark.parametrize("code, name, profile, allowed", CHAINS, ids=[c[2] for c in CHAINS])
+def test_a_finding_cites_only_its_own_profile_chain(tmp_path, code, name, profile, allowed):
+    result = finaudit.check(_falling_ledger(tmp_path, code, name))
+    assert result.region_profiles == {code: profile}
+    (fail,) = [f for f in result.findings if f.rule_id == "ONLY_INCREASE_TOTAL" and f.severity == "violation"]
+    assert fail.shortfall_yuan == 100_000.00          # 1,000,000 - 900,000
+    cited = {c["profile"] for c in fail.basis}
+    assert "national" in cited and cited <= allowed
+    documents = " ".join(c["document"] for c in fail.basis)
+    assert (DINGZHOU_DOC in documents) == (profile == "dingzhou")
+    assert (XINGTAI_DOC in documents) == (profile == "xingtai")
+    # Every finding of the run, not only this one, stays within the chain.
+    for finding in result.findings:
+        assert {c["profile"] for c in finding.basis or ()} <= allowed, finding.rule_id
+
+
+def test_a_clause_is_cited_only_from_the_year_it_is_in_force():
+    # Dingzhou's plan is cited from 2021, the national 2035 plan from 2019, the 2017 意见 from 2018.
+    docs = lambda year: [c["document"] for c in profiles.clauses("dingzhou", "ONLY_INCREASE_TOTAL", year)]
+    assert docs(2017) == []
+    assert docs(2018) == ["《关于深化教育体制机制改革的意见》"]
+    assert docs(2020) == ["《关于深化教育体制机制改革的意见》", "《中国教育现代化2035》"]
+    assert docs(2023)[-1] == DINGZHOU_DOC and len(docs(2023)) == 3
+
+
+def test_a_clause_read_only_in_a_paraphrase_says_so_in_the_report(tmp_path, cli):
+    run = cli("check", str(_falling_ledger(tmp_path, "130630", "涞源县")))
+    assert run.exit_code == 1, run.output
+    basis = [line for line in run.stdout.splitlines() if line.strip().startswith("依据：")]
+    assert any("《关于深化教育体制机制改革的意见》" in line and "（转述）" in line for line in basis)
+    assert any("《中国教育现代化2035》" in line and "（转述）" not in line for line in basis)
+    assert DINGZHOU_DOC not in run.stdout and XINGTAI_DOC not in run.stdout
+
+
+def test_every_output_prints_the_same_clauses(tmp_path, cli):
+    ledger = _falling_ledger(tmp_path, "130630", "涞源县")
+    out = {k: tmp_path / f"out.{k}" for k in ("json", "csv", "sarif", "html")}
+    annotated = tmp_path / "annotated.xlsx"
+    run = cli("check", str(ledger), "--json", str(out["json"]), "--csv", str(out["csv"]), "--sarif",
+              str(out["sarif"]), "--html", str(out["html"]), "--annotate", str(annotated), "--quiet")
+    assert run.exit_code == 1, run.output
+    doc = json.loads(out["json"].read_text(encoding="utf-8"))
+    assert doc["format_version"] == 2
+    (fail,) = [f for f in doc["findings"] if f["rule_id"] == "ONLY_INCREASE_TOTAL" and f["severity"] == "violation"]
+    texts = [c["text"] for c in fail["basis"]]
+    assert len(texts) == 2 and all(c["read"] for c in fail["basis"])
+    with open(out["csv"], encoding="utf-8-sig", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["规则编号"] == "ONLY_INCREASE_TOTAL" and r["级别"] == "违规"]
+    sarif = json.loads(out["sarif"].read_text(encoding="utf-8"))["runs"][0]
+    (result,) = [r for r in sarif["results"] if r["ruleId"] == "ONLY_INCREASE_TOTAL" and r["level"] == "error"]
+    html = out["html"].read_text(encoding="utf-8")
+    import openpyxl
+    sheet = openpyxl.load_workbook(annotated)["审计发现"]
+    annotated_rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
+    (annotated_row,) = [r for r in annotated_rows if r[1] == "ONLY_INCREASE_TOTAL" and r[0] == "违规"]
+    for text in texts:
+        assert text in rows[0]["依据"]
+        assert text in [c["text"] for c in result["properties"]["basis"]]
+        assert text in html
+        assert text in annotated_row[7]
+    for printed in (out["csv"].read_text(encoding="utf-8-sig"), html, json.dumps(sarif, ensure_ascii=False)):
+        assert DINGZHOU_DOC not in printed and XINGTAI_DOC not in printed
+
+
+def test_rules_show_lists_the_clauses_per_profile(cli):
+    run = cli("rules", "show", "ONLY_INCREASE_TOTAL")
+    assert run.exit_code == 0
+    text = run.stdout
+    # Each profile's block: Dingzhou's plan under dingzhou only, Xingtai's under xingtai only.
+    blocks = {}
+    for line in text.splitlines():
+        if line.startswith("  ") and not line.startswith("    ") and "←" in line or line.strip() == "national":
+            current = line.split()[0]
+            blocks[current] = []
+        elif line.startswith("    ") and blocks:
+            blocks[current].append(line)
+    assert set(blocks) >= {"national", "east", "hebei", "dingzhou", "xingtai"}
+    for pid, lines in blocks.items():
+        joined = "\n".join(lines)
+        assert (DINGZHOU_DOC in joined) == (pid == "dingzhou"), pid
+        assert (XINGTAI_DOC in joined) == (pid == "xingtai"), pid
+        assert "《中国教育现代化2035》" in joined and "读自" in joined, pid
+
+
+def test_a_code_written_with_another_regions_name_is_a_data_warning_naming_the_cells(tmp_path):
+    # 130682 is Dingzhou's code; a Baoding county clerk types it beside 涞源县.
+    ledger = _falling_ledger(tmp_path, "130682", "涞源县")
+    result = finaudit.check(ledger)
+    (warning,) = [f for f in result.findings if f.rule_id == "DATA_REGION_NAME"]
+    assert warning.severity == "warning"
+    assert "130682" in warning.message["zh"] and "定州市" in warning.message["zh"] and "涞源县" in warning.message["zh"]
+    # The region-name cells (column C, 地区) of both sheets' two rows each.
+    assert sorted(e.cell for e in warning.evidence) == ["在校生!C2", "在校生!C3", "教育经费!C2", "教育经费!C3"]
+    assert warning.measure["actual"] == 4                # rows written with the code and that name
+
+
+def test_a_code_with_its_own_name_is_no_warning(tmp_path):
+    result = finaudit.check(_falling_ledger(tmp_path, "130682", "定州市"))
+    assert not [f for f in result.findings if f.rule_id == "DATA_REGION_NAME"]
