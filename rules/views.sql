@@ -4,6 +4,11 @@
 -- runs the rules, on several cursors at once, and a TEMP table is seen by its own only.
 -- Each is created as soon as the tables it names exist. Last, per_student_floor: the one
 -- query of the floor rules, a table macro each rule calls with its own parameters.
+--
+-- "General-budget" money is what a region's profile counts as 一般公共预算教育支出 in that
+-- year (the parameter general_budget_fund_sources: the national statistics announcements
+-- count 教育费附加 in): the engine writes table general_budget_sources (region_code, year,
+-- fund_source) before this file runs, and every table below reads money through it.
 
 -- Region-years whose budget rows are all drafts (口径 = 预算): a budget not yet adopted.
 -- The DRAFT_* rules check it against the previous year's final accounts; the rules on
@@ -24,10 +29,11 @@ CREATE OR REPLACE TABLE public_funds_per_student AS
 -- whose school key hash is repeated are grouped, by the key itself (two schools sharing a
 -- hash are told apart); the others are taken as they are.
 WITH money_rows AS (
-    SELECT *, hash(region_code, year, level, school_id) AS k
-    FROM budget
-    WHERE fund_source = 'general_budget' AND expense_class = 'public_funds'
-      AND ownership = 'public' AND basis = 'final'
+    SELECT b.*, hash(b.region_code, b.year, b.level, b.school_id) AS k
+    FROM budget b
+    SEMI JOIN general_budget_sources g
+      ON g.region_code = b.region_code AND g.year = b.year AND g.fund_source = b.fund_source
+    WHERE b.expense_class = 'public_funds' AND b.ownership = 'public' AND b.basis = 'final'
 ),
 money_repeated AS (
     SELECT k FROM money_rows WHERE school_id IS NOT NULL GROUP BY k HAVING count(*) > 1
@@ -114,9 +120,10 @@ WITH money AS (
            min(region_name) AS region_name, min(school_name) AS school_name,
            sum(amount) AS amount,
            list(_row) AS budget_rows
-    FROM budget
-    WHERE fund_source = 'general_budget' AND expense_class = 'public_funds'
-      AND ownership = 'public' AND basis = 'budget'
+    FROM budget b
+    SEMI JOIN general_budget_sources g
+      ON g.region_code = b.region_code AND g.year = b.year AND g.fund_source = b.fund_source
+    WHERE expense_class = 'public_funds' AND ownership = 'public' AND basis = 'budget'
     GROUP BY GROUPING SETS ((region_code, year, level, school_id), (region_code, year, level))
 ),
 draft_years AS (
@@ -178,8 +185,10 @@ SELECT region_code, year, basis, level,
        count(prior_year_comparable) AS n_restated,
        sum(prior_year_comparable) AS restated_prior,
        list(_row) AS budget_rows
-FROM budget
-WHERE fund_source = 'general_budget' AND basis IN ('final', 'budget')
+FROM budget b
+SEMI JOIN general_budget_sources g
+  ON g.region_code = b.region_code AND g.year = b.year AND g.fund_source = b.fund_source
+WHERE basis IN ('final', 'budget')
 GROUP BY GROUPING SETS ((region_code, year, basis, level), (region_code, year, basis));
 
 -- Enrolled students (all ownerships) per region x year x level, and per region x year

@@ -51,8 +51,8 @@ def test_a_rule_whose_requirement_lacks_a_language_fails_loading(tmp_path):
 def test_a_rule_naming_an_undeclared_parameter_fails_loading(tmp_path):
     path, _ = _copy_rule(tmp_path, "FLOOR_PRESCHOOL")
     text = path.read_text(encoding="utf-8").replace(
-        "parameters: [floor_preschool_public_funds_per_student]",
-        "parameters: [floor_preschool_public_funds_per_student, floor_for_unicorns]")
+        "parameters: [floor_preschool_public_funds_per_student, general_budget_fund_sources]",
+        "parameters: [floor_preschool_public_funds_per_student, general_budget_fund_sources, floor_for_unicorns]")
     path.write_text(text, encoding="utf-8")
     with pytest.raises(RuleError, match="floor_for_unicorns"):
         load_rule(path)

@@ -4,6 +4,7 @@ the same clauses. A region code written with another region's name is a DATA war
 from __future__ import annotations
 
 import csv
+import shutil
 import json
 from pathlib import Path
 
@@ -136,3 +137,53 @@ def test_a_code_written_with_another_regions_name_is_a_data_warning_naming_the_c
 def test_a_code_with_its_own_name_is_no_warning(tmp_path):
     result = finaudit.check(_falling_ledger(tmp_path, "130682", "定州市"))
     assert not [f for f in result.findings if f.rule_id == "DATA_REGION_NAME"]
+
+
+def _issue_example(tmp_path: Path) -> Path:
+    """Issue 14's example: 一般公共预算 rows 10000 -> 9500 万元, 教育费附加 rows 1000 -> 2000 万元."""
+    rows = [list(BUDGET)]
+    for year, own, surcharge in ((2022, 100_000_000, 10_000_000), (2023, 95_000_000, 20_000_000)):
+        rows.append(budget("小学", own, year=year, expense="人员经费"))
+        rows.append([year, "130682", "定州市", "小学", "公办", "教育费附加", "公用经费", surcharge])
+    return write_xlsx(tmp_path / "sources.xlsx", {"教育经费": rows})
+
+
+def _only_increase_total(result):
+    return [f for f in result.findings if f.rule_id == "ONLY_INCREASE_TOTAL" and f.severity == "violation"]
+
+
+def test_the_fund_sources_of_general_budget_spending_are_the_profiles_parameter(tmp_path, monkeypatch):
+    from finaudit.audit import outcomes
+
+    ledger = _issue_example(tmp_path)
+    # As shipped (the announcements count 教育费附加 in): 11000 -> 11500 万元, no fall.
+    assert _only_increase_total(finaudit.check(ledger)) == []
+    # A profile counting the general budget's own rows only: 10000 -> 9500 万元, 500 万元 short.
+    folder = tmp_path / "profiles"
+    shutil.copytree(profiles.profiles_dir(), folder)
+    national = folder / "national.yaml"
+    text = national.read_text(encoding="utf-8")
+    assert "2013: {value: [general_budget, education_surcharge]" in text
+    national.write_text(text.replace("2013: {value: [general_budget, education_surcharge]",
+                                     "2013: {value: [general_budget]"), encoding="utf-8")
+    caches = (profiles.load_profiles, profiles.clauses, profiles.region_names, outcomes._parameters_used)
+    monkeypatch.setattr(profiles, "profiles_dir", lambda: folder)
+    for cache in caches:
+        cache.cache_clear()
+    try:
+        (fail,) = _only_increase_total(finaudit.check(ledger))
+        assert fail.shortfall_yuan == 5_000_000.00    # 100,000,000 - 95,000,000
+        assert fail.parameters["general_budget_fund_sources"]["value"] == ["general_budget"]
+    finally:
+        monkeypatch.undo()
+        for cache in caches:
+            cache.cache_clear()
+
+
+def test_a_finding_shows_the_fund_sources_it_counted_with_their_source(tmp_path):
+    ledger = write_xlsx(tmp_path / "fall.xlsx", {"教育经费": [list(BUDGET), budget("小学", 100, year=2022),
+                                                           budget("小学", 90, year=2023)]})
+    (fail,) = _only_increase_total(finaudit.check(ledger))
+    used = fail.parameters["general_budget_fund_sources"]
+    assert used["value"] == ["general_budget", "education_surcharge"]
+    assert "包括教育事业费" in used["source"] and "教育费附加" in used["source"]

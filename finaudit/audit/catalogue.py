@@ -120,7 +120,8 @@ def load_rule(path: Path) -> Rule:
         names = "、".join(load_schemas())
         raise _fail(path, f"sheets 应列出查询需要的工作表（{names}）。",
                     f"sheets must list the ledger sheets its query needs ({', '.join(load_schemas())}).")
-    unused = [p for p in spec["parameters"] if stage == "sql" and p not in bound]
+    unused = [p for p in spec["parameters"] if stage == "sql" and p not in bound
+              and registry[p].get("bound_by") != "engine"]
     if unused:
         raise _fail(path, f"列出的参数“{unused[0]}”在查询中没有使用。",
                     f"parameter '{unused[0]}' is listed but its query never uses it.")

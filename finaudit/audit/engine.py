@@ -78,6 +78,26 @@ def _parameter_maps(region_profiles: dict[str, str], years: list[int]) -> dict[s
     return maps
 
 
+# What 一般公共预算教育支出 is made of where no profile says: the general budget's own rows.
+GENERAL_BUDGET_DEFAULT = ["general_budget"]
+
+
+def general_budget_sources(region_profiles: dict[str, str], years: list[int]) -> dict[str, list]:
+    """The fund sources counted as general-budget education spending, per region and year
+    (the ledger's years and the ones before): the profile's dated `general_budget_fund_sources`,
+    as columns of the table views.sql reads (general_budget_sources)."""
+    span = sorted(set(years) | {y - 1 for y in years})
+    out = {"region_code": [], "year": [], "fund_source": []}
+    for region, pid in sorted(region_profiles.items()):
+        for year in span:
+            entry = profiles_mod.parameter(pid, "general_budget_fund_sources", year)
+            for source in (entry["value"] if entry else GENERAL_BUDGET_DEFAULT):
+                out["region_code"].append(region)
+                out["year"].append(year)
+                out["fund_source"].append(source)
+    return out
+
+
 def check(path, profile: str | None = None, year: int | None = None, rules: dict[str, Rule] | None = None,
           native: bool | None = None, memory_limit: str | None = None,
           draft_severity: str | None = None) -> LedgerAudit:
@@ -114,8 +134,6 @@ def _audit(con, ledger: Ledger, rules: dict[str, Rule], profile: str | None, yea
            pool, draft_severity: str | None = None) -> LedgerAudit:
     """The rules run on the loaded ledger; `pool` builds findings beside the queries."""
     _require_audit_sheets(ledger)
-    create_views(con)
-
     years = _ledger_years(con)
     if year is not None:
         if year not in years:
@@ -124,6 +142,7 @@ def _audit(con, ledger: Ledger, rules: dict[str, Rule], profile: str | None, yea
         years = [year]
     regions = _ledger_regions(con)
     region_profiles = {r: (profile or profiles_mod.most_specific(r)) for r in regions}
+    create_views(con, general_budget_sources(region_profiles, years))
 
     rejected = rejected_subjects(ledger)
     # One query per rule for every region: the parameters carry each region's profile.

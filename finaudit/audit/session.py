@@ -8,6 +8,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import duckdb
+import pyarrow as pa
 
 from finaudit.audit.catalogue import views_sql
 from finaudit.errors import RuleError, UsageError
@@ -16,6 +17,7 @@ from finaudit.intake.schema import load_schemas
 # Money is exact decimal: sums of amounts like 100.10 + 200.20 must equal 300.30, or a
 # year spending the same as the last would be reported as a fall of 0.00 yuan.
 _SQL_TYPES = {"year": "INTEGER", "count": "BIGINT", "money": "DECIMAL(38, 4)"}
+_SOURCES_SCHEMA = pa.schema([("region_code", pa.string()), ("year", pa.int32()), ("fund_source", pa.string())])
 
 
 def connect(memory_limit: str | None = None, folder: str | None = None):
@@ -102,8 +104,16 @@ class Cursors:
             cursor.close()
 
 
-def create_views(con) -> None:
-    """rules/views.sql, each table as soon as the tables it reads exist (two at a time)."""
+def create_views(con, general_budget_sources: dict | None = None) -> None:
+    """rules/views.sql, each table as soon as the tables it reads exist (two at a time).
+    First the table `general_budget_sources` (region_code, year, fund_source): which fund
+    sources make up a region's general-budget education spending in a year, by its profile
+    (engine.general_budget_sources; empty when the rules are only prepared)."""
+    sources = pa.table(general_budget_sources or {"region_code": [], "year": [], "fund_source": []},
+                       schema=_SOURCES_SCHEMA)
+    con.register("general_budget_sources_in", sources)
+    con.execute("CREATE OR REPLACE TABLE general_budget_sources AS SELECT * FROM general_budget_sources_in")
+    con.unregister("general_budget_sources_in")
     sql = views_sql()
     if not sql.strip():
         return
