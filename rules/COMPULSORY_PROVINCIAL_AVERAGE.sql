@@ -1,24 +1,41 @@
--- Compulsory schooling (public primary + junior) public funds per student against the
--- provincial average; a figure for the region itself wins over its province's.
-WITH compulsory AS (
-    SELECT region_code, min(region_name) AS region_name, year,
+-- Public funds per student of public compulsory schools against the provincial average, per
+-- level (普通小学, 普通初中) where the reference sheet gives a level's average (Hebei publishes
+-- the two apart); the two levels pooled only where it gives the pooled average alone, and
+-- then the finding says so. A figure for the region itself wins over its province's.
+WITH measured AS (
+    SELECT region_code, min(region_name) AS region_name, year, level,
            sum(amount) AS amount, sum(students) AS students,
            flatten(list(budget_rows)) AS budget_rows,
            flatten(list(enrollment_rows)) AS enrollment_rows
     FROM public_funds_per_student
     WHERE school_id IS NULL AND level IN ('primary', 'junior')
       AND list_contains($regions, region_code) AND list_contains($years, year)
-    GROUP BY region_code, year
+    GROUP BY GROUPING SETS ((region_code, year, level), (region_code, year))
 ),
 reference_value AS (
-    SELECT c.region_code, c.year,
+    SELECT c.region_code, c.year, r.metric,
            arg_min(r.value, CASE WHEN r.region_code = c.region_code THEN 0 ELSE 1 END) AS value,
            arg_min(r._row, CASE WHEN r.region_code = c.region_code THEN 0 ELSE 1 END) AS ref_row
-    FROM compulsory c
+    FROM (SELECT DISTINCT region_code, year FROM measured) c
     JOIN reference r ON r.year = c.year
-        AND r.metric = 'provincial_avg_compulsory_public_funds_per_student'
+        AND r.metric IN ('provincial_avg_primary_public_funds_per_student',
+                         'provincial_avg_junior_public_funds_per_student',
+                         'provincial_avg_compulsory_public_funds_per_student')
         AND (r.region_code = c.region_code OR r.region_code = substr(c.region_code, 1, 2) || '0000')
-    GROUP BY c.region_code, c.year
+    GROUP BY c.region_code, c.year, r.metric
+),
+by_level AS (
+    SELECT region_code, year FROM reference_value
+    WHERE metric <> 'provincial_avg_compulsory_public_funds_per_student'
+    GROUP BY region_code, year
+),
+subjects AS (
+    SELECT m.*, CASE m.level WHEN 'primary' THEN 'provincial_avg_primary_public_funds_per_student'
+                             WHEN 'junior' THEN 'provincial_avg_junior_public_funds_per_student'
+                             ELSE 'provincial_avg_compulsory_public_funds_per_student' END AS metric
+    FROM measured m
+    LEFT JOIN by_level b ON b.region_code = m.region_code AND b.year = m.year
+    WHERE (m.level IS NOT NULL) = (b.region_code IS NOT NULL)
 )
 SELECT
     CASE
@@ -35,12 +52,18 @@ SELECT
         WHEN c.amount IS NULL THEN 'no_public_funds'
         WHEN r.value IS NULL THEN 'no_reference'
     END AS reason,
-    c.region_code, c.region_name, c.year, CAST(NULL AS VARCHAR) AS level, CAST(NULL AS VARCHAR) AS school_id,
+    c.region_code, c.region_name, c.year, c.level, CAST(NULL AS VARCHAR) AS school_id,
     c.amount / nullif(c.students, 0) AS actual, r.value AS required,
     CASE WHEN c.amount / nullif(c.students, 0) < r.value THEN (r.value - c.amount / c.students) * c.students END
         AS shortfall_yuan,
     c.students, c.amount,
+    c.level IS NULL AS pooled,
+    CASE c.level WHEN 'primary' THEN '普通小学' WHEN 'junior' THEN '普通初中'
+         ELSE '义务教育（普通小学、初中合并计算：参照值表只给出两学段合并的全省平均）' END AS scope_zh,
+    CASE c.level WHEN 'primary' THEN 'primary' WHEN 'junior' THEN 'junior secondary'
+         ELSE 'compulsory (primary and junior pooled: the reference sheet gives only the pooled provincial average)'
+    END AS scope_en,
     c.budget_rows, c.enrollment_rows,
     CASE WHEN r.ref_row IS NULL THEN [] ELSE [r.ref_row] END AS reference_rows
-FROM compulsory c
-LEFT JOIN reference_value r ON r.region_code = c.region_code AND r.year = c.year
+FROM subjects c
+LEFT JOIN reference_value r ON r.region_code = c.region_code AND r.year = c.year AND r.metric = c.metric

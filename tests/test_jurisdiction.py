@@ -187,3 +187,20 @@ def test_a_finding_shows_the_fund_sources_it_counted_with_their_source(tmp_path)
     used = fail.parameters["general_budget_fund_sources"]
     assert used["value"] == ["general_budget", "education_surcharge"]
     assert "包括教育事业费" in used["source"] and "教育费附加" in used["source"]
+
+
+def test_a_pooled_provincial_average_comparison_says_it_is_pooled(tmp_path):
+    from test_rules import write_ledger
+
+    ledger = write_ledger(tmp_path / "pooled", {
+        "budget": [{"year": 2022, "level": "primary", "expense_class": "public_funds", "amount": 1_000_000},
+                   {"year": 2022, "level": "junior", "expense_class": "public_funds", "amount": 1_400_000}],
+        "enrollment": [{"year": 2022, "level": "primary", "students": 1000},
+                       {"year": 2022, "level": "junior", "students": 1000}],
+        "reference": [{"year": 2022, "region_code": "130000", "value": 1250,
+                       "metric": "provincial_avg_compulsory_public_funds_per_student"}]})
+    result = finaudit.check(ledger, profile="dingzhou", year=2022)
+    (fail,) = [f for f in result.findings if f.rule_id == "COMPULSORY_PROVINCIAL_AVERAGE"]
+    # 2,400,000 / 2000 = 1200 < 1250: 2000 x 50 = 100,000, pooled because only the pooled average is given
+    assert fail.shortfall_yuan == 100_000.00 and fail.subject["level"] is None
+    assert "合并计算" in fail.message["zh"] and "pooled" in fail.message["en"]

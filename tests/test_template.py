@@ -213,7 +213,9 @@ def test_enum_columns_have_a_dropdown_of_english_codes_in_the_english_template(e
     dropdowns = list_validations(en_book["budget"])
     assert dropdowns["E"] == ["public", "private"]
     assert dropdowns["G"] == ["personnel", "public_funds", "capital", "other"]
-    assert list_validations(en_book["reference"]) == {"C": ["provincial_avg_compulsory_public_funds_per_student"]}
+    assert list_validations(en_book["reference"]) == {"C": ["provincial_avg_compulsory_public_funds_per_student",
+                                                            "provincial_avg_primary_public_funds_per_student",
+                                                            "provincial_avg_junior_public_funds_per_student"]}
 
 
 def test_every_dropdown_offers_every_code_of_its_enumeration_in_a_spelling_the_loader_accepts(zh_book, en_book):
