@@ -100,6 +100,50 @@ UNION ALL
 SELECT *, amount / nullif(students, 0) AS per_student FROM regions r
 WHERE NOT EXISTS (SELECT 1 FROM draft_only_region_years d WHERE d.region_code = r.region_code AND d.year = r.year);
 
+-- The same measure for private schools (民办): general-budget public funds a region pays them
+-- per enrolled private student, per school with school-level rows and per region x year x
+-- level, with the columns of public_funds_per_student. 国发〔2015〕67号 funds compulsory schools
+-- "（含民办学校）" at no less than the benchmark (FLOOR_COMPULSORY_BENCHMARK, check `private`).
+-- Private rows are few: plain grouping, without the repeated-key shortcut above.
+CREATE OR REPLACE TABLE private_funds_per_student AS
+WITH money AS (
+    SELECT region_code, year, level, school_id, grouping(school_id) = 1 AS region_total,
+           min(region_name) AS region_name, min(school_name) AS school_name,
+           sum(amount) AS amount, list(_row) AS budget_rows
+    FROM budget b
+    SEMI JOIN general_budget_sources g
+      ON g.region_code = b.region_code AND g.year = b.year AND g.fund_source = b.fund_source
+    WHERE expense_class = 'public_funds' AND ownership = 'private' AND basis = 'final'
+    GROUP BY GROUPING SETS ((region_code, year, level, school_id), (region_code, year, level))
+),
+heads AS (
+    SELECT region_code, year, level, school_id, grouping(school_id) = 1 AS region_total,
+           min(region_name) AS region_name, min(school_name) AS school_name,
+           sum(students) AS students, list(_row) AS enrollment_rows
+    FROM enrollment
+    WHERE ownership = 'private'
+    GROUP BY GROUPING SETS ((region_code, year, level, school_id), (region_code, year, level))
+),
+measured AS (
+    SELECT m.region_code, m.region_name, m.year, m.level, m.school_id,
+           coalesce(m.school_name, h.school_name) AS school_name,
+           m.amount, h.students, m.budget_rows, coalesce(h.enrollment_rows, []) AS enrollment_rows
+    FROM money m
+    LEFT JOIN heads h ON h.region_code = m.region_code AND h.year = m.year AND h.level = m.level
+                     AND h.school_id = m.school_id AND NOT h.region_total
+    WHERE NOT m.region_total AND m.school_id IS NOT NULL
+    UNION ALL
+    SELECT coalesce(m.region_code, h.region_code), coalesce(m.region_name, h.region_name),
+           coalesce(m.year, h.year), coalesce(m.level, h.level),
+           CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), m.amount, h.students,
+           coalesce(m.budget_rows, []), coalesce(h.enrollment_rows, [])
+    FROM (SELECT * FROM money WHERE region_total) m
+    FULL JOIN (SELECT * FROM heads WHERE region_total) h
+      ON h.region_code = m.region_code AND h.year = m.year AND h.level = m.level
+)
+SELECT *, amount / nullif(students, 0) AS per_student FROM measured r
+WHERE NOT EXISTS (SELECT 1 FROM draft_only_region_years d WHERE d.region_code = r.region_code AND d.year = r.year);
+
 -- Every region and year the ledger's budget or enrollment speaks of: the subjects a
 -- rule on another sheet must still answer for (as not evaluable when that sheet is silent).
 CREATE OR REPLACE TABLE audited_region_years AS
