@@ -118,8 +118,9 @@ def test_no_threshold_is_a_literal_in_rule_sql():
 
 
 def test_a_parameter_value_is_the_latest_in_force_on_the_fiscal_year():
-    assert profiles.parameter("dingzhou", "floor_preschool_public_funds_per_student", 2020) is None
-    assert profiles.parameter("dingzhou", "floor_preschool_public_funds_per_student", 2021)["value"] == 400
+    # 定发字〔2021〕40号 was issued in October 2021: from the fiscal year 2022 on.
+    assert profiles.parameter("dingzhou", "floor_preschool_public_funds_per_student", 2021) is None
+    assert profiles.parameter("dingzhou", "floor_preschool_public_funds_per_student", 2022)["value"] == 400
     assert profiles.parameter("dingzhou", "floor_preschool_public_funds_per_student", 2030)["value"] == 400
 
 

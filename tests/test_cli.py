@@ -144,7 +144,7 @@ def test_rules_show_gives_the_clause_and_the_parameters_per_profile(cli):
     run = cli("rules", "show", "FLOOR_PRESCHOOL")
     assert run.exit_code == 0
     assert "幼儿园生均公用经费(生均400元)" in run.stdout
-    assert "dingzhou: 2021年起 400" in run.stdout
+    assert "dingzhou: 2022年起 400" in run.stdout
 
 
 def test_rules_show_of_an_unknown_rule_is_one_line(cli):
@@ -157,7 +157,7 @@ def test_profiles_shows_the_values_in_force_with_their_sources(cli):
     assert run.exit_code == 0
     for pid in ("national", "hebei", "dingzhou", "xingtai"):
         assert pid in run.stdout
-    assert "floor_preschool_public_funds_per_student = 400  2021年起" in run.stdout
+    assert "floor_preschool_public_funds_per_student = 400  2022年起" in run.stdout
 
 
 def test_a_single_budget_csv_is_audited_for_what_it_holds(cli, write_csv, sheets):

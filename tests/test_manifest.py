@@ -32,7 +32,7 @@ def test_the_json_carries_what_a_rerun_needs(cli, tmp_path):
     assert run["options"] == {"profile": "dingzhou", "year": 2022, "draft_severity": None}
     assert run["inputs"][0]["sha256"] == _sha256(BROKEN) and run["inputs"][0]["path"] == str(BROKEN)
     floor = run["parameters"]["dingzhou"]["parameters"]["floor_preschool_public_funds_per_student"]
-    assert floor == [{"effective": 2021, "value": 400,
+    assert floor == [{"effective": 2022, "value": 400,
                       "source": "定发字〔2021〕40号（二十四）：幼儿园生均公用经费(生均400元)按拨款标准"}]
     assert run["rules_digest"] == rules_digest() and re.fullmatch(r"[0-9a-f]{64}", run["rules_digest"])
 
@@ -84,7 +84,7 @@ def test_verify_confirms_a_run_that_comes_out_the_same(cli, tmp_path):
     cli("check", BROKEN, "--json", out, "--quiet")
     run = cli("verify", out, "--lang", "en")
     assert run.exit_code == 0, run.output
-    assert "Identical: the audit run again gives the same 66 findings." in run.stdout
+    assert "Identical: the audit run again gives the same 69 findings." in run.stdout
 
 
 def test_verify_shows_what_differs_when_the_ledger_has_changed(cli, tmp_path):
