@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -98,14 +99,29 @@ def _subject_key(subject: dict) -> dict:
     return {k: subject.get(k) for k in ("region_code", "year", "level", "school_id") if subject.get(k) is not None}
 
 
+_LETTERS = re.compile(r"!([A-Z]+)\d*$")
+
+
+def _column_order(cell: str) -> tuple[int, str]:
+    """教育经费!AB12 -> (2, "AB"): columns in spreadsheet order (B before AA)."""
+    match = _LETTERS.search(cell)
+    letters = match.group(1) if match else ""
+    return len(letters), letters
+
+
 def sort_key(finding: Finding):
-    """Most severe first, then by rule, region, year, level, school, first cell."""
+    """Most severe first, then by rule; a finding about cells (a refused value, a duplicate)
+    in sheet order, row then column, as the clerk reads the sheet; any other by region, year,
+    level, school, first cell."""
     s = finding.subject
     first = finding.evidence[0] if finding.evidence else None
+    if finding.identified_by_cells and first is not None:
+        return (-SEVERITY_RANK[finding.severity], finding.rule_id, "", "", 0, "", "",
+                first.sheet, first.row, _column_order(first.cell), first.cell)
     return (
         -SEVERITY_RANK[finding.severity], finding.rule_id, finding.check or "",
         s.get("region_code") or "", s.get("year") or 0, s.get("level") or "", s.get("school_id") or "",
-        first.sheet if first else "", first.row if first else 0, first.cell if first else "",
+        first.sheet if first else "", first.row if first else 0, (0, ""), first.cell if first else "",
     )
 
 

@@ -50,7 +50,7 @@ def test_the_text_report_names_the_clause_the_cell_and_the_money(cli):
 
 def test_the_text_report_speaks_english_when_asked(cli):
     run = cli("check", BROKEN, "--lang", "en")
-    assert "Result: 1 violations" in run.stdout
+    assert "Result: guarantees: 1 violations" in run.stdout
     assert "below the floor of 400 yuan" in run.stdout
 
 

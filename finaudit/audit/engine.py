@@ -221,6 +221,19 @@ def _require_audit_sheets(ledger: Ledger) -> None:
         # Headers only: "0 violations" would read as compliant to a scheduled run.
         raise LedgerError(f"工作表“{budget.source}”没有数据行，无法审计。",
                           f"Sheet '{budget.source}' has no data rows; there is nothing to audit.")
+    if budget is not None and budget.rows_valid == 0:
+        # Every row refused: the rules would see an empty ledger, and "缺口 0.00 元" would read as
+        # compliant. Say why with the first refused cell, and where the full list is.
+        refused = [f for f in ledger.findings if f.evidence and f.evidence[0].sheet == budget.source
+                   and f.rule_id.startswith("SCHEMA_")]
+        first = min(refused, key=sort_key) if refused else None
+        zh_first = f"第一处：{first.message['zh']}" if first else ""
+        en_first = f" First: {first.message['en']}" if first else ""
+        raise LedgerError(
+            f"工作表“{budget.source}”的 {budget.rows_read} 行数据全部未通过校验，无法审计。{zh_first}"
+            f"用 finaudit validate 查看每个单元格的问题。",
+            f"None of the {budget.rows_read} data rows of sheet '{budget.source}' passed validation, so there is "
+            f"nothing to audit.{en_first} Run finaudit validate to see every cell.")
     for schema in load_schemas().values():
         if schema.required and schema.name not in ledger.sheets:
             raise LedgerError(

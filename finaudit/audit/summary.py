@@ -4,18 +4,30 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from finaudit.audit.catalogue import kind_of
 from finaudit.findings import SEVERITIES
 
 _STATUS_RANK = {"violated": 4, "warning": 3, "not_evaluable": 2, "compliant": 1}
 
 
+def finding_class(rule_id: str, rules: dict) -> str:
+    """"guarantee" (a statutory guarantee or the draft pre-audit), "data" (a problem of the
+    ledger's data: a refused cell, a data-integrity check) or "input" (a ledger not audited):
+    counted apart, so a data problem is never read as a broken guarantee, nor the reverse."""
+    rule = rules.get(rule_id)
+    kind = rule.kind if rule is not None else kind_of(rule_id)
+    return {"guarantee": "guarantee", "draft": "guarantee", "input": "input"}.get(kind, "data")
+
+
 def summarize(result) -> dict:
+    by_class = {c: {s: 0 for s in SEVERITIES} for c in ("guarantee", "data", "input")}
     by_severity = {s: 0 for s in SEVERITIES}
     by_rule: dict[str, dict] = defaultdict(lambda: {"violation": 0, "warning": 0, "info": 0, "pass": 0,
                                                    "shortfall_yuan": 0.0})
     for f in result.findings:
         by_severity[f.severity] += 1
         by_rule[f.rule_id][f.severity] += 1
+        by_class[finding_class(f.rule_id, result.rules)][f.severity] += 1
     for rule_id, gap in _rule_gaps(result.findings, result.rules).items():
         by_rule[rule_id]["shortfall_yuan"] = gap
     ev = result.evaluations
@@ -25,13 +37,27 @@ def summarize(result) -> dict:
     total = sum(v["shortfall_yuan"] for v in by_rule.values())
     return {
         "by_severity": by_severity,
+        "by_class": by_class,
         "by_rule": {k: {**v, "shortfall_yuan": round(v["shortfall_yuan"], 2)} for k, v in sorted(by_rule.items())},
         "shortfall_yuan_total": round(total, 2),
         "profiles": dict(sorted(result.region_profiles.items())),
         "years": result.years,
         "matrix": matrix,
         "coverage": coverage(result),
+        "rows": rows_audited(result),
     }
+
+
+def rows_audited(result) -> dict:
+    """Per sheet, over the ledgers audited: rows read and rows refused by validation, which
+    no rule saw. A conclusion is only as wide as the rows it rests on."""
+    out: dict[str, dict] = {}
+    for item in result.inputs:
+        for sheet in item.sheets if item.error is None else ():
+            acc = out.setdefault(sheet["name"], {"read": 0, "rejected": 0})
+            acc["read"] += sheet.get("rows_read") or 0
+            acc["rejected"] += sheet.get("rows_rejected") or 0
+    return dict(sorted(out.items()))
 
 
 def coverage(result) -> dict:

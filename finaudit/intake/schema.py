@@ -5,6 +5,7 @@ schemas, the header aliases, the blank template and the docs all come from here.
 """
 from __future__ import annotations
 
+import difflib
 import functools
 import unicodedata
 from dataclasses import dataclass, field
@@ -85,6 +86,27 @@ def enum_lookup(enum_name: str) -> dict[str, str]:
         for spelling in (code, spec["zh"], spec["en"], *spec.get("aliases", [])):
             lookup[fold(spelling)] = code
     return lookup
+
+
+@functools.lru_cache(maxsize=4096)
+def suggest(enum_name: str, value: str) -> str | None:
+    """The code a refused value most likely means, to ask "是否为……？", never to accept it:
+    a spelling the enumeration lists under `suggest_for` (a word too broad to map, such as
+    财政拨款), else the longest accepted spelling the value contains or is contained in
+    (小学教育 -> 小学), else the closest one by edit similarity. None when nothing is close."""
+    folded = fold(value)
+    if not folded:
+        return None
+    for code, spec in enums()[enum_name].items():
+        if folded in {fold(s) for s in spec.get("suggest_for", [])}:
+            return code
+    lookup = enum_lookup(enum_name)
+    inside = [(len(spelling), code) for spelling, code in lookup.items()
+              if len(spelling) >= 2 and (spelling in folded or folded in spelling)]
+    if inside:
+        return max(inside)[1]
+    close = difflib.get_close_matches(folded, list(lookup), n=1, cutoff=0.6)
+    return lookup[close[0]] if close else None
 
 
 def enum_label(enum_name: str, code: str | None, lang: str) -> str:

@@ -8,7 +8,7 @@ import pandas as pd
 
 from finaudit.findings import Evidence, Finding
 from finaudit.intake.checks import MONEY_LIMIT, bounds
-from finaudit.intake.schema import YEAR_RANGE, Column, SheetSchema, enum_label, enums, load_schemas
+from finaudit.intake.schema import YEAR_RANGE, Column, SheetSchema, enum_label, enums, load_schemas, suggest
 
 REGION_CODE_PATTERN = r"^\d{6}$"
 
@@ -122,8 +122,11 @@ def schema_message(reason: str, column: Column, value, cell: str) -> dict:
         codes = enums()[column.enum]
         zh_opts = "、".join(spec["zh"] for spec in codes.values())
         en_opts = ", ".join(codes)
-        return {"zh": f"{cell}：“{zh_col}”的值“{shown}”不是可选值。可选：{zh_opts}。",
-                "en": f"{cell}: '{en_col}' value '{shown}' is not allowed. Allowed: {en_opts}."}
+        guess = suggest(column.enum, shown)
+        zh_ask = f"是否为“{codes[guess]['zh']}”？" if guess else ""
+        en_ask = f"Did you mean '{guess}' ({codes[guess]['zh']})? " if guess else ""
+        return {"zh": f"{cell}：“{zh_col}”的值“{shown}”不是可选值。{zh_ask}可选：{zh_opts}。",
+                "en": f"{cell}: '{en_col}' value '{shown}' is not allowed. {en_ask}Allowed: {en_opts}."}
     if reason == "SCHEMA_REGION_CODE":
         return {"zh": f"{cell}：“{zh_col}”的值“{shown}”不是6位行政区划代码。",
                 "en": f"{cell}: '{en_col}' value '{shown}' is not a six-digit region code."}

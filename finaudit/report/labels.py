@@ -159,3 +159,39 @@ def clauses_of(bases) -> list[dict]:
 def basis_text(finding, lang: str) -> str:
     """A finding's clauses on one line (CSV, the annotated workbook's findings sheet)."""
     return "；".join(clause_line(c, lang) for c in finding.basis or ())
+
+
+def partial_rows_line(rows: dict, lang: str, sheet_titles: dict[str, dict]) -> str | None:
+    """The rows validation refused, which no rule saw: said before any verdict or money figure."""
+    refused = {name: r for name, r in rows.items() if r["rejected"]}
+    if not refused:
+        return None
+    if lang == "zh":
+        parts = "；".join(f"{sheet_titles[n]['zh']} {r['read']} 行中 {r['rejected']} 行" for n, r in refused.items())
+        return f"注意：{parts}未通过校验，未计入审计；以下结论只覆盖其余的行（见“台账数据检查”）。"
+    parts = "; ".join(f"{r['rejected']} of {r['read']} rows of {sheet_titles[n]['en']}" for n, r in refused.items())
+    return (f"Note: {parts} failed validation and were left out of the audit; the verdicts below cover "
+            "only the other rows (see the ledger data checks).")
+
+
+def conclusion_lines(summary: dict, lang: str, sheet_titles: dict[str, dict]) -> list[str]:
+    """The verdict: rows left out first, then the guarantees' findings, the data problems and
+    the ledgers not audited each counted apart, then the money."""
+    lines = [line for line in [partial_rows_line(summary.get("rows") or {}, lang, sheet_titles)] if line]
+    g, d, i = (summary["by_class"][c] for c in ("guarantee", "data", "input"))
+    data_total, not_audited = sum(d.values()), i["violation"]
+    if lang == "zh":
+        text = f"结论：保障要求 违规 {g['violation']} 项，警示 {g['warning']} 项，提示 {g['info']} 项；"
+        text += (f"数据问题 {data_total} 项（违规 {d['violation']}、警示 {d['warning']}、提示 {d['info']}）；"
+                 if data_total else "数据问题 0 项；")
+        text += f"无法审计的台账 {not_audited} 个；" if not_audited else ""
+        text += f"各规则整改资金缺口之和 {summary['shortfall_yuan_total']:,.2f} 元（不同规则的缺口可能重叠，是上限）。"
+    else:
+        text = (f"Result: guarantees: {g['violation']} violations, {g['warning']} warnings, {g['info']} info; "
+                f"data problems: {data_total}")
+        text += (f" ({d['violation']} violations, {d['warning']} warnings, {d['info']} info); " if data_total else "; ")
+        text += f"ledgers not audited: {not_audited}; " if not_audited else ""
+        text += (f"money needed to comply, summed over rules: {summary['shortfall_yuan_total']:,.2f} yuan "
+                 "(gaps of different rules may overlap: an upper bound).")
+    lines.append(text)
+    return lines

@@ -6,8 +6,8 @@ from pathlib import Path
 from finaudit.audit.catalogue import code_title, kind_of
 from finaudit.audit.profiles import load_profiles
 from finaudit.intake.schema import load_schemas
-from finaudit.report.labels import (SEVERITY_LABEL, STATE_TAG, baseline_line, clause_line, clauses_of, coverage_line,
-                                    finding_brief, printable, table)
+from finaudit.report.labels import (SEVERITY_LABEL, STATE_TAG, baseline_line, clause_line, clauses_of, conclusion_lines,
+                                    coverage_line, finding_brief, printable, table)
 
 def sheets_table(sheets: list[dict], lang: str) -> str:
     if lang == "zh":
@@ -42,14 +42,7 @@ def check_report(result, lang: str, show_info: bool = False) -> str:
     several = len(result.inputs) > 1
     out = _ledgers_table(result, lang) if several else _ledger_facts(result, lang)
     out.append("")
-    sev = summary["by_severity"]
-    if zh:
-        out.append(f"结论：违规 {sev['violation']} 项，警示 {sev['warning']} 项，提示 {sev['info']} 项；"
-                   f"各规则整改资金缺口之和 {summary['shortfall_yuan_total']:,.2f} 元（不同规则的缺口可能重叠，是上限）。")
-    else:
-        out.append(f"Result: {sev['violation']} violations, {sev['warning']} warnings, {sev['info']} info; "
-                   f"money needed to comply, summed over rules: {summary['shortfall_yuan_total']:,.2f} yuan "
-                   "(gaps of different rules may overlap: an upper bound).")
+    out.extend(conclusion_lines(summary, lang, {n: s.title for n, s in load_schemas().items()}))
     out.append(coverage_line(summary["coverage"], lang, {n: s.title for n, s in load_schemas().items()}))
     baseline = result.baseline
     if baseline is not None:
@@ -85,7 +78,7 @@ def check_report(result, lang: str, show_info: bool = False) -> str:
         out.append("")
         out.append("■ 已整改（上次运行有、本次没有）" if zh else "■ Resolved (found by the previous run, not now)")
         out.extend("  - " + finding_brief(f, lang) for f in resolved)
-    hidden = sev["info"] if not show_info else 0
+    hidden = summary["by_severity"]["info"] if not show_info else 0
     if hidden:
         out.append("")
         out.append(f"另有 {hidden} 项提示（如上年数据缺失、要求尚未生效而未评价），加 --show-info 查看，JSON 输出中全部列出。" if zh

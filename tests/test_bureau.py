@@ -1,0 +1,71 @@
+"""The workbook a bureau really exports (issue 15): values as clerks write them get a
+suggestion, cell problems come in sheet order, data problems are counted apart from
+guarantee violations, and a ledger none of whose budget rows passed is not audited."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import finaudit
+from corpus import BUDGET, ENROLLMENT, budget, enrollment, write_xlsx
+from finaudit.intake.schema import suggest
+
+
+def _ledger(tmp_path: Path, levels: list[str], name: str = "ledger.xlsx") -> Path:
+    rows = [list(BUDGET)] + [budget(level, 1_000_000, year=y) for y in (2022, 2023) for level in levels]
+    students = [list(ENROLLMENT)] + [enrollment(level, 100, year=y) for y in (2022, 2023) for level in ("小学", "初中")]
+    return write_xlsx(tmp_path / name, {"教育经费": rows, "在校生": students})
+
+
+def test_a_refused_value_gets_the_code_it_most_likely_means():
+    assert suggest("level", "小学教育") == "primary"          # contains 小学
+    assert suggest("level", "初中教育") == "junior"
+    assert suggest("level", "高中教育") == "senior_general"   # 高中 is 普通高中's spelling
+    assert suggest("fund_source", "财政拨款") == "general_budget"   # asked about, never mapped
+    assert suggest("level", "研究生") is None                 # nothing close: no guess
+
+
+def test_the_suggestion_is_in_the_message_and_the_cells_come_in_sheet_order(tmp_path, cli):
+    ledger = _ledger(tmp_path, ["小学", "初中教育", "普通高中", "小学教育"])
+    run = cli("check", str(ledger), "--format", "json")
+    doc = json.loads(run.stdout)
+    refused = [f for f in doc["findings"] if f["rule_id"] == "SCHEMA_ALLOWED_VALUE"]
+    # rows 3 and 7 (初中教育), 5 and 9 (小学教育) of 教育经费, top to bottom
+    assert [f["evidence"][0]["cell"] for f in refused] == ["教育经费!D3", "教育经费!D5", "教育经费!D7", "教育经费!D9"]
+    assert "“学段”的值“初中教育”不是可选值。是否为“初中”？" in refused[0]["message"]["zh"]
+    assert "Did you mean 'primary' (小学)?" in refused[1]["message"]["en"]
+
+
+def test_data_problems_are_counted_apart_and_the_rows_left_out_are_said_first(tmp_path, cli):
+    ledger = _ledger(tmp_path, ["小学", "初中", "高中教育"])
+    run = cli("check", str(ledger))
+    lines = run.stdout.splitlines()
+    note = next(n for n, line in enumerate(lines) if line.startswith("注意："))
+    verdict = next(n for n, line in enumerate(lines) if line.startswith("结论："))
+    assert note < verdict
+    # 6 rows, the two 高中教育 rows refused
+    assert lines[note].startswith("注意：教育经费 6 行中 2 行未通过校验，未计入审计")
+    assert "保障要求 违规 0 项" in lines[verdict] and "数据问题 2 项（违规 2、警示 0、提示 0）" in lines[verdict]
+    assert lines[verdict].index("数据问题") < lines[verdict].index("缺口之和")
+    summary = finaudit.check(ledger).summary
+    assert summary["by_class"]["data"]["violation"] == 2 and summary["by_class"]["guarantee"]["violation"] == 0
+    assert summary["rows"]["budget"] == {"read": 6, "rejected": 2}
+
+
+def test_a_ledger_whose_budget_rows_were_all_refused_is_not_audited(tmp_path, cli):
+    ledger = _ledger(tmp_path, ["小学教育", "初中教育"])
+    run = cli("check", str(ledger))
+    assert run.exit_code == 2
+    assert "“教育经费”的 4 行数据全部未通过校验，无法审计" in run.stderr
+    assert "第一处：教育经费!D2" in run.stderr and "是否为“小学”？" in run.stderr
+    assert "缺口" not in run.stdout       # no money figure for a ledger nobody could audit
+
+
+def test_in_a_batch_such_a_ledger_is_one_not_audited_and_the_others_are_audited(tmp_path, cli):
+    folder = tmp_path / "county"
+    folder.mkdir()
+    _ledger(folder, ["小学教育"], "bad.xlsx")
+    _ledger(folder, ["小学"], "good.xlsx")
+    run = cli("check", str(folder))
+    assert "已审计 1 个，无法审计 1 个" in run.stdout
+    assert "无法审计的台账 1 个" in run.stdout
