@@ -1,7 +1,8 @@
 -- Public funds per student of public compulsory schools against the provincial average, per
 -- level (普通小学, 普通初中) where the reference sheet gives a level's average (Hebei publishes
 -- the two apart); the two levels pooled only where it gives the pooled average alone, and
--- then the finding says so. A figure for the region itself wins over its province's.
+-- then the finding says so. Any per-level figure (the region's own or its province's) makes
+-- the comparison per level; of two figures for one metric, the region's own wins.
 WITH measured AS (
     SELECT region_code, min(region_name) AS region_name, year, level,
            sum(amount) AS amount, sum(students) AS students,
@@ -58,11 +59,13 @@ SELECT
         AS shortfall_yuan,
     c.students, c.amount,
     c.level IS NULL AS pooled,
-    CASE c.level WHEN 'primary' THEN '普通小学' WHEN 'junior' THEN '普通初中'
-         ELSE '义务教育（普通小学、初中合并计算：参照值表只给出两学段合并的全省平均）' END AS scope_zh,
-    CASE c.level WHEN 'primary' THEN 'primary' WHEN 'junior' THEN 'junior secondary'
-         ELSE 'compulsory (primary and junior pooled: the reference sheet gives only the pooled provincial average)'
-    END AS scope_en,
+    CASE WHEN c.level = 'primary' THEN '普通小学' WHEN c.level = 'junior' THEN '普通初中'
+         WHEN r.value IS NOT NULL THEN '义务教育（普通小学、初中合并计算：参照值表只给出两学段合并的全省平均）'
+         ELSE '义务教育（普通小学、初中）' END AS scope_zh,
+    CASE WHEN c.level = 'primary' THEN 'primary' WHEN c.level = 'junior' THEN 'junior secondary'
+         WHEN r.value IS NOT NULL
+             THEN 'compulsory (primary and junior pooled: the reference sheet gives only the pooled provincial average)'
+         ELSE 'compulsory (primary and junior)' END AS scope_en,
     c.budget_rows, c.enrollment_rows,
     CASE WHEN r.ref_row IS NULL THEN [] ELSE [r.ref_row] END AS reference_rows
 FROM subjects c

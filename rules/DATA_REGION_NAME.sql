@@ -1,7 +1,8 @@
 -- A region code a profile names, written beside another region's name. The code decides
 -- which profile's standards apply, so 130682 typed for 涞源县 would hold 涞源县 to
 -- Dingzhou's plan: the audit says so rather than apply it silently. A name is the same
--- region when one contains the other without its 市/县/区 suffix (定州 for 定州市).
+-- region when it contains the known name without its 市/县/区 suffix (定州市 in 邢台市定州市
+-- is still 定州), or is a part of two characters or more of it (定州 for 定州市; 定 is not).
 WITH known AS (
     SELECT unnest(map_keys($region_names)) AS region_code, unnest(map_values($region_names)) AS known_name
 ), labelled AS (
@@ -26,6 +27,6 @@ FROM labelled AS l
 JOIN known AS k USING (region_code)
 WHERE l.region_code = ANY($regions)
   AND l.region_name IS NOT NULL
-  AND strpos(k.known_name, l.region_name) = 0
+  AND NOT (length(l.region_name) >= 2 AND strpos(k.known_name, l.region_name) > 0)
   AND strpos(l.region_name, regexp_replace(k.known_name, '(自治县|市|县|区|旗|省)$', '')) = 0
 GROUP BY l.region_code, l.region_name, k.known_name

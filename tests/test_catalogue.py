@@ -147,8 +147,7 @@ def _profiles_from(tmp_path, monkeypatch, text: str):
     folder.mkdir()
     (folder / "national.yaml").write_text(text, encoding="utf-8")
     monkeypatch.setattr(profiles, "profiles_dir", lambda: folder)
-    profiles.load_profiles.cache_clear()
-    profiles.clauses.cache_clear()
+    profiles.reload()
 
 
 _NATIONAL = ("id: national\nname: {zh: 全国, en: National}\ncovers: ['']\nclauses:\n"
@@ -158,11 +157,11 @@ _NATIONAL = ("id: national\nname: {zh: 全国, en: National}\ncovers: ['']\nclau
 def test_a_clause_without_where_its_text_was_read_is_refused(tmp_path, monkeypatch):
     _profiles_from(tmp_path, monkeypatch, _NATIONAL.replace(", read: R", ""))
     try:
-        with pytest.raises(RuleError, match="read"):
+        with pytest.raises(RuleError, match="lacks read"):
             profiles.load_profiles()
     finally:
-        profiles.load_profiles.cache_clear()
-        profiles.clauses.cache_clear()
+        monkeypatch.undo()
+        profiles.reload()
 
 
 def test_a_clause_is_cited_from_the_year_it_is_in_force(tmp_path, monkeypatch):
@@ -174,8 +173,8 @@ def test_a_clause_is_cited_from_the_year_it_is_in_force(tmp_path, monkeypatch):
                                                                                                    "national")
         assert profiles.clauses("national", "FLOOR_PRESCHOOL", 2020) == ()
     finally:
-        profiles.load_profiles.cache_clear()
-        profiles.clauses.cache_clear()
+        monkeypatch.undo()
+        profiles.reload()
 
 
 def test_a_clause_naming_a_rule_that_does_not_exist_stops_loading(tmp_path, monkeypatch):
@@ -185,8 +184,8 @@ def test_a_clause_naming_a_rule_that_does_not_exist_stops_loading(tmp_path, monk
         with pytest.raises(RuleError, match="ONLY_INCREASE_TOTL"):
             load_rules()
     finally:
-        profiles.load_profiles.cache_clear()
-        profiles.clauses.cache_clear()
+        monkeypatch.undo()
+        profiles.reload()
         load_rules.cache_clear()
 
 
@@ -202,9 +201,37 @@ def test_a_profile_setting_an_undeclared_parameter_is_refused(tmp_path, monkeypa
         "id: national\nname: {zh: 全国, en: National}\ncovers: ['']\nparameters:\n"
         "  floor_for_unicorns:\n    values:\n      2020: {value: 1, source: none}\n", encoding="utf-8")
     monkeypatch.setattr(profiles, "profiles_dir", lambda: folder)
-    profiles.load_profiles.cache_clear()
+    profiles.reload()
     try:
         with pytest.raises(RuleError, match="floor_for_unicorns"):
             profiles.load_profiles()
     finally:
-        profiles.load_profiles.cache_clear()
+        monkeypatch.undo()
+        profiles.reload()
+
+
+def test_two_profiles_covering_one_code_without_extending_each_other_is_an_error(tmp_path, monkeypatch):
+    _profiles_from(tmp_path, monkeypatch, _NATIONAL)
+    (tmp_path / "profiles" / "a.yaml").write_text("id: a\nname: {zh: 甲, en: A}\nextends: national\ncovers: ['37']\n",
+                                                  encoding="utf-8")
+    (tmp_path / "profiles" / "b.yaml").write_text("id: b\nname: {zh: 乙, en: B}\nextends: national\ncovers: ['37']\n",
+                                                  encoding="utf-8")
+    profiles.reload()
+    try:
+        with pytest.raises(RuleError, match="370102"):
+            profiles.most_specific("370102")
+    finally:
+        monkeypatch.undo()
+        profiles.reload()
+
+
+def test_a_fund_source_the_enumeration_does_not_know_stops_loading(tmp_path, monkeypatch):
+    # A typo would leave the surcharge rows out of every general-budget sum, silently.
+    _profiles_from(tmp_path, monkeypatch, _NATIONAL + "parameters:\n  general_budget_fund_sources:\n    values:\n"
+                   "      2013: {value: [general_budget, educaton_surcharge], source: S}\n")
+    try:
+        with pytest.raises(RuleError, match="educaton_surcharge"):
+            profiles.load_profiles()
+    finally:
+        monkeypatch.undo()
+        profiles.reload()

@@ -124,9 +124,9 @@ def _modules_binding(names: tuple[str, ...]) -> list[tuple[str, str]]:
 
 
 def _clear_caches():
-    for cached in (catalogue.load_rules, catalogue.finding_codes, profiles.parameter_registry,
-                   profiles.load_profiles):
+    for cached in (catalogue.load_rules, catalogue.finding_codes):
         cached.cache_clear()
+    profiles.reload()
 
 
 @pytest.fixture

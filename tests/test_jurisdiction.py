@@ -20,7 +20,7 @@ DINGZHOU_DOC, XINGTAI_DOC = "定发字〔2021〕40号", "邢台市教育事业�
 def _falling_ledger(tmp_path: Path, code: str, name: str) -> Path:
     """General-budget spending 1,000,000 yuan in 2022, 900,000 in 2023: ONLY_INCREASE_TOTAL
     fails by 100,000 yuan (the only-increase clauses are in force from 2018 nationally, from
-    2021 in Dingzhou's and Xingtai's plans)."""
+    2021 in Xingtai's plan and from 2022 in Dingzhou's, issued in October 2021)."""
     return write_xlsx(tmp_path / f"{code}.xlsx", {
         "教育经费": [list(BUDGET), budget("小学", 1_000_000, year=2022, code=code, name=name),
                  budget("小学", 900_000, year=2023, code=code, name=name)],
@@ -55,17 +55,55 @@ def test_a_finding_cites_only_its_own_profile_chain(tmp_path, code, name, profil
 
 
 def test_a_clause_is_cited_only_from_the_year_it_is_in_force():
-    # Dingzhou's plan is cited from 2021, the national 2035 plan from 2019, the 2017 意见 from 2018.
-    docs = lambda year: [c["document"] for c in profiles.clauses("dingzhou", "ONLY_INCREASE_TOTAL", year)]
+    # Dingzhou's plan from 2022 (issued 2021-10-10), the 2035 plan from 2019, the 2017 意见 from 2018.
+    def docs(year):
+        return [c["document"] for c in profiles.clauses("dingzhou", "ONLY_INCREASE_TOTAL", year)]
     assert docs(2017) == []
     assert docs(2018) == ["《关于深化教育体制机制改革的意见》"]
-    assert docs(2020) == ["《关于深化教育体制机制改革的意见》", "《中国教育现代化2035》"]
-    assert docs(2023)[-1] == DINGZHOU_DOC and len(docs(2023)) == 3
+    assert docs(2021) == ["《关于深化教育体制机制改革的意见》", "《中国教育现代化2035》"]
+    assert docs(2022)[-1] == DINGZHOU_DOC and len(docs(2022)) == 3
+
+
+def test_a_clause_for_one_check_is_cited_only_by_that_checks_findings():
+    # The permission "可适当高于普通高中" grounds the vocational observation, not the floor's violation.
+    floor = profiles.clauses("dingzhou", "FLOOR_SECONDARY_VOCATIONAL", 2023, "main")
+    observation = profiles.clauses("dingzhou", "FLOOR_SECONDARY_VOCATIONAL", 2023, "not_below_general")
+    assert not any("可适当高于" in c["text"] for c in floor)
+    assert any("可适当高于" in c["text"] for c in observation)
+    # A draft preschool floor cites Dingzhou's kindergarten standard, not the compulsory benchmark.
+    preschool = [c["document"] for c in profiles.clauses("dingzhou", "DRAFT_FLOORS", 2023, "preschool")]
+    assert preschool == [DINGZHOU_DOC]
+    # Public schools' benchmark does not cite the private-school sentence; the private check does.
+    public = [c["text"] for c in profiles.clauses("hebei", "FLOOR_COMPULSORY_BENCHMARK", 2023, "main")]
+    private = [c["text"] for c in profiles.clauses("hebei", "FLOOR_COMPULSORY_BENCHMARK", 2023, "private")]
+    assert not any("含民办学校" in t for t in public) and any("含民办学校" in t for t in private)
+
+
+def test_a_section_quotes_a_plan_only_for_years_its_region_was_audited_in_force(tmp_path, cli):
+    """Dingzhou audited for 2020-2021 only (its plan applies from 2022), Xingtai for 2022-2023:
+    the rule's section and SARIF descriptor quote Xingtai's plan and never Dingzhou's."""
+    rows = [list(BUDGET)]
+    rows += [budget("小学", 1_000_000, year=y, code="130682", name="定州市") for y in (2020, 2021)]
+    rows += [budget("小学", 1_000_000, year=y, code="130502", name="襄都区") for y in (2022, 2023)]
+    students = [list(ENROLLMENT)] + [enrollment("小学", 100, year=y, code=c, name=n)
+                                     for c, n, years in (("130682", "定州市", (2020, 2021)),
+                                                         ("130502", "襄都区", (2022, 2023))) for y in years]
+    ledger = write_xlsx(tmp_path / "two.xlsx", {"教育经费": rows, "在校生": students})
+    html, sarif = tmp_path / "r.html", tmp_path / "r.sarif"
+    run = cli("check", str(ledger), "--html", str(html), "--sarif", str(sarif), "--quiet")
+    assert run.exit_code == 0, (run.output, run.stderr)
+    page = html.read_text(encoding="utf-8")
+    start = page.index('id="rule-ONLY_INCREASE_TOTAL"')
+    section = page[start:page.index("</section>", start)]
+    descriptor = next(r for r in json.loads(sarif.read_text(encoding="utf-8"))["runs"][0]["tool"]["driver"]["rules"]
+                      if r["id"] == "ONLY_INCREASE_TOTAL")
+    for printed in (section, json.dumps(descriptor, ensure_ascii=False)):
+        assert XINGTAI_DOC in printed and DINGZHOU_DOC not in printed
 
 
 def test_a_clause_read_only_in_a_paraphrase_says_so_in_the_report(tmp_path, cli):
     run = cli("check", str(_falling_ledger(tmp_path, "130630", "涞源县")))
-    assert run.exit_code == 1, run.output
+    assert run.exit_code == 1, (run.output, run.stderr, run.exception)
     basis = [line for line in run.stdout.splitlines() if line.strip().startswith("依据：")]
     assert any("《关于深化教育体制机制改革的意见》" in line and "（转述）" in line for line in basis)
     assert any("《中国教育现代化2035》" in line and "（转述）" not in line for line in basis)
@@ -109,13 +147,14 @@ def test_rules_show_lists_the_clauses_per_profile(cli):
     # Each profile's block: Dingzhou's plan under dingzhou only, Xingtai's under xingtai only.
     blocks = {}
     for line in text.splitlines():
-        if line.startswith("  ") and not line.startswith("    ") and "←" in line or line.strip() == "national":
+        if (line.startswith("  ") and not line.startswith("    ") and "←" in line) or line.strip() == "national":
             current = line.split()[0]
             blocks[current] = []
         elif line.startswith("    ") and blocks:
             blocks[current].append(line)
     assert set(blocks) >= {"national", "east", "hebei", "dingzhou", "xingtai"}
     for pid, lines in blocks.items():
+        assert lines, pid
         joined = "\n".join(lines)
         assert (DINGZHOU_DOC in joined) == (pid == "dingzhou"), pid
         assert (XINGTAI_DOC in joined) == (pid == "xingtai"), pid
@@ -132,6 +171,15 @@ def test_a_code_written_with_another_regions_name_is_a_data_warning_naming_the_c
     # The region-name cells (column C, 地区) of both sheets' two rows each.
     assert sorted(e.cell for e in warning.evidence) == ["在校生!C2", "在校生!C3", "教育经费!C2", "教育经费!C3"]
     assert warning.measure["actual"] == 4                # rows written with the code and that name
+
+
+def test_two_names_written_with_one_code_are_two_warnings_and_one_character_is_no_name(tmp_path):
+    rows = [list(BUDGET), budget("小学", 100, code="130682", name="涞源县"),
+            budget("初中", 100, code="130682", name="易县"), budget("普通高中", 100, code="130682", name="定")]
+    result = finaudit.check(write_xlsx(tmp_path / "names.xlsx", {"教育经费": rows}))
+    warned = sorted((f.evidence[0].cell, f.message["zh"]) for f in result.findings if f.rule_id == "DATA_REGION_NAME")
+    assert [cell for cell, _ in warned] == ["教育经费!C2", "教育经费!C3", "教育经费!C4"]
+    assert "“涞源县”" in warned[0][1] and "“易县”" in warned[1][1] and "“定”" in warned[2][1]
 
 
 def test_a_code_with_its_own_name_is_no_warning(tmp_path):
@@ -153,8 +201,6 @@ def _only_increase_total(result):
 
 
 def test_the_fund_sources_of_general_budget_spending_are_the_profiles_parameter(tmp_path, monkeypatch):
-    from finaudit.audit import outcomes
-
     ledger = _issue_example(tmp_path)
     # As shipped (the announcements count 教育费附加 in): 11000 -> 11500 万元, no fall.
     assert _only_increase_total(finaudit.check(ledger)) == []
@@ -166,18 +212,15 @@ def test_the_fund_sources_of_general_budget_spending_are_the_profiles_parameter(
     assert "2013: {value: [general_budget, education_surcharge]" in text
     national.write_text(text.replace("2013: {value: [general_budget, education_surcharge]",
                                      "2013: {value: [general_budget]"), encoding="utf-8")
-    caches = (profiles.load_profiles, profiles.clauses, profiles.region_names, outcomes._parameters_used)
     monkeypatch.setattr(profiles, "profiles_dir", lambda: folder)
-    for cache in caches:
-        cache.cache_clear()
+    profiles.reload()
     try:
         (fail,) = _only_increase_total(finaudit.check(ledger))
         assert fail.shortfall_yuan == 5_000_000.00    # 100,000,000 - 95,000,000
         assert fail.parameters["general_budget_fund_sources"]["value"] == ["general_budget"]
     finally:
         monkeypatch.undo()
-        for cache in caches:
-            cache.cache_clear()
+        profiles.reload()
 
 
 def test_a_finding_shows_the_fund_sources_it_counted_with_their_source(tmp_path):
@@ -204,3 +247,17 @@ def test_a_pooled_provincial_average_comparison_says_it_is_pooled(tmp_path):
     # 2,400,000 / 2000 = 1200 < 1250: 2000 x 50 = 100,000, pooled because only the pooled average is given
     assert fail.shortfall_yuan == 100_000.00 and fail.subject["level"] is None
     assert "合并计算" in fail.message["zh"] and "pooled" in fail.message["en"]
+
+
+def test_without_any_provincial_average_the_note_does_not_claim_a_pooled_one(tmp_path):
+    from test_rules import write_ledger
+
+    ledger = write_ledger(tmp_path / "none", {
+        "budget": [{"year": 2022, "level": "primary", "expense_class": "public_funds", "amount": 1_000_000}],
+        "enrollment": [{"year": 2022, "level": "primary", "students": 1000}],
+        "reference": [{"year": 2022, "region_code": "110000", "value": 1,
+                       "metric": "provincial_avg_compulsory_public_funds_per_student"}]})   # another province's
+    result = finaudit.check(ledger, profile="dingzhou", year=2022)
+    (note,) = [f for f in result.findings if f.rule_id == "COMPULSORY_PROVINCIAL_AVERAGE"]
+    assert note.details["reason"] == "no_reference"
+    assert "合并计算" not in note.message["zh"] and "义务教育（普通小学、初中）" in note.message["zh"]

@@ -154,7 +154,8 @@ def load_rules(directory: str | None = None) -> dict[str, Rule]:
     if directory is None:
         for profile in load_profiles().values():
             for entry in profile.clauses:
-                unknown = [r for r in entry["rules"] if r not in rules]
+                unknown = [r for r in entry["rules"] if r.split(":", 1)[0] not in rules
+                           or (":" in r and r.split(":", 1)[1] not in rules[r.split(":", 1)[0]].checks)]
                 if unknown:
                     raise RuleError(f"rules/profiles/{profile.id}.yaml 的依据“{entry['clause']}”指向不存在的规则 {unknown[0]}。",
                                     f"rules/profiles/{profile.id}.yaml: clause '{entry['clause']}' names unknown rule {unknown[0]}.")

@@ -2,8 +2,6 @@
 be evaluated as info notes, each with its message, parameters and evidence cells."""
 from __future__ import annotations
 
-import functools
-
 import pyarrow.compute as pc
 
 from finaudit.audit import profiles as profiles_mod
@@ -63,30 +61,20 @@ def to_finding(rule: Rule, row: dict, profile_id: str, ledger: Ledger, draft_sev
         raise RuleError(f"rules/{rule.path.with_suffix('.sql').name} 返回了未知的 outcome“{outcome}”。",
                         f"rules/{rule.path.with_suffix('.sql').name} returned unknown outcome '{outcome}'.")
     evidence, total = _evidence(ledger, rule, row)
-    used = dict(_parameters_used(tuple(rule.parameters), profile_id, year))
+    used = dict(profiles_mod.parameters_used(tuple(rule.parameters), profile_id, year))
     return Finding(
         rule_id=rule.id, severity=severity, message=render(template, row, rule),
         subject=_subject(row), evidence=evidence,
         measure={"actual": _round(row.get("actual")), "required": _round(row.get("required")),
                  "unit": rule.measures.get("unit")},
         shortfall_yuan=_round(row.get("shortfall_yuan")) if outcome == "fail" else None,
-        basis=list(profiles_mod.clauses(profile_id, rule.id, year)), profile=profile_id, parameters=used,
+        basis=[dict(c) for c in profiles_mod.clauses(profile_id, rule.id, year, check_name)], profile=profile_id,
+        parameters=used,
         check=check_name,
         details={"outcome": outcome, "reason": row.get("reason")} if outcome == "unevaluable" or row.get("reason")
         else None,
         evidence_total=total, identified_by_cells=rule.identified_by_cells,
     )
-
-
-@functools.lru_cache(maxsize=4096)
-def _parameters_used(names: tuple[str, ...], profile_id: str, year: int | None) -> tuple:
-    """(name, {value, source}) of each parameter in force in the year, else None (the
-    profiles are loaded once per process, so their values are looked up once per year)."""
-    used = []
-    for name in names:
-        entry = profiles_mod.parameter(profile_id, name, year) if year else None
-        used.append((name, None if entry is None else {"value": entry["value"], "source": entry["source"]}))
-    return tuple(used)
 
 
 def _round(value):

@@ -18,6 +18,7 @@ import yaml
 
 from finaudit.errors import RuleError, UsageError, join_names
 from finaudit.findings import SEVERITIES
+from finaudit.intake.schema import enums
 from finaudit.resources import profiles_dir, rules_dir
 
 # libyaml, as in schema.py: about nine times faster than the pure-Python loader, same objects.
@@ -77,6 +78,20 @@ def _clauses(spec, where: str) -> tuple[dict, ...]:
     return tuple(out)
 
 
+def _check_codes(dated: dict[int, dict], spec: dict, where: str) -> None:
+    """A list parameter of codes (`enum:` in parameters.yaml) names only codes of that
+    enumeration: a typo would silently leave rows out of every rule."""
+    if not spec.get("enum"):
+        return
+    known = enums()[spec["enum"]]
+    for year, entry in dated.items():
+        bad = [v for v in entry["value"] or [] if v not in known]
+        if bad:
+            raise RuleError(f"{where} 的 {year} 年取值“{bad[0]}”不是 {spec['enum']} 的代码；可用：{join_names(known, 'zh')}。",
+                            f"{where}: {year} value '{bad[0]}' is not a {spec['enum']} code; valid: "
+                            f"{join_names(known, 'en')}.")
+
+
 @functools.lru_cache(maxsize=None)
 def load_profiles() -> dict[str, Profile]:
     registry = parameter_registry()
@@ -93,6 +108,7 @@ def load_profiles() -> dict[str, Profile]:
                 raise RuleError(f"{where} 设置了未声明的参数“{name}”（见 rules/parameters.yaml）。",
                                 f"{where} sets parameter '{name}', which rules/parameters.yaml does not declare.")
             params[name] = _dated(pspec, f"{where} 参数 {name}")
+            _check_codes(params[name], registry[name], f"{where} 参数 {name}")
         severity = {rule: _dated(sspec, f"{where} severity {rule}") for rule, sspec in (spec.get("severity") or {}).items()}
         for rule, dated in severity.items():
             bad = [e["value"] for e in dated.values() if e["value"] not in SEVERITIES]
@@ -150,25 +166,53 @@ def severity_override(profile_id: str, rule_id: str, year: int) -> str | None:
     return None if entry is None else entry["value"]
 
 
+def _grounds(entry: dict, rule_id: str, check: str | None) -> bool:
+    """A clause grounds a whole rule (`RULE`) or one of its checks (`RULE:check`); asked
+    without a check (`rules show`, what a rule's passes were held to), every one of the rule."""
+    if rule_id in entry["rules"]:
+        return True
+    if check is None:
+        return any(r.split(":", 1)[0] == rule_id for r in entry["rules"])
+    return f"{rule_id}:{check}" in entry["rules"]
+
+
 @functools.lru_cache(maxsize=4096)
-def clauses(profile_id: str, rule_id: str, year: int | None) -> tuple[dict, ...]:
-    """The clauses grounding a rule for a profile in a fiscal year: its chain's own, national
-    first, each in force from its year on (every one of the chain when the year is unknown).
-    Each names the profile whose document it is."""
+def clauses(profile_id: str, rule_id: str, year: int | None, check: str | None = None) -> tuple[dict, ...]:
+    """The clauses grounding a rule (or one of its checks) for a profile in a fiscal year: its
+    chain's own, national first, each in force from its year on (every one of the chain when
+    the year is unknown). Each names the profile whose document it is."""
     out = []
     for profile in reversed(chain(profile_id)):
         for entry in profile.clauses:
-            if rule_id in entry["rules"] and (year is None or entry["from"] <= year):
+            if _grounds(entry, rule_id, check) and (year is None or entry["from"] <= year):
                 out.append({"profile": profile.id, "document": entry["document"], "title": entry.get("title"),
                             "issuer": entry["issuer"], "clause": entry["clause"], "text": entry["text"],
                             "in_force_from": entry["from"], "read": entry["read"]})
     return tuple(out)
 
 
-def held_to(region_profiles: dict[str, str], rule_id: str, years) -> list[tuple[dict, ...]]:
-    """The clauses each audited region's chain had in force in the years audited: what a
-    rule's passes were held to (a pass carries no finding to cite them)."""
-    return [clauses(profile, rule_id, year) for profile in sorted(set(region_profiles.values())) for year in years]
+def held_to(evaluated, rule_id: str) -> list[tuple[dict, ...]]:
+    """The clauses in force for each (profile, year) the rule evaluated: what its passes were
+    held to (a pass carries no finding to cite them), and never a clause of a year no region
+    of that profile was audited in."""
+    return [clauses(profile, rule_id, int(year)) for profile, year in sorted(set(evaluated))]
+
+
+@functools.lru_cache(maxsize=4096)
+def parameters_used(names: tuple[str, ...], profile_id: str, year: int | None) -> tuple:
+    """(name, {value, source}) of each parameter in force in the year, else None: looked up
+    once per profile and year for a run's thousands of findings."""
+    used = []
+    for name in names:
+        entry = parameter(profile_id, name, year) if year else None
+        used.append((name, None if entry is None else {"value": entry["value"], "source": entry["source"]}))
+    return tuple(used)
+
+
+def reload() -> None:
+    """Forgets the profiles and everything looked up from them (tests that edit a copy)."""
+    for cached in (parameter_registry, load_profiles, clauses, region_names, parameters_used):
+        cached.cache_clear()
 
 
 @functools.lru_cache(maxsize=None)
@@ -199,7 +243,14 @@ def most_specific(region_code: str) -> str:
     for profile in load_profiles().values():
         for prefix in profile.covers:
             rank = (len(prefix), len(chain(profile.id)))
-            if region_code.startswith(prefix) and rank > best_rank:
+            if not region_code.startswith(prefix):
+                continue
+            if rank == best_rank and best not in {p.id for p in chain(profile.id)} \
+                    and profile.id not in {p.id for p in chain(best)}:
+                raise RuleError(f"配置“{best}”和“{profile.id}”都覆盖地区代码 {region_code}，且互不继承：请让其中一个继承另一个。",
+                                f"Profiles '{best}' and '{profile.id}' both cover region code {region_code} and "
+                                "neither extends the other: make one extend the other.")
+            if rank > best_rank:
                 best, best_rank = profile.id, rank
     if best is None:
         raise RuleError("没有任何配置覆盖该地区代码。", f"No profile covers region code {region_code}.")

@@ -19,7 +19,7 @@ from finaudit.findings import SEVERITY_RANK
 from finaudit.intake.schema import enum_label, load_schemas
 from finaudit.report import charts
 from finaudit.report.labels import (baseline_line, clause_source, clauses_of, coverage_line, finding_brief,
-                                    partial_rows_line, value_text)
+                                    partial_rows_line, profile_years, value_text)
 
 EVIDENCE_SHOWN = 20            # evidence rows per finding in the HTML; JSON has them all
 TEXT = {
@@ -103,6 +103,15 @@ def _finding_view(finding, lang: str) -> dict:
     }
 
 
+def _section_basis(result, rule_id: str, findings: list, lang: str) -> list[dict]:
+    """The clauses a rule's section quotes: those its findings cite and those its passes were
+    held to, each once, national first, with the level that issued it."""
+    profiles = load_profiles()
+    cited = clauses_of([*(f.basis for f in findings), *held_to(profile_years(result.evaluations, rule_id), rule_id)])
+    return [{"text": c["text"], "source": clause_source(c, lang), "profile": profiles[c["profile"]].name[lang]}
+            for c in cited]
+
+
 def view(result, lang: str = "zh") -> dict:
     """Everything the templates show, in display order."""
     summary = result.summary
@@ -129,9 +138,7 @@ def view(result, lang: str = "zh") -> dict:
         lacking = sorted({s for f in findings if (f.details or {}).get("reason") == "missing_sheet"
                           for s in f.details["sheets"]}) if not evaluated else []
         sections.append({"rule": rule, "counts": summary["by_rule"].get(rule_id, {}), "parameters": used,
-                         "basis": [{"text": c["text"], "source": clause_source(c, lang),
-                                    "profile": profiles[c["profile"]].name[lang]}
-                                   for c in clauses_of([*(f.basis for f in findings), *held_to(result.region_profiles, rule_id, result.years)])],
+                         "basis": _section_basis(result, rule_id, findings, lang),
                          "not_evaluated": [titles[s][lang] for s in lacking],
                          "chart": "" if lacking else _chart(rule, result.evaluations, lang),
                          "findings": [_finding_view(f, lang) for f in findings

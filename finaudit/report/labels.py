@@ -195,3 +195,10 @@ def conclusion_lines(summary: dict, lang: str, sheet_titles: dict[str, dict]) ->
                  "(gaps of different rules may overlap: an upper bound).")
     lines.append(text)
     return lines
+
+
+def profile_years(evaluations, rule_id: str) -> list[tuple[str, int]]:
+    """(profile, year) of every subject a rule evaluated: the years each profile's clauses are
+    cited for in a rule's section, passes included."""
+    ev = evaluations[(evaluations["rule_id"] == rule_id) & evaluations["year"].notna() & evaluations["profile"].notna()]
+    return sorted({(p, int(y)) for p, y in zip(ev["profile"], ev["year"])})

@@ -14,7 +14,7 @@ from finaudit.atomic import write_text
 from finaudit.audit.catalogue import finding_codes
 from finaudit.audit.profiles import held_to
 from finaudit.intake.model import file_digest
-from finaudit.report.labels import clause_line, clause_source, clauses_of
+from finaudit.report.labels import clause_line, clause_source, clauses_of, profile_years
 from finaudit.runs.document import dumps
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -71,14 +71,13 @@ def _generic_descriptor(rule_id: str, severity: str, lang: str) -> dict:
     code = finding_codes()[rule_id]
     title = code.title[lang]
     basis = code.basis or {"document": "finaudit", "issuer": "finaudit", "clause": code.id, "text": code.description["zh"]}
-    requirement = basis["text"]
     return {
         "id": rule_id, "name": _camel(rule_id),
         "shortDescription": {"text": title},
         "fullDescription": {"text": code.description[lang]},
-        "help": _help(title, requirement, [], code.description[lang], code.remediation[lang], lang),
+        "help": _help(title, basis["text"], [], code.description[lang], code.remediation[lang], lang),
         "defaultConfiguration": {"level": LEVELS[severity]},
-        "properties": {"severity": severity, "requirement": basis["text"], "basis": []},
+        "properties": {"severity": severity, "requirement": code.description, "basis": []},
     }
 
 
@@ -136,7 +135,7 @@ def sarif(result, lang: str = "zh") -> dict:
     for finding in result.findings:
         by_rule.setdefault(finding.rule_id, []).append(finding.basis)
     rules = [_rule_descriptor(rule, lang, clauses_of([*by_rule.get(rule.id, ()),
-                                                      *held_to(result.region_profiles, rule.id, result.years)]))
+                                                      *held_to(profile_years(result.evaluations, rule.id), rule.id)]))
              for rule in result.rules.values()]
     known = set(result.rules)
     extra = {}
