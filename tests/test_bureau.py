@@ -69,3 +69,26 @@ def test_in_a_batch_such_a_ledger_is_one_not_audited_and_the_others_are_audited(
     run = cli("check", str(folder))
     assert "已审计 1 个，无法审计 1 个" in run.stdout
     assert "无法审计的台账 1 个" in run.stdout
+
+
+def test_without_an_ownership_column_every_row_is_public_and_the_report_says_so(tmp_path):
+    # No 办学性质 column in either sheet, and the student count headed 在校生数（人）.
+    budget_rows = [["年度", "行政区划代码", "地区", "学段", "资金来源", "支出类别", "金额"],
+                   [2022, "130682", "定州市", "小学", "一般公共预算", "人员经费", 1_000_000],
+                   [2023, "130682", "定州市", "小学", "一般公共预算", "人员经费", 900_000]]
+    student_rows = [["年度", "行政区划代码", "地区", "学段", "在校生数（人）"],
+                    [2022, "130682", "定州市", "小学", 100], [2023, "130682", "定州市", "小学", 100]]
+    ledger = write_xlsx(tmp_path / "no_ownership.xlsx", {"教育经费": budget_rows, "在校生": student_rows})
+    result = finaudit.check(ledger)
+    notices = sorted(f.message["zh"] for f in result.findings if f.rule_id == "SCHEMA_DEFAULTED")
+    assert notices == ["在校生没有“办学性质”列：2 行全部按“公办”计入审计；如有其他情形（如民办），请加上这一列。",
+                       "教育经费没有“办学性质”列：2 行全部按“公办”计入审计；如有其他情形（如民办），请加上这一列。"]
+    # Audited as public: 1,000,000 -> 900,000 is a 100,000 fall, 100 students each year.
+    (fall,) = [f for f in result.findings if f.rule_id == "ONLY_INCREASE_TOTAL" and f.severity == "violation"]
+    assert fall.shortfall_yuan == 100_000.00
+    assert result.summary["rows"] == {"budget": {"read": 2, "rejected": 0}, "enrollment": {"read": 2, "rejected": 0}}
+
+
+def test_a_ledger_with_its_ownership_column_gets_no_notice(tmp_path):
+    result = finaudit.check(_ledger(tmp_path, ["小学"]))
+    assert not [f for f in result.findings if f.rule_id == "SCHEMA_DEFAULTED"]

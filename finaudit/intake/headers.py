@@ -15,6 +15,9 @@ HEADER_SCAN_ROWS = 30
 UNITS = {"元": 1, "千元": 1_000, "万元": 10_000, "百万元": 1_000_000, "亿元": 100_000_000}
 _UNIT_IN_HEADER = re.compile(r"[(\[（【]\s*(?:单位\s*[:：]?\s*)?(百万元|千元|万元|亿元|元)\s*[)\]）】]|[/／]\s*(百万元|千元|万元|亿元|元)$")
 _UNIT_IN_TITLE = re.compile(r"单位\s*[:：]\s*(百万元|千元|万元|亿元|元)")
+# A count's unit in brackets (在校生数（人）, 教师数（名）): the count as written, nothing to scale.
+# 万人 is not among them: a header in 万人 matches no column and is refused, never read as persons.
+_COUNT_UNIT_IN_HEADER = re.compile(r"[(\[（【]\s*(?:单位\s*[:：]?\s*)?(人|名|个|所|人次)\s*[)\]）】]$")
 
 
 def split_unit(header: str) -> tuple[str, str | None]:
@@ -22,7 +25,8 @@ def split_unit(header: str) -> tuple[str, str | None]:
     text = unicodedata.normalize("NFKC", str(header)).strip()
     match = _UNIT_IN_HEADER.search(text)
     if not match:
-        return text, None
+        count = _COUNT_UNIT_IN_HEADER.search(text)
+        return (text[: count.start()].strip() if count else text), None
     unit = match.group(1) or match.group(2)
     return (text[: match.start()] + text[match.end():]).strip(), unit
 

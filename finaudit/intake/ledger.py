@@ -15,7 +15,8 @@ from finaudit.findings import Finding
 from finaudit.intake.checks import MONEY_LIMIT
 from finaudit.intake.headers import UNITS
 from finaudit.intake.isolation import read_isolated
-from finaudit.intake.load_findings import layout_findings, plain_value, ragged_finding, subject_of, subtotal_finding
+from finaudit.intake.load_findings import (defaulted_findings, layout_findings, plain_value, ragged_finding,
+                                           subject_of, subtotal_finding)
 from finaudit.intake.model import Ledger, Sheet, changed_while_read, file_digest, file_state
 from finaudit.intake.normalize import RawColumn, TypeFailure, normalize_column
 from finaudit.intake.sheets import RawSheet
@@ -78,6 +79,7 @@ def _load_sheet(raw: RawSheet) -> tuple[Sheet, list[Finding]]:
                   hidden=raw.hidden, ignored_headers=raw.ignored_headers)
 
     findings: list[Finding] = layout_findings(sheet, hidden_rows, raw.filled)
+    findings += defaulted_findings(schema, raw.sheet, cells, len(frame))
     rejected: set[int] = set()
     ragged_rows: set[int] = set()
     if raw.ragged_rows:

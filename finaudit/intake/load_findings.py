@@ -6,6 +6,7 @@ import pandas as pd
 
 from finaudit.findings import Finding
 from finaudit.intake.model import EVIDENCE_LIMIT, SUBJECT_COLUMNS, Sheet
+from finaudit.intake.schema import enum_label
 
 
 def layout_findings(sheet: Sheet, hidden_rows: list[int], filled: dict) -> list[Finding]:
@@ -95,3 +96,22 @@ def subtotal_finding(sheet: Sheet, cells: dict, subject: dict) -> Finding:
         subject=subject,
         evidence=[sheet.evidence(row, column)], identified_by_cells=True,
     )
+
+
+def defaulted_findings(schema, source: str, present, rows: int) -> list[Finding]:
+    """One info finding per column the sheet lacks whose default decides what is audited
+    (办学性质 -> 公办): the reader learns every row was taken as that value."""
+    out = []
+    for column in schema.columns:
+        if column.name in present or column.default is None or not column.default_notice:
+            continue
+        zh_value = enum_label(column.enum, column.default, "zh") if column.enum else column.default
+        out.append(Finding(
+            rule_id="SCHEMA_DEFAULTED", severity="info", check=f"{schema.name}.{column.name}",
+            message={"zh": f"{source}没有“{column.aliases[0]}”列：{rows:,} 行全部按“{zh_value}”计入审计；"
+                           f"如有其他情形（如民办），请加上这一列。",
+                     "en": f"{source} has no '{column.name}' column: all {rows:,} rows were audited as "
+                           f"'{column.default}'; add the column if any row is otherwise."},
+            subject={}, evidence=[], identified_by_cells=False,
+        ))
+    return out

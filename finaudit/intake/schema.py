@@ -34,6 +34,9 @@ class Column:
     min: float | None = None
     max: float | None = None
     default: str | None = None
+    # Absent from a sheet, the column takes its default and the reader is told once
+    # (DEFAULT_NOTICE): a default that decides what is audited (公办) is never silent.
+    default_notice: bool = False
 
     @property
     def numeric(self) -> bool:
@@ -128,6 +131,7 @@ def _column(spec: dict) -> Column:
         min=spec.get("min"),
         max=spec.get("max"),
         default=spec.get("default"),
+        default_notice=bool(spec.get("default_notice", False)),
     )
 
 
