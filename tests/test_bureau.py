@@ -92,3 +92,17 @@ def test_without_an_ownership_column_every_row_is_public_and_the_report_says_so(
 def test_a_ledger_with_its_ownership_column_gets_no_notice(tmp_path):
     result = finaudit.check(_ledger(tmp_path, ["小学"]))
     assert not [f for f in result.findings if f.rule_id == "SCHEMA_DEFAULTED"]
+
+
+def test_a_unit_slip_is_flagged_before_any_verdict_or_money(tmp_path, cli):
+    # The clerk typed 万元 figures (65 = 650,000 yuan for 1000 pupils) under a 元 header.
+    rows = [list(BUDGET)] + [budget("小学", 65, year=y) for y in (2022, 2023)]
+    students = [list(ENROLLMENT)] + [enrollment("小学", 1000, year=y) for y in (2022, 2023)]
+    ledger = write_xlsx(tmp_path / "wan.xlsx", {"教育经费": rows, "在校生": students})
+    lines = cli("check", str(ledger)).stdout.splitlines()
+    flag = next(n for n, line in enumerate(lines) if "疑似单位填错" in line)
+    verdict = next(n for n, line in enumerate(lines) if line.startswith("结论："))
+    assert flag < verdict and lines[flag].startswith("注意：有 4 处数值明显不合常理")
+    slip = [line for line in lines if "[警示]" in line and "生均公用经费0.07元" in line]
+    # 65 / 1000 = 0.065 yuan; times 10,000 it is 650 yuan, the eastern benchmark
+    assert slip and "乘以10000后为650.00元" in slip[0]

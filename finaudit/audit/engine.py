@@ -71,7 +71,9 @@ def _parameter_maps(region_profiles: dict[str, str], years: list[int]) -> dict[s
                 entry = profiles_mod.parameter(pid, name, year)
                 if entry is not None:
                     keys.append(year)
-                    values.append(float(entry["value"]) if spec["type"] == "number" else entry["value"])
+                    values.append(float(entry["value"]) if spec["type"] == "number"
+                                  else [float(v) for v in entry["value"]] if spec["type"] == "range"
+                                  else entry["value"])
             per_profile[pid] = {"key": keys, "value": values}
         regions = sorted(region_profiles)
         maps[name] = {"key": regions, "value": [per_profile[region_profiles[r]] for r in regions]}

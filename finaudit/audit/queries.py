@@ -24,7 +24,7 @@ _RESULT_COLUMNS: dict[str, list[str]] = {}   # rule id -> columns its SQL return
 _PREPARED: dict[str, tuple[str, str]] = {}    # rule id -> (its SQL, views.sql) when prepared
 
 
-_DUMMY = {"number": 1.0, "boolean": True, "list": ["x"]}
+_DUMMY = {"number": 1.0, "boolean": True, "list": ["x"], "range": [1.0, 2.0]}
 
 
 def row_lists(rule: Rule) -> list[str]:

@@ -7,6 +7,7 @@ from collections import defaultdict
 from finaudit.audit.catalogue import kind_of
 from finaudit.findings import SEVERITIES
 
+IMPLAUSIBLE = "DATA_IMPLAUSIBLE_FIGURE"
 _STATUS_RANK = {"violated": 4, "warning": 3, "not_evaluable": 2, "compliant": 1}
 
 
@@ -45,6 +46,8 @@ def summarize(result) -> dict:
         "matrix": matrix,
         "coverage": coverage(result),
         "rows": rows_audited(result),
+        # Figures outside the plausibility bounds (a unit slip?): said before any verdict.
+        "implausible": sum(1 for f in result.findings if f.rule_id == IMPLAUSIBLE and f.severity != "info"),
     }
 
 

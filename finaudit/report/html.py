@@ -19,7 +19,7 @@ from finaudit.findings import SEVERITY_RANK
 from finaudit.intake.schema import enum_label, load_schemas
 from finaudit.report import charts
 from finaudit.report.labels import (baseline_line, clause_source, clauses_of, coverage_line, finding_brief,
-                                    partial_rows_line, profile_years, value_text)
+                                    implausible_line, partial_rows_line, profile_years, value_text)
 
 EVIDENCE_SHOWN = 20            # evidence rows per finding in the HTML; JSON has them all
 TEXT = {
@@ -166,6 +166,7 @@ def view(result, lang: str = "zh") -> dict:
         "region_names": regions,
         "coverage": coverage_line(summary["coverage"], lang, titles),
         "partial_rows": partial_rows_line(summary["rows"], lang, titles),
+        "implausible": implausible_line(summary["implausible"], lang),
         "data_problems": sum(summary["by_class"]["data"].values()),
         "history": None if baseline is None else {
             "line": baseline_line(baseline, lang),

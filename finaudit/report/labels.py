@@ -161,6 +161,17 @@ def basis_text(finding, lang: str) -> str:
     return "；".join(clause_line(c, lang) for c in finding.basis or ())
 
 
+def implausible_line(count: int, lang: str) -> str | None:
+    """Figures no real ledger has: a unit slip makes every verdict on them wrong, so it is said first."""
+    if not count:
+        return None
+    if lang == "zh":
+        return (f"注意：有 {count} 处数值明显不合常理，疑似单位填错（元与万元、人与万人），依此得出的违规和缺口不可信；"
+                "请先核对（见 DATA_IMPLAUSIBLE_FIGURE）。")
+    return (f"Note: {count} figure(s) no real ledger has, most likely a unit slip (元/万元, 人/万人): the violations "
+            "and gaps resting on them cannot be trusted; check them first (see DATA_IMPLAUSIBLE_FIGURE).")
+
+
 def partial_rows_line(rows: dict, lang: str, sheet_titles: dict[str, dict]) -> str | None:
     """The rows validation refused, which no rule saw: said before any verdict or money figure."""
     refused = {name: r for name, r in rows.items() if r["rejected"]}
@@ -177,7 +188,8 @@ def partial_rows_line(rows: dict, lang: str, sheet_titles: dict[str, dict]) -> s
 def conclusion_lines(summary: dict, lang: str, sheet_titles: dict[str, dict]) -> list[str]:
     """The verdict: rows left out first, then the guarantees' findings, the data problems and
     the ledgers not audited each counted apart, then the money."""
-    lines = [line for line in [partial_rows_line(summary.get("rows") or {}, lang, sheet_titles)] if line]
+    lines = [line for line in [implausible_line(summary.get("implausible") or 0, lang),
+                               partial_rows_line(summary.get("rows") or {}, lang, sheet_titles)] if line]
     g, d, i = (summary["by_class"][c] for c in ("guarantee", "data", "input"))
     data_total, not_audited = sum(d.values()), i["violation"]
     if lang == "zh":
