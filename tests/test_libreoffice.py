@@ -105,3 +105,41 @@ def test_merged_and_hidden_rows_saved_by_libreoffice_are_read_as_shown(tmp_path,
     assert budget.frame["amount"].sum() == 1500 + 2500.5 + 7
     assert (budget.hidden_rows, budget.filled_cells) == (1, 4)
     assert sorted(f.rule_id for f in ledger.findings) == ["DATA_HIDDEN_ROWS", "DATA_MERGED_CELLS"]
+
+
+def _merged_labels(write_xlsx, sheets):
+    """The sample budget with 行政区划代码 and 地区 merged down over its rows (B2:B4, C2:C4), as a
+    clerk lays a county's rows out: Excel shows the label on every row of the range."""
+    import openpyxl
+
+    sheets["教育经费"] += [[2023, "130682", "定州市", "高中", "公办", "一般公共预算", "公用经费", 7]]
+    path = write_xlsx(sheets)
+    book = openpyxl.load_workbook(path)
+    ws = book["教育经费"]
+    for row in (3, 4):
+        ws.cell(row, 2).value = ws.cell(row, 3).value = None
+    ws.merge_cells("B2:B4")
+    ws.merge_cells("C2:C4")
+    book.save(path)
+    return path
+
+
+def test_merged_labels_in_an_xls_are_read_as_in_the_xlsx(tmp_path, write_xlsx, sheets):
+    # LibreOffice's .xls of a workbook with merged labels read "必填列‘行政区划代码’为空" on every
+    # row under a merged cell: the .xls merged ranges now fill them as the xlsx's do.
+    path = _merged_labels(write_xlsx, sheets)
+    xls = _convert(path, tmp_path, "xls")
+    first, second = finaudit.load(path), finaudit.load(xls)
+    budget = second.sheets["budget"]
+    assert (budget.rows_read, budget.rows_rejected, budget.filled_cells) == (3, 0, 4)
+    assert budget.frame["region_code"].tolist() == ["130682"] * 3
+    pd.testing.assert_frame_equal(first.sheets["budget"].frame, budget.frame, obj="budget")
+    assert sorted(f.rule_id for f in second.findings) == ["DATA_MERGED_CELLS"]
+
+
+def test_merged_labels_in_an_ods_are_refused_with_what_to_do(tmp_path, write_xlsx, sheets, cli):
+    # calamine does not expose an .ods's merged ranges: one clear refusal, never rows of garbage.
+    ods = _convert(_merged_labels(write_xlsx, sheets), tmp_path, "ods")
+    run = cli("check", str(ods))
+    assert run.exit_code == 2
+    assert "工作表“教育经费”有向下合并的单元格" in run.stderr and "另存为“Excel 工作簿 (*.xlsx)”" in run.stderr

@@ -4,6 +4,7 @@ sheets and rows, merged label cells and cells typed as text."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -121,7 +122,7 @@ def read_other_workbook(path: Path) -> list[RawSheet]:
     """.xls, .xlsb and .ods, through calamine: the zip formats first pass the guard's zip
     checks; the first rows of each sheet are read as text to find its header."""
     suffix = path.suffix.lower()
-    check_other(path)
+    merged_unseen = check_other(path)
     import fastexcel
 
     try:
@@ -139,7 +140,12 @@ def read_other_workbook(path: Path) -> list[RawSheet]:
                 continue
             probes[schema.name] = (name, find_header(head, schema, name), head, sheet.visible != "visible")
         require_sheets(probes, reader.sheet_names, path)
-        return [_read_excel_sheet(reader, path, load_schemas()[key], *probe) for key, probe in probes.items()]
+        _refuse_unseen_merges(path, [probe[0] for probe in probes.values()], merged_unseen)
+        raws = {key: _read_excel_sheet(reader, path, load_schemas()[key], *probe) for key, probe in probes.items()}
+        if suffix == ".xls":
+            for key, raw in raws.items():
+                _apply_layout(raw, probes[key][1], _xls_merges(path, probes[key][0]))
+        return list(raws.values())
     except LedgerError:
         raise
     except Exception as exc:  # calamine's errors: a damaged, encrypted or mislabelled file
@@ -149,6 +155,29 @@ def read_other_workbook(path: Path) -> list[RawSheet]:
             f"Cannot open workbook '{path.name}': the file is damaged, password-protected or not "
             f"{suffix[1:]} ({first}).",
         ) from None
+
+
+def _refuse_unseen_merges(path: Path, sheets: list[str], merged: set[str]) -> None:
+    """A ledger sheet with cells merged over rows that the reader cannot expose (.ods through
+    calamine): the rows under a merged label would read as empty, so say what to do instead."""
+    hit = [name for name in sheets if name in merged]
+    if hit:
+        raise LedgerError(
+            f"工作表“{hit[0]}”有向下合并的单元格，{path.suffix[1:]} 文件读不出合并范围（合并范围下方的行会被读成空白）；"
+            "请另存为“Excel 工作簿 (*.xlsx)”后重试。",
+            f"Sheet '{hit[0]}' has cells merged over rows, and a {path.suffix[1:]} file does not expose merged "
+            "ranges (the rows under a merged label would read as empty); save it as an Excel Workbook (*.xlsx) "
+            "and try again.")
+
+
+def _xls_merges(path: Path, sheet: str):
+    """The merged ranges of an .xls sheet, as calamine reads them (0-based, inclusive), in the
+    shape of the guard's report of an xlsx: 1-based (top, left, bottom, right)."""
+    import python_calamine   # start-up: only an .xls ledger needs it
+
+    ranges = python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet).merged_cell_ranges
+    merged = [(top + 1, left + 1, bottom + 1, right + 1) for (top, left), (bottom, right) in ranges or []]
+    return SimpleNamespace(merged=merged, hidden_rows=[])
 
 
 # Columns whose merged cells are read as the merged range's value in every row it spans, as

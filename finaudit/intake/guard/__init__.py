@@ -115,14 +115,15 @@ def check_workbook(path, limits: Limits | None = None) -> CheckedWorkbook:
     return CheckedWorkbook(path, reports, recalc, view, strings)
 
 
-def check_other(path, limits: Limits | None = None) -> None:
+def check_other(path, limits: Limits | None = None) -> set[str]:
     """The guard of the formats calamine reads alone: .xlsb, .xls and .ods. Declared
     dimensions, cell positions, repeat counts and record sizes are held to the same limits
-    as an xlsx's; a file whose reading would exhaust memory or crash is refused."""
+    as an xlsx's; a file whose reading would exhaust memory or crash is refused. Returns the
+    sheets with cells merged over rows where only the guard can see them (.ods)."""
     path = Path(path)
     limits = limits or Limits()
     check = {".xlsb": check_xlsb, ".xls": check_xls, ".ods": check_ods}[path.suffix.lower()]
-    check(path, limits)
+    return check(path, limits) or set()
 
 
 def check_archive(path, kind: str, limits: Limits | None = None) -> None:

@@ -33,22 +33,30 @@ _CONTENT = re.compile(rb'(?:^|\s)(?:office:(?:value|string-value|date-value|time
 _COLS = re.compile(rb'(?:^|\s)table:number-columns-repeated\s*=\s*["\']\+?([0-9]+)["\']')
 _ROWS = re.compile(rb'(?:^|\s)table:number-rows-repeated\s*=\s*["\']\+?([0-9]+)["\']')
 _SPACES = re.compile(rb'(?:^|\s)text:c\s*=\s*["\']\+?([0-9]+)["\']')
+_SPANNED = re.compile(rb'(?:^|\s)table:number-rows-spanned\s*=\s*["\']\+?([0-9]+)["\']')
 _NAME = re.compile(rb'(?:^|\s)table:name\s*=\s*(?:"([^"]*)"|\'([^\']*)\')')
 
 
-def check_ods(path: Path, limits: Limits) -> None:
+def check_ods(path: Path, limits: Limits) -> set[str]:
+    """Refuses what would exhaust memory; returns the names of the tables with a cell merged
+    over rows, which calamine cannot expose (the reader refuses those sheets, never reading
+    the rows under a merged label as empty)."""
     check_signature(path, "ods")
     name = path.name
+    merged: set[str] = set()
     try:
         zf, infos = open_zip(path, limits, "ods")
         with zf, open(path, "rb") as fp:
             for info in infos:
                 if info.filename == "content.xml":
-                    _Content(name, limits).scan(inflate(fp, info, name))
+                    content = _Content(name, limits)
+                    content.scan(inflate(fp, info, name))
+                    merged = content.merged
                 else:
                     drain(fp, info, name)
     except ZIP_ERRORS:
         raise damaged(name, "ods") from None
+    return merged
 
 
 def _repeat(pattern: re.Pattern, attrs: bytes) -> int:
@@ -73,6 +81,7 @@ class _Content:
 
     def __init__(self, name: str, limits: Limits):
         self.name, self.limits = name, limits
+        self.merged: set[str] = set()   # tables with a cell merged over rows
         self.table: _Table | None = None
         self.offset = 0             # of the buffer's first byte in content.xml
         self.cell = None            # the open content cell: (repeats stored, where its text starts)
@@ -138,6 +147,8 @@ class _Content:
                 self.cell = None
             return
         row = self.row
+        if tag == b"table:table-cell" and _repeat(_SPANNED, attrs) > 1:
+            self.merged.add(table.name)
         # The empty cells pending before this one are stored now, whatever this one holds:
         # only the row's last run of empty cells is never stored.
         empties = min(row[2], EXCEL_MAX_COL - row[1])
