@@ -15,7 +15,7 @@ import secrets
 import stat
 from pathlib import Path
 
-from finaudit.errors import FinauditError
+from finaudit.errors import FinauditError, os_reason
 
 TEMP_SUFFIX = ".finaudit-tmp"
 _CHUNK = 1 << 20            # a large report is encoded and written a megabyte at a time
@@ -26,9 +26,8 @@ class OutputError(FinauditError):
 
 
 def _cannot_write(path, exc: OSError) -> OutputError:
-    reason = exc.strerror or type(exc).__name__
-    return OutputError(f"无法写入“{path}”：{reason}，原有文件保持不变。",
-                       f"Cannot write '{path}': {reason}; any previous file is left as it was.")
+    return OutputError(f"无法写入“{path}”：{os_reason(exc, 'zh')}，原有文件保持不变。",
+                       f"Cannot write '{path}': {os_reason(exc, 'en')}; any previous file is left as it was.")
 
 
 def _final(path: Path) -> Path:

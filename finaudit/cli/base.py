@@ -10,6 +10,7 @@ import click
 
 from finaudit import __version__
 from finaudit.errors import FinauditError
+from finaudit.cli.help_zh import Command, Group, ZhHelp
 from finaudit.report.labels import printable
 
 EXIT_OK, EXIT_FINDINGS, EXIT_FAILED = 0, 1, 2
@@ -21,7 +22,7 @@ def _remember_lang(ctx, param, value):
 
 
 LANG = click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
-                    callback=_remember_lang, help="Language of messages and output.")
+                    callback=_remember_lang, help="Language of messages and output (zh Chinese, en English).")
 
 
 def fail(message: str) -> None:
@@ -89,7 +90,7 @@ def _usage_line(exc: click.UsageError, lang: str) -> str:
     if isinstance(getattr(exc, "finaudit_error", None), FinauditError):
         return exc.finaudit_error.message(lang) + hint
     if isinstance(exc, click.NoSuchOption):
-        maybe = ", ".join(sorted(exc.possibilities or []))
+        maybe = ("、" if zh else ", ").join(sorted(exc.possibilities or []))
         if zh:
             return f"没有选项“{exc.option_name}”。" + (f"是否要用 {maybe}？" if maybe else "") + hint
         return f"No such option '{exc.option_name}'." + (f" Did you mean {maybe}?" if maybe else "") + hint
@@ -129,14 +130,18 @@ def _param_name(exc: click.BadParameter) -> str:
     return param.opts[0] if isinstance(param, click.Option) and param.opts else param.human_readable_name
 
 
-class _Guarded(click.Group):
+class _Guarded(ZhHelp, click.Group):
     """Whatever escapes a command (a bug, a broken install) is still one line and exit 2, and
-    so is a wrong command line: one line in the asked language, not click's usage block."""
+    so is a wrong command line: one line in the asked language, not click's usage block.
+    Help pages are in Chinese unless English is asked (help_zh.py); `finaudit` alone shows
+    its help page rather than a usage error."""
+    command_class = Command
+    group_class = Group
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
-        argv = list(sys.argv[1:] if args is None else args)
+        argv = list(sys.argv[1:] if args is None else args) or ["--help"]
         try:
             super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
         except click.UsageError as exc:

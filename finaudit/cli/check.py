@@ -10,7 +10,7 @@ from finaudit import __version__
 from finaudit.cli.base import EXIT_FINDINGS, EXIT_OK, LANG, Seconds, echo, fail, json_text, main, run_guarded
 from finaudit.atomic import write_text
 from finaudit.config import load as load_config
-from finaudit.errors import UsageError
+from finaudit.errors import UsageError, os_reason
 from finaudit.findings import at_or_above, sort_key
 from finaudit.report.labels import printable
 
@@ -152,7 +152,8 @@ def check(ctx, ledgers, **options):
                           annotate_path=o["annotate_path"], sarif_path=o["sarif_path"], csv_path=o["csv_path"])
         except OSError as exc:   # a folder where a file should go, no permission, disk full
             where = exc.filename or ""
-            raise UsageError(f"无法写入“{where}”：{exc.strerror}。", f"Cannot write '{where}': {exc.strerror}.") from None
+            raise UsageError(f"无法写入“{where}”：{os_reason(exc, 'zh')}。",
+                             f"Cannot write '{where}': {os_reason(exc, 'en')}.") from None
 
     run_guarded(lang, write)
     if not o["quiet"]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from finaudit.errors import LedgerError
+from finaudit.errors import LedgerError, os_reason
 from finaudit.findings import Finding
 from finaudit.intake.checks import MONEY_LIMIT
 from finaudit.intake.headers import UNITS
@@ -34,8 +34,8 @@ def load(path) -> Ledger:
     try:
         digest = file_digest(path) if before is not None else None
     except OSError as exc:              # gone, or unreadable, since it was listed
-        raise LedgerError(f"无法读取“{exc.filename or path}”：{exc.strerror or exc}。",
-                          f"Cannot read '{exc.filename or path}': {exc.strerror or exc}.") from None
+        raise LedgerError(f"无法读取“{exc.filename or path}”：{os_reason(exc, 'zh')}。",
+                          f"Cannot read '{exc.filename or path}': {os_reason(exc, 'en')}.") from None
     raws = read_isolated(path)
     if file_state(path) != before:
         raise changed_while_read(path)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from finaudit.audit import engine, profiles
 from finaudit.audit.catalogue import check_draft_severity, load_rules
-from finaudit.errors import FinauditError, UsageError
+from finaudit.errors import FinauditError, UsageError, os_reason
 from finaudit.findings import sort_key
 from finaudit.intake.isolation import warm_up
 from finaudit.runs import history as history_mod
@@ -41,8 +41,8 @@ def audit_one(path: Path, profile: str | None = None, year: int | None = None, r
     except OSError as exc:      # the file or folder went away, or cannot be opened, mid-run
         if raise_errors:
             raise
-        item.error = {"zh": f"无法读取“{exc.filename or path}”：{exc.strerror or exc}。",
-                      "en": f"Cannot read '{exc.filename or path}': {exc.strerror or exc}."}
+        item.error = {"zh": f"无法读取“{exc.filename or path}”：{os_reason(exc, 'zh')}。",
+                      "en": f"Cannot read '{exc.filename or path}': {os_reason(exc, 'en')}."}
         return Audit(item, [], None, {})
     except (KeyboardInterrupt, SystemExit):
         raise

@@ -28,6 +28,7 @@ import pandas as pd
 
 from finaudit.runs.history_file import (DEFAULT_TIMEOUT, SCHEMA, SCHEMA_VERSION, HistoryError, check_is_history,
                                         connect, damage_named, locked, valid_timeout)
+from finaudit.errors import os_reason
 from finaudit.runs.manifest import manifest
 
 __all__ = ["DEFAULT_TIMEOUT", "HistoryError", "STATES", "compare", "diff", "reading", "record", "runs",
@@ -115,8 +116,8 @@ def record(path, result, timeout: float = DEFAULT_TIMEOUT):
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise HistoryError(f"无法写入历史文件“{path}”：{exc.strerror}。",
-                           f"Cannot write history file '{path}': {exc.strerror}.") from None
+        raise HistoryError(f"无法写入历史文件“{path}”：{os_reason(exc, 'zh')}。",
+                           f"Cannot write history file '{path}': {os_reason(exc, 'en')}.") from None
     docs = [f.to_dict() for f in result.findings]
     run = manifest(result)
     scope = _scope(result)

@@ -9,7 +9,7 @@ import math
 import time
 from pathlib import Path
 
-from finaudit.errors import FinauditError, UsageError
+from finaudit.errors import FinauditError, UsageError, os_reason
 
 
 SCHEMA_VERSION = "1"
@@ -84,8 +84,8 @@ def locked(path: Path, exclusive: bool, timeout: float):
         if not exclusive and exc.errno in (errno.EACCES, errno.EROFS):
             yield          # a read-only folder: nobody can be writing there through us
             return
-        raise HistoryError(f"无法创建锁文件“{lock_path}”：{exc.strerror}。",
-                           f"Cannot create the lock file '{lock_path}': {exc.strerror}.") from None
+        raise HistoryError(f"无法创建锁文件“{lock_path}”：{os_reason(exc, 'zh')}。",
+                           f"Cannot create the lock file '{lock_path}': {os_reason(exc, 'en')}.") from None
     timeout = valid_timeout(timeout)
     deadline = time.monotonic() + timeout
     mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
