@@ -18,7 +18,7 @@ import yaml
 
 from finaudit.errors import RuleError, UsageError, join_names
 from finaudit.findings import SEVERITIES
-from finaudit.intake.schema import enums
+from finaudit.intake.schema import enum_label, enums
 from finaudit.resources import profiles_dir, rules_dir
 
 # libyaml, as in schema.py: about nine times faster than the pure-Python loader, same objects.
@@ -207,6 +207,15 @@ def parameters_used(names: tuple[str, ...], profile_id: str, year: int | None) -
         entry = parameter(profile_id, name, year) if year else None
         used.append((name, None if entry is None else {"value": entry["value"], "source": entry["source"]}))
     return tuple(used)
+
+
+def shown_value(name: str, value, lang: str):
+    """A parameter's value as a reader reads it: a list of codes (教育费附加, not
+    education_surcharge) in the user's language where the parameter names its enumeration."""
+    enum = parameter_registry().get(name, {}).get("enum")
+    if enum and isinstance(value, list):
+        return [enum_label(enum, v, lang) for v in value]
+    return value
 
 
 def reload() -> None:

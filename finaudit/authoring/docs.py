@@ -2,8 +2,9 @@
 show`, `finaudit profiles` and the catalogue page)."""
 from __future__ import annotations
 
-from finaudit.audit.profiles import chain, clauses, load_profiles, parameter_registry, severity_override
-from finaudit.report.labels import clause_line, value_text
+from finaudit.audit.profiles import (chain, clauses, load_profiles, parameter_registry, severity_override,
+                                     shown_value)
+from finaudit.report.labels import SEVERITY_LABEL, clause_line, value_text
 
 
 def dated_values(profile_id: str, name: str) -> list[dict]:
@@ -19,10 +20,10 @@ def dated_values(profile_id: str, name: str) -> list[dict]:
 def rule_text(rule, lang: str) -> str:
     zh = lang == "zh"
     lines = [f"{rule.id}  {rule.title[lang]}", ""]
-    lines.append(("级别：" if zh else "Severity: ") + rule.severity)
+    lines.append(("级别：" if zh else "Severity: ") + SEVERITY_LABEL[lang][rule.severity])
     for name, check in rule.checks.items():
         if check.get("severity"):
-            lines.append(("  检查 " if zh else "  check ") + f"{name}: {check['severity']}")
+            lines.append(("  检查 " if zh else "  check ") + f"{name}: {SEVERITY_LABEL[lang][check['severity']]}")
     lines.append(("要求：" if zh else "Requirement: ") + rule.requirement[lang])
     lines.extend(_clauses_by_profile(rule, lang))
     lines.append(("衡量：" if zh else "Measures: ") + f"{rule.measures['what'][lang]}（{rule.measures.get('unit', '')}）")
@@ -39,8 +40,10 @@ def rule_text(rule, lang: str) -> str:
             lines.append(f"  {name}  {registry[name]['description'][lang]}")
             for pid in sorted(load_profiles()):
                 values = dated_values(pid, name)
-                text = "；".join(f"{v['effective']}年起 {value_text(v['value'], lang)}" for v in values) if zh \
-                    else "; ".join(f"from {v['effective']}: {value_text(v['value'], lang)}" for v in values)
+                text = "；".join(f"{v['effective']}年起 {value_text(shown_value(name, v['value'], lang), lang)}"
+                                for v in values) if zh \
+                    else "; ".join(f"from {v['effective']}: {value_text(shown_value(name, v['value'], lang), lang)}"
+                                   for v in values)
                 lines.append(f"    {pid}: {text or ('未规定' if zh else 'not set')}")
     if rule.stage == "load":
         lines.append("")
@@ -86,7 +89,7 @@ def profiles_text(lang: str, year: int | None = None) -> str:
             for v in values:
                 inherited = "" if v["profile"] == pid else (f"（继承自 {v['profile']}）" if zh else f" (from {v['profile']})")
                 when = f"{v['effective']}年起" if zh else f"from {v['effective']}"
-                lines.append(f"    {name} = {value_text(v['value'], lang)}  {when}{inherited}  [{v['source']}]")
+                lines.append(f"    {name} = {value_text(shown_value(name, v['value'], lang), lang)}  {when}{inherited}  [{v['source']}]")
         for rule_id in sorted(profile.severity):
             if year is None or severity_override(pid, rule_id, year):
                 for eff, entry in sorted(profile.severity[rule_id].items()):

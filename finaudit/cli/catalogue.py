@@ -8,7 +8,7 @@ import click
 
 from finaudit.cli.base import EXIT_FINDINGS, EXIT_OK, LANG, Seconds, echo, fail, json_text, main, run_guarded
 from finaudit.config import load as load_config
-from finaudit.report.labels import printable, table
+from finaudit.report.labels import SEVERITY_LABEL, printable, table
 
 # Each command imports the stages it runs when it runs: `finaudit --help` and a mistyped
 # option stay fast at start-up, without pandas or DuckDB.
@@ -84,7 +84,7 @@ def rules(ctx, lang):
     catalogue = run_guarded(lang, load_rules)
     zh = lang == "zh"
     headers = ["规则", "级别", "名称", "要求"] if zh else ["rule", "severity", "title", "requirement"]
-    rows = [[r.id, r.severity, r.title[lang], r.requirement[lang]] for r in catalogue.values()]
+    rows = [[r.id, SEVERITY_LABEL[lang][r.severity], r.title[lang], r.requirement[lang]] for r in catalogue.values()]
     click.echo(table(headers, rows))
 
 

@@ -77,7 +77,10 @@ def trend(series: list[dict], title: str) -> str:
     return "".join(parts)
 
 
-def bars(items: list[dict], title: str, unit: str) -> str:
+_LEGEND = {"zh": ("要求", "未达标"), "en": ("required", "short")}
+
+
+def bars(items: list[dict], title: str, unit: str, lang: str = "zh") -> str:
     """items: [{label, actual, required, failed}]; each bar with a mark at what is required."""
     items = [i for i in items if i["actual"] is not None][:MAX_BARS]
     if not items:
@@ -107,8 +110,8 @@ def bars(items: list[dict], title: str, unit: str) -> str:
                          f"{escape(item['label'][:10])}</text>")
     parts.append(f'<line x1="{WIDTH - PAD_RIGHT + 10}" y1="{PAD_TOP + 10}" x2="{WIDTH - PAD_RIGHT + 24}" '
                  f'y2="{PAD_TOP + 10}" stroke="{REQUIRED}" stroke-width="2" stroke-dasharray="4 2"/>')
-    parts.append(f'<text x="{WIDTH - PAD_RIGHT + 28}" y="{PAD_TOP + 14}" class="legend">要求 / required</text>')
+    parts.append(f'<text x="{WIDTH - PAD_RIGHT + 28}" y="{PAD_TOP + 14}" class="legend">{_LEGEND[lang][0]}</text>')
     parts.append(f'<rect x="{WIDTH - PAD_RIGHT + 10}" y="{PAD_TOP + 22}" width="10" height="10" fill="{FAIL}"/>')
-    parts.append(f'<text x="{WIDTH - PAD_RIGHT + 24}" y="{PAD_TOP + 31}" class="legend">未达标 / short</text>')
+    parts.append(f'<text x="{WIDTH - PAD_RIGHT + 24}" y="{PAD_TOP + 31}" class="legend">{_LEGEND[lang][1]}</text>')
     parts.append("</svg>")
     return "".join(parts)

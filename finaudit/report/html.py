@@ -14,7 +14,7 @@ import pandas as pd
 
 from finaudit import __version__
 from finaudit.atomic import write_text
-from finaudit.audit.profiles import held_to, load_profiles
+from finaudit.audit.profiles import held_to, load_profiles, parameter_registry, shown_value
 from finaudit.findings import SEVERITY_RANK
 from finaudit.intake.schema import enum_label, load_schemas
 from finaudit.report import charts
@@ -87,7 +87,7 @@ def _chart(rule, evaluations, lang: str) -> str:
         na_position="first").head(charts.MAX_BARS)
     items = [{"label": _subject_label(e, lang, e["school_name"]), "actual": e["actual"],
               "required": e["required"], "failed": e["outcome"] == "fail"} for e in _records(chosen)]
-    return charts.bars(items, title, rule.measures.get("unit", ""))
+    return charts.bars(items, title, rule.measures.get("unit", ""), lang)
 
 
 def _finding_view(finding, lang: str) -> dict:
@@ -132,7 +132,9 @@ def view(result, lang: str = "zh") -> dict:
         if not findings and not evaluated:
             continue
         findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], -(f.shortfall_yuan or 0)))
-        used = sorted({(name, value_text(p["value"], lang), p["source"], f.profile) for f in findings
+        registry = parameter_registry()
+        used = sorted({(registry[name]["description"][lang], value_text(shown_value(name, p["value"], lang), lang),
+                        p["source"], f.profile) for f in findings
                        for name, p in (f.parameters or {}).items() if p is not None})
         # a rule no ledger of the run could feed: grey "not evaluated", no chart, never "no violation"
         lacking = sorted({s for f in findings if (f.details or {}).get("reason") == "missing_sheet"
@@ -157,7 +159,9 @@ def view(result, lang: str = "zh") -> dict:
     return {
         "lang": lang, "t": TEXT[lang], "version": __version__, "started_at": result.started_at,
         "ledger": {"name": Path(result.ledger.path).name, "sha256": result.ledger.sha256(),
-                   "sheets": [s.summary() for s in result.ledger.sheets.values()]},
+                   "sheets": [{**s.summary(), "title": titles[s.summary()["name"]][lang]
+                               if s.summary()["name"] in titles else s.summary()["name"]}
+                              for s in result.ledger.sheets.values()]},
         "profiles": [{"id": pid, "name": profiles[pid].name[lang], "documents": profiles[pid].documents,
                       "regions": sorted(r for r, p in result.region_profiles.items() if p == pid)} for pid in used],
         "summary": summary, "sections": sections, "ledger_checks": ledger_checks,

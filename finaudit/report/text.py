@@ -14,7 +14,8 @@ def sheets_table(sheets: list[dict], lang: str) -> str:
         headers = ["工作表", "来源", "读取行", "有效行", "拒绝行", "空行", "金额单位"]
     else:
         headers = ["sheet", "source", "rows read", "valid", "rejected", "blank", "unit"]
-    rows = [[s["name"], s["source"] + (" (隐藏)" if s["hidden"] and lang == "zh" else " (hidden)" if s["hidden"] else ""),
+    titles = {name: schema.title["zh"] for name, schema in load_schemas().items()} if lang == "zh" else {}
+    rows = [[titles.get(s["name"], s["name"]), s["source"] + (" (隐藏)" if s["hidden"] and lang == "zh" else " (hidden)" if s["hidden"] else ""),
              s["rows_read"], s["rows_valid"], s["rows_rejected"], s["rows_blank"], s["unit"]] for s in sheets]
     if any(s.get("hidden_rows") for s in sheets):   # rows read although the workbook hides them
         headers.append("其中隐藏行" if lang == "zh" else "of which hidden")
