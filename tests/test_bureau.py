@@ -106,3 +106,19 @@ def test_a_unit_slip_is_flagged_before_any_verdict_or_money(tmp_path, cli):
     slip = [line for line in lines if "[警示]" in line and "生均公用经费0.07元" in line]
     # 65 / 1000 = 0.065 yuan; times 10,000 it is 650 yuan, the eastern benchmark
     assert slip and "乘以10000后为650.00元" in slip[0]
+
+
+def test_times_are_shown_on_the_readers_clock_with_the_offset(monkeypatch):
+    import time
+
+    from finaudit.report.labels import local_time
+
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    try:
+        # 16:18:52 UTC is 00:18:52 the next day in Beijing (UTC+8)
+        assert local_time("2026-12-03T16:18:52+00:00") == "2026-12-04 00:18:52 +08:00"
+        assert local_time("not a time") == "not a time"
+    finally:
+        monkeypatch.undo()
+        time.tzset()

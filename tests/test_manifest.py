@@ -163,3 +163,18 @@ def test_verify_of_a_document_naming_a_device_or_a_pipe_refuses_it_promptly(tmp_
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1
     assert f"'{ledger}' is not a regular file" in run.stderr
+
+
+def test_verify_names_the_changed_fields_in_chinese(cli, tmp_path):
+    out = tmp_path / "out.json"
+    cli("check", BROKEN, "--json", out, "--quiet")
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    violation = next(f for f in doc["findings"] if f["severity"] == "violation")
+    violation["shortfall_yuan"] = 1.0
+    violation["measure"] = {**violation["measure"], "actual": 1.0}
+    out.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    run = cli("verify", out)
+    assert run.exit_code == 1
+    assert "变化的字段：实际值与要求值、缺口（元）" in run.stdout
+    assert "缺口（元）：1.0 → 123640.0" in run.stdout
+    assert "实际值与要求值：1.0 / " in run.stdout and "measure" not in run.stdout

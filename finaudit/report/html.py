@@ -19,7 +19,7 @@ from finaudit.findings import SEVERITY_RANK
 from finaudit.intake.schema import enum_label, load_schemas
 from finaudit.report import charts
 from finaudit.report.labels import (baseline_line, clause_source, clauses_of, coverage_line, finding_brief,
-                                    implausible_line, partial_rows_line, profile_years, value_text)
+                                    implausible_line, local_time, partial_rows_line, profile_years, value_text)
 
 EVIDENCE_SHOWN = 20            # evidence rows per finding in the HTML; JSON has them all
 TEXT = {
@@ -157,7 +157,7 @@ def view(result, lang: str = "zh") -> dict:
         matrix[cell["rule_id"]][(cell["region_code"], cell["year"])] = cell["status"]
     used = sorted(set(result.region_profiles.values()))
     return {
-        "lang": lang, "t": TEXT[lang], "version": __version__, "started_at": result.started_at,
+        "lang": lang, "t": TEXT[lang], "version": __version__, "started_at": local_time(result.started_at),
         "ledger": {"name": Path(result.ledger.path).name, "sha256": result.ledger.sha256(),
                    "sheets": [{**s.summary(), "title": titles[s.summary()["name"]][lang]
                                if s.summary()["name"] in titles else s.summary()["name"]}

@@ -3,6 +3,7 @@ lists, and text made safe for a terminal or a spreadsheet. The one module the re
 share; it imports nothing heavy, so the CLI can print an error through it at start-up."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from pathlib import Path
@@ -214,3 +215,17 @@ def profile_years(evaluations, rule_id: str) -> list[tuple[str, int]]:
     cited for in a rule's section, passes included."""
     ev = evaluations[(evaluations["rule_id"] == rule_id) & evaluations["year"].notna() & evaluations["profile"].notna()]
     return sorted({(p, int(y)) for p, y in zip(ev["profile"], ev["year"])})
+
+
+def local_time(stamp) -> str:
+    """A recorded UTC time as the reader's clock shows it, with its offset
+    (2026-12-04 00:18:52 +08:00); what cannot be read as a time is shown as it is."""
+    try:
+        when = dt.datetime.fromisoformat(str(stamp))
+    except ValueError:
+        return str(stamp)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    local = when.astimezone()
+    offset = local.strftime("%z")
+    return f"{local:%Y-%m-%d %H:%M:%S} {offset[:3]}:{offset[3:]}"
