@@ -122,3 +122,18 @@ def test_times_are_shown_on_the_readers_clock_with_the_offset(monkeypatch):
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_a_table_with_years_across_the_columns_is_refused_with_the_layout_that_works(tmp_path, cli):
+    rows = [["地区", "学段", "2019年", "2020年", "2021年决算数", "2022年预算数"],
+            ["定州市", "小学", 100, 110, 120, 130], ["定州市", "初中", 100, 110, 120, 130]]
+    run = cli("check", str(write_xlsx(tmp_path / "wide.xlsx", {"教育经费": rows})))
+    assert run.exit_code == 2 and run.stderr.count("\n") == 1
+    assert "工作表“教育经费”的年度是横排的（2019年、2020年、2021年决算数、2022年预算数）" in run.stderr
+    assert "请改为每行一个年度，列为 年度、行政区划代码、地区、学段" in run.stderr and "finaudit template" in run.stderr
+
+
+def test_a_single_year_like_header_is_not_taken_for_a_wide_table(tmp_path, cli):
+    rows = [["地区", "学段", "2023年", "金额"], ["定州市", "小学", "x", 100]]
+    run = cli("check", str(write_xlsx(tmp_path / "one.xlsx", {"教育经费": rows})))
+    assert run.exit_code == 2 and "缺少必填列“年度”" in run.stderr and "横排" not in run.stderr

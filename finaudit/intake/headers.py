@@ -84,15 +84,40 @@ def find_header(rows: list[list], schema: SheetSchema, sheet_label: str) -> Head
     if best is None or len(best.columns) < 2:
         # No row looks like a header; still name only what is missing, not a column it has.
         missing = [c for c in schema.columns if c.required and (best is None or c.name not in best.columns)]
-        raise _missing_columns(schema, sheet_label, missing, [])
+        raise _missing_columns(schema, sheet_label, missing, best.ignored if best is not None else [])
     missing = [c for c in schema.columns if c.required and c.name not in best.columns]
     if missing:
         raise _missing_columns(schema, sheet_label, missing, best.ignored)
     return best
 
 
+# A year as a column header (2019年, 2022年决算数, 2023年预算数): a table laid out with years
+# across the columns.
+_YEAR_HEADER = re.compile(r"^(19|20)\d{2}\s*年?\s*(决算数?|预算数?|执行数?)?$")
+
+
+def _wide_layout(schema, sheet_label: str, ignored: list[str]) -> LedgerError | None:
+    """Years across the columns: not guessed at (which column is the amount, which rows are
+    totals), refused with the layout that works and where to get it."""
+    years = [h for h in ignored if _YEAR_HEADER.match(unicodedata.normalize("NFKC", _one_line(h)))]
+    if len(years) < 2:
+        return None
+    shown = "、".join(_one_line(y) for y in years[:4]) + ("…" if len(years) > 4 else "")
+    layout = "、".join(c.aliases[0] if c.aliases else c.name for c in schema.columns if c.required)
+    layout_en = ", ".join(c.name for c in schema.columns if c.required)
+    return LedgerError(
+        f"工作表“{sheet_label}”的年度是横排的（{shown}），无法确定逐年读取的口径：请改为每行一个年度，"
+        f"列为 {layout}（finaudit template 台账模板.xlsx 可生成这样的空白台账）。",
+        f"Sheet '{sheet_label}' has its years across the columns ({shown.replace('、', ', ')}); put one year per "
+        f"row instead, with the columns {layout_en} (finaudit template ledger.xlsx writes such a blank ledger).")
+
+
 def _missing_columns(schema, sheet_label, missing, ignored) -> LedgerError:
     sheet_label = _one_line(sheet_label)    # a sheet name may hold a line break (&#10; in workbook.xml)
+    if any(c.name == "year" for c in missing):
+        wide = _wide_layout(schema, sheet_label, ignored)
+        if wide is not None:
+            return wide
     col = missing[0]
     accepted = list(col.all_names)
     # A header typed over two lines (Alt+Enter) is quoted on one: the error is one line.
