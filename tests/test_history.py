@@ -169,6 +169,10 @@ def test_a_file_that_is_not_a_history_is_refused_in_one_line(cli, tmp_path):
     run = cli("check", CLEAN, "--history", tmp_path / "x.duckdb", "--quiet", "--lang", "en")
     assert run.exit_code == 2 and "Cannot open history file" in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
+    # In Chinese, DuckDB's English reason is said in Chinese.
+    run = cli("check", CLEAN, "--history", tmp_path / "x.duckdb", "--quiet")
+    assert run.stderr.strip() == (f"无法打开历史文件“{tmp_path / 'x.duckdb'}”：这个文件不是 DuckDB 数据库"
+                                  "（不是 finaudit 的历史文件）；请换一个文件名，或删除后重新记录")
     run = cli("history", tmp_path / "none.duckdb", "--lang", "en")
     assert run.exit_code == 2 and "does not exist" in run.stderr
 

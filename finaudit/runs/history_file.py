@@ -115,8 +115,23 @@ def connect(path: Path, read_only: bool = False):
                               config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
     except Exception as exc:  # duckdb raises several types: not a database, a lock held by another program
         first = str(exc).strip().splitlines()[0]
-        raise HistoryError(f"无法打开历史文件“{path}”：{first}",
+        raise HistoryError(f"无法打开历史文件“{path}”：{_duckdb_reason_zh(first)}",
                            f"Cannot open history file '{path}': {first}") from None
+
+
+# DuckDB's English reasons a history file may be refused for, as a Chinese reader reads them.
+_DUCKDB_REASONS_ZH = (
+    ("not a valid DuckDB database file", "这个文件不是 DuckDB 数据库（不是 finaudit 的历史文件）；请换一个文件名，或删除后重新记录"),
+    ("Could not set lock on file", "另一个程序正在使用这个文件（文件被锁定）；请等它结束后再试"),
+    ("newer version of DuckDB", "这个文件由更新版本的 DuckDB 写成，本程序读不了；请升级 finaudit"),
+    ("older version of DuckDB", "这个文件由旧版本的 DuckDB 写成，本程序读不了"),
+    ("Permission denied", "没有权限"),
+)
+
+
+def _duckdb_reason_zh(first: str) -> str:
+    """DuckDB's reason in Chinese where it is one we know, else as DuckDB said it."""
+    return next((zh for key, zh in _DUCKDB_REASONS_ZH if key in first), first)
 
 
 def check_is_history(con, path: Path) -> None:
