@@ -24,6 +24,7 @@ SHEET_DEFAULTS = {
     "surcharge": dict(REGION_DEFAULTS),
     "salaries": dict(REGION_DEFAULTS),
     "reference": {},
+    "fiscal": dict(REGION_DEFAULTS),
 }
 SUBJECT_KEYS = ("region_code", "year", "level", "school_id")
 
@@ -39,7 +40,7 @@ def _cases():
 def write_ledger(folder: Path, ledger: dict) -> Path:
     """Writes an inline ledger as a folder of CSV files (budget and enrollment always)."""
     folder.mkdir(parents=True, exist_ok=True)
-    for sheet in ("budget", "enrollment", "surcharge", "salaries", "reference"):
+    for sheet in ("budget", "enrollment", "surcharge", "salaries", "reference", "fiscal"):
         rows = ledger.get(sheet)
         if rows is None and sheet not in ("budget", "enrollment"):
             continue

@@ -37,6 +37,9 @@ FILLED_ZH = {
     "参照值": [
         {"年度": 2023, "行政区划代码": "130000", "指标": "全省义务教育生均公用经费", "数值（元）": 1169.86},
     ],
+    "财政收支": [
+        {"年度": 2023, "行政区划代码": "130682", "地区": "定州市", "财政经常性收入（元）": 1_000_000_000},
+    ],
 }
 
 
@@ -77,6 +80,7 @@ def test_a_filled_in_chinese_template_loads_with_no_findings_and_every_value_rea
     assert {name: (s.source, s.rows_read, s.rows_valid, s.rows_blank) for name, s in ledger.sheets.items()} == {
         "budget": ("教育经费", 2, 2, 0), "enrollment": ("在校生", 2, 2, 0), "surcharge": ("教育费附加", 1, 1, 0),
         "salaries": ("工资", 2, 2, 0), "reference": ("参照值", 1, 1, 0),
+        "fiscal": ("财政收支", 1, 1, 0),
     }
     budget = ledger.sheets["budget"].frame
     assert budget[["level", "fund_source", "expense_class", "amount", "basis", "_row"]].to_dict("records") == [
@@ -115,7 +119,7 @@ def test_a_filled_in_english_template_loads_with_english_codes_or_chinese_names(
     ledger = finaudit.load(path)
 
     assert ledger.findings == []
-    assert set(ledger.sheets) == {"budget", "enrollment", "surcharge", "salaries", "reference"}
+    assert set(ledger.sheets) == {"budget", "enrollment", "surcharge", "salaries", "reference", "fiscal"}
     budget = ledger.sheets["budget"].frame
     assert budget["level"].tolist() == ["preschool", "preschool"]
     assert budget["expense_class"].tolist() == ["public_funds", "personnel"]
@@ -154,11 +158,12 @@ def test_finaudit_template_in_english_then_validate_exits_0(cli, tmp_path):
 # --- what the template looks like -----------------------------------------------------
 
 def test_the_chinese_template_has_the_instructions_first_then_one_sheet_per_ledger_sheet(zh_book):
-    assert zh_book.sheetnames == ["填表说明", "教育经费", "在校生", "教育费附加", "工资", "参照值"]
+    assert zh_book.sheetnames == ["填表说明", "教育经费", "在校生", "教育费附加", "工资", "参照值", "财政收支"]
 
 
 def test_the_english_template_names_sheets_and_headers_by_their_canonical_names(en_book):
-    assert en_book.sheetnames == ["Instructions", "budget", "enrollment", "surcharge", "salaries", "reference"]
+    assert en_book.sheetnames == ["Instructions", "budget", "enrollment", "surcharge", "salaries", "reference",
+                                  "fiscal"]
     assert headers(en_book["enrollment"]) == ["year", "region_code", "region_name", "level", "ownership",
                                               "students", "school_id", "school_name", "prior_year_comparable"]
 

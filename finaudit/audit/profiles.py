@@ -184,10 +184,12 @@ def clauses(profile_id: str, rule_id: str, year: int | None, check: str | None =
     out = []
     for profile in reversed(chain(profile_id)):
         for entry in profile.clauses:
-            if _grounds(entry, rule_id, check) and (year is None or entry["from"] <= year):
+            in_force = year is None or (entry["from"] <= year and year <= entry.get("until", year))
+            if _grounds(entry, rule_id, check) and in_force:
                 out.append({"profile": profile.id, "document": entry["document"], "title": entry.get("title"),
                             "issuer": entry["issuer"], "clause": entry["clause"], "text": entry["text"],
-                            "in_force_from": entry["from"], "read": entry["read"]})
+                            "in_force_from": entry["from"], "read": entry["read"],
+                            **({"in_force_until": entry["until"]} if "until" in entry else {})})
     return tuple(out)
 
 

@@ -66,7 +66,9 @@ def _clauses_by_profile(rule, lang: str) -> list[str]:
         if not cited:
             lines.append("    （无条文：本配置不评价此项）" if zh else "    (no clause: not evaluated under this profile)")
         for clause in cited:
-            since = f"{clause['in_force_from']}年起" if zh else f"from {clause['in_force_from']}"
+            until = clause.get("in_force_until")
+            since = (f"{clause['in_force_from']}–{until}年" if until else f"{clause['in_force_from']}年起") if zh \
+                else (f"{clause['in_force_from']}–{until}" if until else f"from {clause['in_force_from']}")
             lines.append(f"    [{since}] {clause_line(clause, lang)}")
             lines.append(("      读自：" if zh else "      read in: ") + clause["read"])
     return lines

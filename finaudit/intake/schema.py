@@ -18,7 +18,7 @@ from finaudit.resources import schemas_dir
 # one and builds the same objects; PyYAML built without libyaml has only the latter.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-SHEET_ORDER = ("budget", "enrollment", "surcharge", "salaries", "reference")
+SHEET_ORDER = ("budget", "enrollment", "surcharge", "salaries", "reference", "fiscal")
 NUMERIC_TYPES = ("year", "money", "count")
 YEAR_RANGE = (1949, 2100)
 

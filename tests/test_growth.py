@@ -1,0 +1,33 @@
+"""The statutory growth of education spending against recurring revenue (issue 16): the
+fiscal sheet (财政收支) read from a workbook as a bureau writes it, and not evaluated without it."""
+from __future__ import annotations
+
+import finaudit
+from corpus import BUDGET, ENROLLMENT, budget, enrollment, write_xlsx
+
+
+def _budget_sheets():
+    return {"教育经费": [list(BUDGET), budget("小学", 400_000, year=2022, expense="人员经费"),
+                     budget("小学", 410_000, year=2023, expense="人员经费")],
+            "在校生": [list(ENROLLMENT), enrollment("小学", 100, year=2022), enrollment("小学", 100, year=2023)]}
+
+
+def test_a_fiscal_sheet_in_wan_yuan_gives_the_growth_violation_with_its_gap(tmp_path):
+    # 40.00 -> 41.00 万元 (+2.50%) while 财政经常性收入 grows 100.00 -> 104.00 万元 (+4.00%):
+    # gap 40.00 x 4.00% - 1.00 = 0.60 万元 = 6,000.00 yuan (the budget sheet is in yuan here)
+    sheets = _budget_sheets()
+    sheets["财政收支"] = [["年度", "行政区划代码", "地区", "财政经常性收入（万元）"],
+                      [2022, "130682", "定州市", 100], [2023, "130682", "定州市", 104]]
+    result = finaudit.check(write_xlsx(tmp_path / "fiscal.xlsx", sheets))
+    (fail,) = [f for f in result.findings if f.rule_id == "EDU_GROWTH_ABOVE_REVENUE" and f.severity != "info"]
+    assert fail.severity == "violation" and fail.shortfall_yuan == 6_000.00
+    assert "增长2.50%，未高于财政经常性收入增长4.00%" in fail.message["zh"]
+    assert [c["clause"] for c in fail.basis] == ["第五十六条第二款（2021年4月29日第三次修正后的条号）"]
+    assert {e.cell for e in fail.evidence} >= {"财政收支!D2", "财政收支!D3"}
+
+
+def test_without_a_fiscal_sheet_the_growth_guarantee_is_not_evaluated(tmp_path):
+    result = finaudit.check(write_xlsx(tmp_path / "nofiscal.xlsx", _budget_sheets()))
+    (note,) = [f for f in result.findings if f.rule_id == "EDU_GROWTH_ABOVE_REVENUE"]
+    assert note.severity == "info" and note.details["reason"] == "missing_sheet"
+    assert result.summary["coverage"]["not_evaluated"]["EDU_GROWTH_ABOVE_REVENUE"] == ["fiscal"]
