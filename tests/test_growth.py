@@ -31,3 +31,19 @@ def test_without_a_fiscal_sheet_the_growth_guarantee_is_not_evaluated(tmp_path):
     (note,) = [f for f in result.findings if f.rule_id == "EDU_GROWTH_ABOVE_REVENUE"]
     assert note.severity == "info" and note.details["reason"] == "missing_sheet"
     assert result.summary["coverage"]["not_evaluated"]["EDU_GROWTH_ABOVE_REVENUE"] == ["fiscal"]
+
+
+def test_a_negative_growth_rate_is_drawn_as_a_bar_below_zero():
+    import re
+
+    from finaudit.report import charts
+
+    # 2022: education -4.76% against revenue +2.04%; 2023: +2.50% against +4.00%
+    svg = charts.bars([{"label": "2022", "actual": -4.76, "required": 2.04, "failed": True},
+                       {"label": "2023", "actual": 2.50, "required": 4.00, "failed": True}], "growth", "%")
+    bars = [tuple(float(v) for v in m) for m in
+            re.findall(r'<rect x="[\d.]+" y="([\d.-]+)" width="[\d.]+" height="([\d.-]+)" fill="#', svg)]
+    (down_y, down_h), (up_y, up_h) = bars[:2]
+    assert down_h > 0 and up_h > 0
+    # the falling year's bar starts at the zero line, where the rising year's bar ends
+    assert abs(down_y - (up_y + up_h)) < 0.2

@@ -81,12 +81,13 @@ _LEGEND = {"zh": ("要求", "未达标"), "en": ("required", "short")}
 
 
 def bars(items: list[dict], title: str, unit: str, lang: str = "zh") -> str:
-    """items: [{label, actual, required, failed}]; each bar with a mark at what is required."""
+    """items: [{label, actual, required, failed}]; each bar with a mark at what is required,
+    drawn from zero: up for a positive value, down for a negative one (a growth rate that fell)."""
     items = [i for i in items if i["actual"] is not None][:MAX_BARS]
     if not items:
         return ""
     values = [i["actual"] for i in items] + [i["required"] for i in items if i["required"] is not None]
-    low, high = _axis(0.0, max(values))
+    low, high = _axis(min(0.0, min(values)), max(0.0, max(values)))
     plot_w, plot_h = WIDTH - PAD_LEFT - PAD_RIGHT, HEIGHT - PAD_TOP - PAD_BOTTOM
     step = plot_w / len(items)
 
@@ -97,9 +98,10 @@ def bars(items: list[dict], title: str, unit: str, lang: str = "zh") -> str:
     for n, item in enumerate(items):
         x = PAD_LEFT + n * step + step * 0.15
         w = step * 0.7
-        top = y_of(item["actual"])
+        end, zero = y_of(item["actual"]), y_of(0.0)
         color = FAIL if item["failed"] else COLORS[0]
-        parts.append(f'<rect x="{x:.1f}" y="{top:.1f}" width="{w:.1f}" height="{y_of(low) - top:.1f}" fill="{color}">'
+        parts.append(f'<rect x="{x:.1f}" y="{min(end, zero):.1f}" width="{w:.1f}" height="{abs(zero - end):.1f}" '
+                     f'fill="{color}">'
                      f"<title>{escape(item['label'])}: {escape(_nice(item['actual']))} {escape(unit)}</title></rect>")
         if item["required"] is not None:
             ry = y_of(item["required"])
