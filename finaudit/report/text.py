@@ -58,6 +58,9 @@ def check_report(result, lang: str, show_info: bool = False) -> str:
     out.append(table(headers, rows))
 
     shown = [f for f in result.findings if show_info or f.severity != "info"]
+    bases: dict[str, list] = {}          # each rule's findings' clauses, gathered in one pass
+    for finding in shown:
+        bases.setdefault(finding.rule_id, []).append(finding.basis)
     current = None
     for finding in shown:
         if finding.rule_id != current:
@@ -67,7 +70,7 @@ def check_report(result, lang: str, show_info: bool = False) -> str:
             out.append(f"■ {current}  {titles.get(current, '')}")
             if rule is not None:
                 out.append(("  要求：" if zh else "  Requirement: ") + rule.requirement[lang])
-                for clause in clauses_of(f.basis for f in shown if f.rule_id == current):
+                for clause in clauses_of(bases[current]):
                     out.append(("  依据：" if zh else "  Basis: ") + printable(clause_line(clause, lang)))
         where = f"({printable(Path(finding.file).name)}) " if several and finding.file else ""
         state = STATE_TAG[lang].get(finding.baseline_state, "")
