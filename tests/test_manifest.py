@@ -100,13 +100,19 @@ def test_verify_shows_what_differs_when_the_ledger_has_changed(cli, tmp_path):
     assert "  - [violation] FLOOR_PRESCHOOL (county.xlsx) 定州市 2022" in run.stdout
 
 
-def test_verify_lists_the_fields_of_a_finding_that_changed(cli, tmp_path):
+def _with_violation_edited(cli, tmp_path, edit):
+    """The broken sample's findings document with its violation changed by `edit`, as if
+    the recorded figures had been altered since."""
     out = tmp_path / "out.json"
     cli("check", BROKEN, "--json", out, "--quiet")
     doc = json.loads(out.read_text(encoding="utf-8"))
-    violation = next(f for f in doc["findings"] if f["severity"] == "violation")
-    violation["shortfall_yuan"] = 1.0
+    edit(next(f for f in doc["findings"] if f["severity"] == "violation"))
     out.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    return out
+
+
+def test_verify_lists_the_fields_of_a_finding_that_changed(cli, tmp_path):
+    out = _with_violation_edited(cli, tmp_path, lambda f: f.update(shortfall_yuan=1.0))
     run = cli("verify", out, "--lang", "en")
     assert run.exit_code == 1
     assert "fields that differ: shortfall_yuan" in run.stdout and "shortfall_yuan: 1.0 → 123640.0" in run.stdout
@@ -166,13 +172,8 @@ def test_verify_of_a_document_naming_a_device_or_a_pipe_refuses_it_promptly(tmp_
 
 
 def test_verify_names_the_changed_fields_in_chinese(cli, tmp_path):
-    out = tmp_path / "out.json"
-    cli("check", BROKEN, "--json", out, "--quiet")
-    doc = json.loads(out.read_text(encoding="utf-8"))
-    violation = next(f for f in doc["findings"] if f["severity"] == "violation")
-    violation["shortfall_yuan"] = 1.0
-    violation["measure"] = {**violation["measure"], "actual": 1.0}
-    out.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    out = _with_violation_edited(cli, tmp_path, lambda f: f.update(shortfall_yuan=1.0,
+                                                                   measure={**f["measure"], "actual": 1.0}))
     run = cli("verify", out)
     assert run.exit_code == 1
     assert "变化的字段：实际值与要求值、缺口（元）" in run.stdout
