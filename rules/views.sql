@@ -248,6 +248,51 @@ SELECT region_code, year, level,
 FROM enrollment
 GROUP BY GROUPING SETS ((region_code, year, level), (region_code, year));
 
+-- The fiscal sheet per region x year (its key is region and year; a repeated key is
+-- DATA_DUPLICATE_KEY's, and is summed here). A column left empty stays NULL: not 0.
+-- Read by the growth rules (recurring revenue), EDU_SHARE_OF_EXPENDITURE (total
+-- expenditure) and FISCAL_EDU_GDP_SHARE (GDP, national fiscal education funding).
+CREATE OR REPLACE TABLE fiscal_by_region AS
+SELECT region_code, year, min(region_name) AS region_name,
+       sum(recurring_revenue) AS revenue, sum(total_expenditure) AS expenditure,
+       sum(gdp) AS gdp, sum(fiscal_education) AS fiscal_education,
+       list(_row) AS fiscal_rows
+FROM fiscal
+GROUP BY region_code, year;
+
+-- "Growth higher than recurring revenue's" (教育法 第五十六条, 义务教育法 第四十二条), shared by
+-- EDU_GROWTH_ABOVE_REVENUE and COMPULSORY_GROWTH_ABOVE_REVENUE: outcome and reason from the
+-- exact amounts, comparing growth by cross-multiplication (cur x rev_prev against
+-- prev x rev_cur), never by rounded rates; "高于" is strict, so equal growth fails. The
+-- gap is what would have made the spending grow as fast as revenue: before x revenue
+-- growth - actual increase (0 when it grew exactly as fast).
+CREATE OR REPLACE MACRO growth_outcome(in_force, cur, prev, rev_cur, rev_prev) AS
+    CASE
+        WHEN NOT coalesce(in_force, false) THEN 'unevaluable'
+        WHEN rev_cur IS NULL OR rev_prev IS NULL THEN 'unevaluable'
+        WHEN prev IS NULL THEN 'unevaluable'
+        WHEN prev = 0 OR rev_prev = 0 THEN 'unevaluable'
+        WHEN cur * rev_prev <= prev * rev_cur THEN 'fail'
+        ELSE 'pass'
+    END;
+
+CREATE OR REPLACE MACRO growth_reason(in_force, cur, prev, rev_cur, rev_prev) AS
+    CASE
+        WHEN NOT coalesce(in_force, false) THEN 'not_in_force'
+        WHEN rev_cur IS NULL OR rev_prev IS NULL THEN 'no_revenue'
+        WHEN prev IS NULL THEN 'no_prior_year'
+        WHEN prev = 0 OR rev_prev = 0 THEN 'zero_base'
+    END;
+
+CREATE OR REPLACE MACRO growth_gap(cur, prev, rev_cur, rev_prev) AS
+    CASE WHEN rev_prev > 0 AND prev > 0 AND cur * rev_prev <= prev * rev_cur
+         THEN greatest(CAST(prev * rev_cur AS DOUBLE) / CAST(rev_prev AS DOUBLE) - CAST(cur AS DOUBLE), 0)
+    END;
+
+-- Growth in percent, for messages and charts (never for the verdict).
+CREATE OR REPLACE MACRO growth_percent(cur, prev) AS
+    CAST(cur AS DOUBLE) / CAST(nullif(prev, 0) AS DOUBLE) * 100 - 100;
+
 -- The per-student floor check, one query for every rule that holds a level's public funds
 -- per student to a floor or benchmark: FLOOR_PRESCHOOL, FLOOR_SENIOR_GENERAL,
 -- FLOOR_SECONDARY_VOCATIONAL (check `main`), FLOOR_COMPULSORY_BENCHMARK and DRAFT_FLOORS.

@@ -51,9 +51,11 @@ def _ledger_years(con) -> list[int]:
 
 
 def _ledger_regions(con) -> list[str]:
+    # The fiscal sheet too: a province's or the nation's row there (the 4% of GDP) is a
+    # subject although the county's budget never names that region.
     rows = con.execute("SELECT DISTINCT region_code FROM (SELECT region_code FROM budget UNION ALL SELECT region_code "
                        "FROM enrollment UNION ALL SELECT region_code FROM surcharge UNION ALL SELECT region_code "
-                       "FROM salaries) ORDER BY 1").fetchall()
+                       "FROM salaries UNION ALL SELECT region_code FROM fiscal) ORDER BY 1").fetchall()
     return [r[0] for r in rows if r[0] is not None]
 
 
@@ -204,8 +206,9 @@ def _load(con, path: Path, native: bool | None) -> Ledger:
                           f"({first}).") from None
     ledger = load(path)
     for name, sheet in ledger.sheets.items():
-        money = [c.name for c in sheet.schema.columns if c.type == "money" and c.name in sheet.frame.columns]
-        exact = f" REPLACE ({', '.join(f'{exact_money_sql(_quoted(c))} AS {_quoted(c)}' for c in money)})" if money else ""
+        money = [c for c in sheet.schema.columns if c.type == "money" and c.name in sheet.frame.columns]
+        exact = (f" REPLACE ({', '.join(f'{exact_money_sql(_quoted(c.name), c.limit_yuan)} AS {_quoted(c.name)}' for c in money)})"
+                 if money else "")
         con.register(f"{name}_in", sheet.frame)
         con.execute(f'INSERT INTO "{name}" BY NAME SELECT *{exact} FROM "{name}_in"')
         con.unregister(f"{name}_in")

@@ -8,19 +8,12 @@ and nothing else, so that one ledger gives the same rows either way.
 - the control totals: which columns are summed, and how a sum is reported."""
 from __future__ import annotations
 
+from finaudit.intake.schema import MONEY_LIMIT as MONEY_LIMIT  # its home is the schema's columns
 from finaudit.intake.schema import YEAR_RANGE, Column, SheetSchema
 
 # The largest magnitude an Int64 year or count holds; 2.0 ** 63 itself does not fit.
 INT64_LIMIT = 2.0 ** 63
 
-# The largest amount, in yuan, the audit accepts: 10 万亿元, more than the country's whole
-# yearly education spending (about 6.5 万亿元), so a larger cell is a slip, reported where it
-# is. Below it every amount is exact to the fen: amounts travel as float64 until DuckDB sums
-# them as DECIMAL(38, 4), and under 2^46 (7.0e13) neighbouring doubles are less than 0.008
-# yuan apart, so two amounts a fen apart never become one number and the written fen is what
-# rounding to 4 decimals gives back. At 10^15 and beyond (16+ digits) a 0.01 yuan decrease
-# would vanish in the read: refused, never silently equal.
-MONEY_LIMIT = 1e13
 
 TOTALLED_TYPES = ("money", "count")
 

@@ -102,7 +102,7 @@ def _load_sheet(raw: RawSheet) -> tuple[Sheet, list[Finding]]:
     cases = [(f.index, f.column, "SCHEMA_TYPE", f.value) for f in failures]
     cases += [c for c in failure_cases(_without(typed, subtotal_rows), schema.name)
               if not (c[2] == "SCHEMA_REQUIRED" and (c[0], c[1]) in typed_bad)]
-    cases += _too_large(typed, sheet.units, {(c[0], c[1]) for c in cases} | {(i, None) for i in subtotal_rows})
+    cases += _too_large(typed, sheet.units, schema, {(c[0], c[1]) for c in cases} | {(i, None) for i in subtotal_rows})
     for idx, col, reason, value in sorted(cases, key=lambda c: (c[0], c[1])):
         # Not `idx in rejected`: that set grows in this loop, and a row's second bad cell
         # must still be reported.
@@ -127,14 +127,15 @@ def _without(frame: pd.DataFrame, rows: set[int]) -> pd.DataFrame:
     return frame.drop(index=list(rows)) if rows else frame.copy(deep=False)
 
 
-def _too_large(typed: pd.DataFrame, units: dict[str, str], taken: set) -> list[tuple]:
-    """Amounts that in yuan reach MONEY_LIMIT (1e308 万元 is infinite yuan): range failures,
-    checked after validation because only the unit tells how large an amount is."""
-
+def _too_large(typed: pd.DataFrame, units: dict[str, str], schema, taken: set) -> list[tuple]:
+    """Amounts that in yuan reach their column's limit (MONEY_LIMIT unless it says; 1e308 万元
+    is infinite yuan): range failures, checked after validation because only the unit tells
+    how large an amount is."""
+    limits = {c.name: c.limit_yuan for c in schema.columns}
     out = []
     for col, unit in units.items():
         values = typed[col].astype("float64")
-        over = (values.abs() * _unit_factor(unit) >= MONEY_LIMIT).to_numpy()
+        over = (values.abs() * _unit_factor(unit) >= limits.get(col, MONEY_LIMIT)).to_numpy()
         for idx in typed.index[over]:
             if (idx, col) not in taken and (idx, None) not in taken:
                 out.append((idx, col, "SCHEMA_RANGE", typed.at[idx, col]))

@@ -75,8 +75,10 @@ class Sheet:
         return out
 
     def measure_evidence(self, rows, column: str | None = None) -> list[Evidence]:
-        """Evidence for many rows at once, each pointing at the sheet's measure column (or `column`)."""
-        column = column or self.schema.measure_column
+        """Evidence for many rows at once, each pointing at the sheet's measure column (or at
+        `column` where the sheet has it: a rule naming the fiscal sheet's GDP column still
+        points at the amounts of the budget rows it read)."""
+        column = column if column in self.letters else self.schema.measure_column
         letter = self.letters.get(column)
         if letter is None:
             return [self.evidence(int(r)) for r in rows]

@@ -100,11 +100,11 @@ def typed_sql(schema: SheetSchema, src: str, cols: list[Col], units: dict[str, s
         if col.column.type == "money":
             factor = UNITS[units[name]]
             # An amount beyond what the audit can hold once in yuan (1e308 万元 is infinite).
-            reason = f"coalesce({reason}, CASE WHEN abs({value} * {factor}) >= {MONEY_LIMIT!r} THEN 'SCHEMA_RANGE' END)"
+            reason = f"coalesce({reason}, CASE WHEN abs({value} * {factor}) >= {col.column.limit_yuan!r} THEN 'SCHEMA_RANGE' END)"
             selects.append(f"{value} AS _v_{i}")
             if factor != 1:
                 value = f"round({value} * {factor}, 4)"
-            value = exact_money_sql(value)
+            value = exact_money_sql(value, col.column.limit_yuan)
         selects.append(f"{value} AS {quote(name)}")
         selects.append(f"{reason} AS _r_{i}")
     selects.append(f"({' AND '.join(blanks) or 'false'}) AS _blank")

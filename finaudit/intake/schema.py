@@ -23,6 +23,16 @@ NUMERIC_TYPES = ("year", "money", "count")
 YEAR_RANGE = (1949, 2100)
 
 
+# The largest amount, in yuan, the audit accepts: 10 万亿元, more than the country's whole
+# yearly education spending (about 6.5 万亿元), so a larger cell is a slip, reported where it
+# is. Below it every amount is exact to the fen: amounts travel as float64 until DuckDB sums
+# them as DECIMAL(38, 4), and under 2^46 (7.0e13) neighbouring doubles are less than 0.008
+# yuan apart, so two amounts a fen apart never become one number and the written fen is what
+# rounding to 4 decimals gives back. At 10^15 and beyond (16+ digits) a 0.01 yuan decrease
+# would vanish in the read: refused, never silently equal.
+MONEY_LIMIT = 1e13  # a column may raise it (limit_yuan): the nation's GDP and revenue
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
@@ -37,6 +47,9 @@ class Column:
     # Absent from a sheet, the column takes its default and the reader is told once
     # (DEFAULT_NOTICE): a default that decides what is audited (公办) is never silent.
     default_notice: bool = False
+    # The largest amount in yuan a money column holds (checks.MONEY_LIMIT: exact to the fen).
+    # A fiscal aggregate of the nation (GDP, revenue: 10^14 yuan) is read to a few fen.
+    limit_yuan: float = MONEY_LIMIT
 
     @property
     def numeric(self) -> bool:
@@ -132,6 +145,7 @@ def _column(spec: dict) -> Column:
         max=spec.get("max"),
         default=spec.get("default"),
         default_notice=bool(spec.get("default_notice", False)),
+        limit_yuan=float(spec.get("limit_yuan", MONEY_LIMIT)),
     )
 
 
