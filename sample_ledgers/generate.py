@@ -57,10 +57,20 @@ HEADERS_ZH = {
     "salaries": {"year": "年度", "region_code": "行政区划代码", "region_name": "地区", "pay_group": "人员类别",
                  "headcount": "人数", "total_pay": "年度工资收入总额（万元）"},
     "reference": {"year": "年度", "region_code": "行政区划代码", "metric": "指标", "value": "数值"},
+    "fiscal": {"year": "年度", "region_code": "行政区划代码", "region_name": "地区",
+               "recurring_revenue": "财政经常性收入（万元）", "total_expenditure": "一般公共预算支出（万元）",
+               "gdp": "地区生产总值（万元）", "fiscal_education": "国家财政性教育经费（万元）"},
 }
 SHEET_ZH = {"budget": "教育经费", "enrollment": "在校生", "surcharge": "教育费附加", "salaries": "工资",
-            "reference": "参照值"}
-MONEY_WAN = {"amount", "prior_year_comparable", "collected", "vocational", "total_pay"}
+            "reference": "参照值", "fiscal": "财政收支"}
+MONEY_WAN = {"amount", "prior_year_comparable", "collected", "vocational", "total_pay",
+             "recurring_revenue", "total_expenditure", "gdp", "fiscal_education"}
+# Each county's recurring revenue grows 3% a year and its general-budget expenditure 4%:
+# education (about 6%) grows faster than both, so its share rises. The province's row
+# (for the 4% of GDP, compared as a province) has fiscal education at 4.2% of its GDP.
+REVENUE, EXPENDITURE = 1_500_000_000, 3_000_000_000
+PROVINCE_NAME, PROVINCE_GDP, PROVINCE_REVENUE = "河北省", 4_000_000_000_000, 300_000_000_000
+COMPULSORY = ("primary", "junior", "special")
 
 
 def _hundreds(x: float) -> int:
@@ -70,7 +80,7 @@ def _hundreds(x: float) -> int:
 
 def clean_ledger() -> dict[str, list[dict]]:
     """The clean ledger as rows of canonical (English) fields, money in yuan."""
-    budget, enrollment, surcharge, salaries, reference = [], [], [], [], []
+    budget, enrollment, surcharge, salaries, reference, fiscal = [], [], [], [], [], []
     for code, name in REGIONS:
         for t, year in enumerate(YEARS):
             base = {"year": year, "region_code": code, "region_name": name}
@@ -108,12 +118,18 @@ def clean_ledger() -> dict[str, list[dict]]:
                              "total_pay": _hundreds(3000 * 92_000 * 1.04 ** t)})
             salaries.append({**base, "pay_group": "civil_servant", "headcount": 1800,
                              "total_pay": _hundreds(1800 * 90_000 * 1.04 ** t)})
+            fiscal.append({**base, "recurring_revenue": _hundreds(REVENUE * 1.03 ** t),
+                           "total_expenditure": _hundreds(EXPENDITURE * 1.04 ** t)})
     for year in YEARS:
         reference.append({"year": year, "region_code": PROVINCE,
                           "metric": "provincial_avg_compulsory_public_funds_per_student",
                           "value": round(1000 * 1.04 ** (year - YEARS[0]), 2)})
+        gdp = _hundreds(PROVINCE_GDP * 1.05 ** (year - YEARS[0]))
+        fiscal.append({"year": year, "region_code": PROVINCE, "region_name": PROVINCE_NAME,
+                       "recurring_revenue": _hundreds(PROVINCE_REVENUE * 1.03 ** (year - YEARS[0])),
+                       "gdp": gdp, "fiscal_education": _hundreds(gdp * 0.042)})
     return {"budget": budget, "enrollment": enrollment, "surcharge": surcharge,
-            "salaries": salaries, "reference": reference}
+            "salaries": salaries, "reference": reference, "fiscal": fiscal}
 
 
 def _find(rows, **match):
@@ -121,6 +137,19 @@ def _find(rows, **match):
     if not hits:
         raise KeyError(match)
     return hits
+
+
+def _spending(ledger, code, year, levels=None) -> int:
+    """General-budget spending of a region in a year (every sample row is general budget, final)."""
+    return sum(r["amount"] for r in _find(ledger["budget"], region_code=code, year=year)
+               if levels is None or r["level"] in levels)
+
+
+def _revenue_between(ledger, code, low: float, high: float) -> None:
+    """Sets the region's 2023 recurring revenue to grow midway between two growth rates."""
+    prev = _find(ledger["fiscal"], region_code=code, year=2022)[0]["recurring_revenue"]
+    _find(ledger["fiscal"], region_code=code, year=2023)[0]["recurring_revenue"] = \
+        _hundreds(prev * (1 + (low + high) / 2))
 
 
 def breaking_ledgers() -> dict[str, tuple[str, dict]]:
@@ -143,13 +172,23 @@ def breaking_ledgers() -> dict[str, tuple[str, dict]]:
             key = {k: row.get(k) for k in ("level", "school_id")}
             prev = _find(ledger["enrollment"], region_code="130682", year=2022, **key)[0]
             row["students"] = round(prev["students"] * 0.97)
-    variant("ONLY_INCREASE_TOTAL", "定州市2023年各项支出比2022年少1%，在校生少3%", shrink_2023)
+        # A bad year: revenue and expenditure fall 2%, so education (-1%) still grows faster
+        # than revenue and its share rises; only the only-increase guarantee breaks.
+        for column in ("recurring_revenue", "total_expenditure"):
+            prev = _find(ledger["fiscal"], region_code="130682", year=2022)[0][column]
+            _find(ledger["fiscal"], region_code="130682", year=2023)[0][column] = _hundreds(prev * 0.98)
+    variant("ONLY_INCREASE_TOTAL", "定州市2023年财政收支下降2%，各项教育支出比2022年少1%，在校生少3%", shrink_2023)
 
     def more_students_2023(ledger):
         # 2023 primary enrollment of 襄都区 rises 10%: money still grows 5%, per student falls.
         row = _find(ledger["enrollment"], region_code="130502", year=2023, level="primary")[0]
         row["students"] = round(row["students"] * 1.10)
-    variant("ONLY_INCREASE_PER_STUDENT", "襄都区2023年小学在校生增加10%，生均支出下降", more_students_2023)
+        # Public funds grow with the pupils, so their per-student amount does not fall.
+        public = _find(ledger["budget"], region_code="130502", year=2023, level="primary",
+                       expense_class="public_funds")[0]
+        public["amount"] = _hundreds(public["amount"] * 1.10)
+    variant("ONLY_INCREASE_PER_STUDENT", "襄都区2023年小学在校生增加10%，生均支出下降（公用经费同步增加）",
+            more_students_2023)
 
     def move_to_personnel(rows, per_student, students):
         # Public funds are cut to `per_student` and the money moved to personnel of the
@@ -159,25 +198,19 @@ def breaking_ledgers() -> dict[str, tuple[str, dict]]:
         personnel["amount"] += public["amount"] - per_student * students
         public["amount"] = per_student * students
 
-    def cut_senior_school(ledger):
-        # One 定州市 high school's 2023 public funds fall to 900 yuan per student.
-        sid = "130682S01"
-        students = _find(ledger["enrollment"], school_id=sid, year=2023)[0]["students"]
-        move_to_personnel(_find(ledger["budget"], school_id=sid, year=2023), 900, students)
-    variant("FLOOR_SENIOR_GENERAL", "定州市第一中学2023年生均公用经费900元", cut_senior_school)
+    # A floor is broken by funding held below it every year, never by a cut: a cut would
+    # also be a fall of public funds per student (PUBLIC_FUNDS_PER_STUDENT_GROW).
+    def hold_below(ledger, per_student, **where):
+        for year in YEARS:
+            students = sum(r["students"] for r in _find(ledger["enrollment"], year=year, **where))
+            move_to_personnel(_find(ledger["budget"], year=year, **where), per_student, students)
 
-    def cut_preschool(ledger):
-        students = _find(ledger["enrollment"], region_code="130682", year=2022, level="preschool")[0]["students"]
-        move_to_personnel(_find(ledger["budget"], region_code="130682", year=2022, level="preschool"),
-                          390, students)
-    variant("FLOOR_PRESCHOOL", "定州市2022年公办幼儿园生均公用经费390元", cut_preschool)
-
-    def cut_vocational(ledger):
-        students = _find(ledger["enrollment"], region_code="130682", year=2023,
-                         level="secondary_vocational")[0]["students"]
-        move_to_personnel(_find(ledger["budget"], region_code="130682", year=2023,
-                                level="secondary_vocational"), 950, students)
-    variant("FLOOR_SECONDARY_VOCATIONAL", "定州市2023年中职生均公用经费950元", cut_vocational)
+    variant("FLOOR_SENIOR_GENERAL", "定州市第一中学历年生均公用经费均为900元",
+            lambda ledger: hold_below(ledger, 900, school_id="130682S01"))
+    variant("FLOOR_PRESCHOOL", "定州市公办幼儿园历年生均公用经费均为390元",
+            lambda ledger: hold_below(ledger, 390, region_code="130682", level="preschool"))
+    variant("FLOOR_SECONDARY_VOCATIONAL", "定州市中职历年生均公用经费均为950元",
+            lambda ledger: hold_below(ledger, 950, region_code="130682", level="secondary_vocational"))
 
     def short_surcharge(ledger):
         row = _find(ledger["surcharge"], region_code="130502", year=2023, surcharge_type="education_surcharge")[0]
@@ -188,6 +221,57 @@ def breaking_ledgers() -> dict[str, tuple[str, dict]]:
         row = _find(ledger["salaries"], region_code="130682", year=2023, pay_group="compulsory_teacher")[0]
         row["total_pay"] = 3000 * 85_000
     variant("TEACHER_PAY_PARITY", "定州市2023年义务教育教师人均工资85,000元，低于公务员", low_teacher_pay)
+
+    def compulsory_outgrows_revenue(ledger):
+        # 襄都区 2023: 30,000,000 more primary capital spending lifts compulsory growth above the
+        # total's; revenue grows midway between them: the total does not outgrow it.
+        row = _find(ledger["budget"], region_code="130502", year=2023, level="primary", expense_class="capital")[0]
+        row["amount"] += 30_000_000
+        total = _spending(ledger, "130502", 2023) / _spending(ledger, "130502", 2022) - 1
+        compulsory = (_spending(ledger, "130502", 2023, COMPULSORY)
+                      / _spending(ledger, "130502", 2022, COMPULSORY) - 1)
+        _revenue_between(ledger, "130502", total, compulsory)
+    variant("EDU_GROWTH_ABOVE_REVENUE", "襄都区2023年财政经常性收入增长快于教育支出（义务教育部分仍快于收入）",
+            compulsory_outgrows_revenue)
+
+    def vocational_outgrows_compulsory(ledger):
+        # 定州市 2023: 60,000,000 more vocational capital spending (new money leaning toward
+        # vocational education, as Dingzhou's plan asks) lifts the total's growth; revenue
+        # grows midway between compulsory growth and the total's.
+        row = _find(ledger["budget"], region_code="130682", year=2023, level="secondary_vocational",
+                    expense_class="capital")[0]
+        row["amount"] += 60_000_000
+        total = _spending(ledger, "130682", 2023) / _spending(ledger, "130682", 2022) - 1
+        compulsory = (_spending(ledger, "130682", 2023, COMPULSORY)
+                      / _spending(ledger, "130682", 2022, COMPULSORY) - 1)
+        _revenue_between(ledger, "130682", compulsory, total)
+    variant("COMPULSORY_GROWTH_ABOVE_REVENUE", "定州市2023年新增中职基建使教育总支出增长快于收入，义务教育部分未快于收入",
+            vocational_outgrows_compulsory)
+
+    def senior_public_funds_fall(ledger):
+        # 定州市 2023: both high schools get 3% less public funds per student than in 2022
+        # (still far above the 1000-yuan floor); the money goes to personnel.
+        for sid, _ in SENIOR_SCHOOLS:
+            school = f"130682{sid}"
+            before = _find(ledger["budget"], school_id=school, year=2022, expense_class="public_funds")[0]["amount"]
+            students_before = _find(ledger["enrollment"], school_id=school, year=2022)[0]["students"]
+            students = _find(ledger["enrollment"], school_id=school, year=2023)[0]["students"]
+            move_to_personnel(_find(ledger["budget"], school_id=school, year=2023),
+                              int(before / students_before * 0.97), students)
+    variant("PUBLIC_FUNDS_PER_STUDENT_GROW", "定州市2023年普通高中生均公用经费比上年下降3%", senior_public_funds_fall)
+
+    def expenditure_outgrows_education(ledger):
+        row = _find(ledger["fiscal"], region_code="130502", year=2023)[0]
+        row["total_expenditure"] = _hundreds(_find(ledger["fiscal"], region_code="130502", year=2022)[0]
+                                             ["total_expenditure"] * 1.10)
+    variant("EDU_SHARE_OF_EXPENDITURE", "襄都区2023年一般公共预算支出增长10%，教育支出占比下降",
+            expenditure_outgrows_education)
+
+    def province_below_four_percent(ledger):
+        row = _find(ledger["fiscal"], region_code=PROVINCE, year=2023)[0]
+        row["fiscal_education"] = _hundreds(row["gdp"] * 0.036)
+    variant("FISCAL_EDU_GDP_SHARE", "河北省2023年国家财政性教育经费占地区生产总值3.6%（省级对照）",
+            province_below_four_percent)
     return out
 
 
