@@ -18,6 +18,7 @@ from finaudit.audit.evaluations import (concat_evaluations, evaluated_subjects, 
 from finaudit.audit.outcomes import missing_sheets_finding, profile_of, reported, to_finding
 from finaudit.audit.queries import prepare_rules, run_rule
 from finaudit.audit.session import Cursors, connect, create_tables, create_views, out_of_memory
+from finaudit.audit.targets import plan_targets
 from finaudit.errors import LedgerError, UsageError
 from finaudit.findings import Finding, sort_key
 from finaudit.intake import native as native_mod
@@ -144,7 +145,7 @@ def _audit(con, ledger: Ledger, rules: dict[str, Rule], profile: str | None, yea
         years = [year]
     regions = _ledger_regions(con)
     region_profiles = {r: (profile or profiles_mod.most_specific(r)) for r in regions}
-    create_views(con, general_budget_sources(region_profiles, years))
+    create_views(con, general_budget_sources(region_profiles, years), plan_targets(region_profiles, years))
 
     rejected = rejected_subjects(ledger)
     # One query per rule for every region: the parameters carry each region's profile.
