@@ -32,10 +32,11 @@ measured AS (
            t.indicator_zh, t.indicator_en, t.unit_zh, t.unit_en, t.gap_unit_zh, t.gap_unit_en,
            t.attribute_zh, t.attribute_en,
            r.value, coalesce(r.conflicting, false) AS conflicting, coalesce(r.indicators_rows, []) AS indicators_rows,
-           -- the path this year, in hundredths, rounded half up (all terms are non-negative)
+           -- the path this year, in hundredths, rounded half up (all terms are non-negative):
+           -- the numerator (4 decimals) in ten-thousandths is an exact integer, + span/2 hundredths, // span
            CASE WHEN a.year < t.target_year AND a.year >= t.baseline_year THEN
                CAST(CAST(CAST((t.baseline * (t.target_year - t.baseline_year)
-                                + (t.target - t.baseline) * (a.year - t.baseline_year)) * 10000 AS HUGEINT)
+                                + (t.target - t.baseline) * (a.year - t.baseline_year)) * 100 * 100 AS HUGEINT)
                          + 50 * (t.target_year - t.baseline_year)
                     AS HUGEINT) // (100 * (t.target_year - t.baseline_year)) AS DECIMAL(18, 0))
                * CAST(0.01 AS DECIMAL(3, 2))
