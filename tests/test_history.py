@@ -80,7 +80,7 @@ def test_the_text_report_says_what_is_new_and_what_was_resolved(cli, tmp_path):
     cli("check", BROKEN, "--history", history, "--quiet")
     run = cli("check", CLEAN, "--history", history, "--lang", "en")
     assert "Since the previous run (recorded as run 2 in" in run.stdout
-    assert "0 new, 69 unchanged, 0 updated, 1 resolved (absent now)." in run.stdout   # clean.xlsx: 69 info findings
+    assert "0 new, 70 unchanged, 0 updated, 1 resolved (absent now)." in run.stdout   # clean.xlsx: 70 info findings
     assert "■ Resolved (found by the previous run, not now)" in run.stdout
     run = cli("check", BROKEN, "--history", history, "--lang", "en")
     assert "- [violation][new] 定州市 2022: public funds per child" in run.stdout
@@ -243,7 +243,7 @@ def test_a_run_killed_while_writing_leaves_the_earlier_runs_intact(cli, tmp_path
     assert after.exit_code == 0, after.output
     assert json.loads(after.stdout) == before                     # runs 1 and 2 as they were, no run 3
     diff = cli("history", history, "--diff", "1", "2", "--lang", "en")
-    assert "0 new, 1 resolved, 0 updated, 69 unchanged." in diff.stdout
+    assert "0 new, 1 resolved, 0 updated, 70 unchanged." in diff.stdout
     # and the file takes the next run, against run 2 (no stale lock, no half-written run 3)
     assert cli("check", BROKEN, "--history", history, "--json", tmp_path / "3.json", "--quiet").exit_code == 1
     doc = json.loads((tmp_path / "3.json").read_text(encoding="utf-8"))

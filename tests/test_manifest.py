@@ -84,7 +84,7 @@ def test_verify_confirms_a_run_that_comes_out_the_same(cli, tmp_path):
     cli("check", BROKEN, "--json", out, "--quiet")
     run = cli("verify", out, "--lang", "en")
     assert run.exit_code == 0, run.output
-    assert "Identical: the audit run again gives the same 70 findings." in run.stdout
+    assert "Identical: the audit run again gives the same 71 findings." in run.stdout
 
 
 def test_verify_shows_what_differs_when_the_ledger_has_changed(cli, tmp_path):

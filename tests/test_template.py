@@ -40,6 +40,9 @@ FILLED_ZH = {
     "财政收支": [
         {"年度": 2023, "行政区划代码": "130682", "地区": "定州市", "财政经常性收入（元）": 1_000_000_000},
     ],
+    "发展指标": [
+        {"年度": 2023, "行政区划代码": "130682", "地区": "定州市", "指标": "九年义务教育巩固率", "数值": 97.35},
+    ],
 }
 
 
@@ -80,7 +83,7 @@ def test_a_filled_in_chinese_template_loads_with_no_findings_and_every_value_rea
     assert {name: (s.source, s.rows_read, s.rows_valid, s.rows_blank) for name, s in ledger.sheets.items()} == {
         "budget": ("教育经费", 2, 2, 0), "enrollment": ("在校生", 2, 2, 0), "surcharge": ("教育费附加", 1, 1, 0),
         "salaries": ("工资", 2, 2, 0), "reference": ("参照值", 1, 1, 0),
-        "fiscal": ("财政收支", 1, 1, 0),
+        "fiscal": ("财政收支", 1, 1, 0), "indicators": ("发展指标", 1, 1, 0),
     }
     budget = ledger.sheets["budget"].frame
     assert budget[["level", "fund_source", "expense_class", "amount", "basis", "_row"]].to_dict("records") == [
@@ -119,7 +122,8 @@ def test_a_filled_in_english_template_loads_with_english_codes_or_chinese_names(
     ledger = finaudit.load(path)
 
     assert ledger.findings == []
-    assert set(ledger.sheets) == {"budget", "enrollment", "surcharge", "salaries", "reference", "fiscal"}
+    assert set(ledger.sheets) == {"budget", "enrollment", "surcharge", "salaries", "reference", "fiscal",
+                                  "indicators"}
     budget = ledger.sheets["budget"].frame
     assert budget["level"].tolist() == ["preschool", "preschool"]
     assert budget["expense_class"].tolist() == ["public_funds", "personnel"]
@@ -158,12 +162,13 @@ def test_finaudit_template_in_english_then_validate_exits_0(cli, tmp_path):
 # --- what the template looks like -----------------------------------------------------
 
 def test_the_chinese_template_has_the_instructions_first_then_one_sheet_per_ledger_sheet(zh_book):
-    assert zh_book.sheetnames == ["填表说明", "教育经费", "在校生", "教育费附加", "工资", "参照值", "财政收支"]
+    assert zh_book.sheetnames == ["填表说明", "教育经费", "在校生", "教育费附加", "工资", "参照值", "财政收支",
+                                  "发展指标"]
 
 
 def test_the_english_template_names_sheets_and_headers_by_their_canonical_names(en_book):
     assert en_book.sheetnames == ["Instructions", "budget", "enrollment", "surcharge", "salaries", "reference",
-                                  "fiscal"]
+                                  "fiscal", "indicators"]
     assert headers(en_book["enrollment"]) == ["year", "region_code", "region_name", "level", "ownership",
                                               "students", "school_id", "school_name", "prior_year_comparable"]
 
@@ -312,3 +317,11 @@ def test_a_dropdown_too_long_to_write_inline_points_at_a_hidden_list_sheet(tmp_p
     assert again.formula1 == level.formula1            # one list per enumeration, shared
     assert [book["_lists"].cell(row=r, column=1).value for r in range(2, 32)] == long_names
     assert finaudit.load(tmp_path / "ledger.xlsx").findings == []
+
+
+def test_the_indicators_sheet_has_a_dropdown_of_the_plan_indicators_and_a_two_decimal_value(zh_book):
+    ws = zh_book["发展指标"]
+    assert headers(ws) == ["年度", "行政区划代码", "地区", "指标", "数值"]     # a value in its own unit: no （元）
+    assert list_validations(ws)["D"] == ["学前三年毛入园率", "九年义务教育巩固率", "高中阶段毛入学率", "高等教育在校生数",
+                                         "“双师型”教师占比", "劳动年龄人口平均受教育年限"]
+    assert ws.column_dimensions["E"].number_format == "0.00"

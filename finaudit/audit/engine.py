@@ -18,6 +18,7 @@ from finaudit.audit.evaluations import (concat_evaluations, evaluated_subjects, 
 from finaudit.audit.outcomes import missing_sheets_finding, profile_of, reported, to_finding
 from finaudit.audit.queries import prepare_rules, run_rule
 from finaudit.audit.session import Cursors, connect, create_tables, create_views, out_of_memory
+from finaudit.audit.targets import plan_targets
 from finaudit.errors import LedgerError, UsageError
 from finaudit.findings import Finding, sort_key
 from finaudit.intake import native as native_mod
@@ -44,19 +45,24 @@ class LedgerAudit:
     started_at: str
 
 
-def _ledger_years(con) -> list[int]:
-    rows = con.execute("SELECT DISTINCT year FROM (SELECT year FROM budget UNION ALL SELECT year FROM enrollment "
-                       "UNION ALL SELECT year FROM surcharge UNION ALL SELECT year FROM salaries) ORDER BY year").fetchall()
+# The sheets whose years and regions are the run's subjects: the fiscal and indicators
+# sheets too, so a province's row there (the 4% of GDP) or a plan indicator of a year the
+# budget does not reach is still audited, never silently passed over.
+_SUBJECT_SHEETS = ("budget", "enrollment", "surcharge", "salaries", "fiscal", "indicators")
+
+
+def _distinct(con, column: str) -> list:
+    union = " UNION ALL ".join(f"SELECT {column} FROM {sheet}" for sheet in _SUBJECT_SHEETS)
+    rows = con.execute(f"SELECT DISTINCT {column} FROM ({union}) ORDER BY 1").fetchall()
     return [r[0] for r in rows if r[0] is not None]
+
+
+def _ledger_years(con) -> list[int]:
+    return _distinct(con, "year")
 
 
 def _ledger_regions(con) -> list[str]:
-    # The fiscal sheet too: a province's or the nation's row there (the 4% of GDP) is a
-    # subject although the county's budget never names that region.
-    rows = con.execute("SELECT DISTINCT region_code FROM (SELECT region_code FROM budget UNION ALL SELECT region_code "
-                       "FROM enrollment UNION ALL SELECT region_code FROM surcharge UNION ALL SELECT region_code "
-                       "FROM salaries UNION ALL SELECT region_code FROM fiscal) ORDER BY 1").fetchall()
-    return [r[0] for r in rows if r[0] is not None]
+    return _distinct(con, "region_code")
 
 
 def _parameter_maps(region_profiles: dict[str, str], years: list[int]) -> dict[str, dict]:
@@ -146,7 +152,7 @@ def _audit(con, ledger: Ledger, rules: dict[str, Rule], profile: str | None, yea
         years = [year]
     regions = _ledger_regions(con)
     region_profiles = {r: (profile or profiles_mod.most_specific(r)) for r in regions}
-    create_views(con, general_budget_sources(region_profiles, years))
+    create_views(con, general_budget_sources(region_profiles, years), plan_targets(region_profiles, years))
 
     rejected = rejected_subjects(ledger)
     # One query per rule for every region: the parameters carry each region's profile.

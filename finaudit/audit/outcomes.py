@@ -32,17 +32,21 @@ def profile_of(row: dict, region_profiles: dict[str, str], forced: str | None) -
 def to_finding(rule: Rule, row: dict, profile_id: str, ledger: Ledger, draft_severity: str | None = None) -> Finding:
     outcome = row["outcome"]
     check_name = row.get("check_name") or "main"
+    # A check name may be qualified by the item it was checked on, `check.item` (PLAN_TARGET:
+    # `binding.compulsory_consolidation`): the check gives the message, severity and clauses;
+    # the whole name identifies the finding, so two indicators of one region-year stay two.
+    base_check = check_name.split(".", 1)[0]
     year = row.get("year")
     if outcome == "fail":
         # A check with a severity of its own (an advisory comparison) keeps it; a profile's
         # override (力争 makes a requirement advisory) applies to the rule's main checks.
-        own = (rule.checks.get(check_name) or {}).get("severity")
+        own = (rule.checks.get(base_check) or {}).get("severity")
         severity = own or (profiles_mod.severity_override(profile_id, rule.id, year) if year else None) \
             or rule.severity
         if rule.kind == "draft" and draft_severity is not None:
             severity = draft_severity
         # Data-integrity rules name the sheet as their check and share one message.
-        spec = rule.checks.get(check_name) or (rule.checks["main"] if list(rule.checks) == ["main"] else None)
+        spec = rule.checks.get(base_check) or (rule.checks["main"] if list(rule.checks) == ["main"] else None)
         if spec is None:
             raise RuleError(f"rules/{rule.path.name} 没有声明检查“{check_name}”。",
                             f"rules/{rule.path.name} does not declare check '{check_name}'.")
@@ -68,7 +72,7 @@ def to_finding(rule: Rule, row: dict, profile_id: str, ledger: Ledger, draft_sev
         measure={"actual": _round(row.get("actual")), "required": _round(row.get("required")),
                  "unit": rule.measures.get("unit")},
         shortfall_yuan=_round(row.get("shortfall_yuan")) if outcome == "fail" else None,
-        basis=[dict(c) for c in profiles_mod.clauses(profile_id, rule.id, year, check_name)], profile=profile_id,
+        basis=[dict(c) for c in profiles_mod.clauses(profile_id, rule.id, year, base_check)], profile=profile_id,
         parameters=used,
         check=check_name,
         details={"outcome": outcome, "reason": row.get("reason")} if outcome == "unevaluable" or row.get("reason")

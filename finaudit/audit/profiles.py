@@ -92,6 +92,30 @@ def _check_codes(dated: dict[int, dict], spec: dict, where: str) -> None:
                             f"{join_names(known, 'en')}.")
 
 
+# A plan target (parameter type `targets`, rules/parameters.yaml): what each indicator's
+# entry must say. A baseline without its year (or the reverse) would draw no path.
+TARGET_FIELDS = ("target", "target_year", "attribute", "clause")
+TARGET_ATTRIBUTES = ("binding", "expected")      # 约束性, 预期性
+
+
+def _check_targets(dated: dict[int, dict], spec: dict, where: str) -> None:
+    if spec.get("type") != "targets":
+        return
+    for year, entry in dated.items():
+        for indicator, target in (entry["value"] or {}).items():
+            here = f"{where} {year} 年 {indicator}"
+            missing = [k for k in TARGET_FIELDS if (target or {}).get(k) in (None, "")]
+            if missing:
+                raise RuleError(f"{here} 缺少 {join_names(missing, 'zh')}。", f"{here} lacks {join_names(missing, 'en')}.")
+            if target["attribute"] not in TARGET_ATTRIBUTES:
+                raise RuleError(f"{here} 的 attribute“{target['attribute']}”无效；可用：binding（约束性）、expected（预期性）。",
+                                f"{here}: attribute '{target['attribute']}' is not binding or expected.")
+            if ("baseline" in target) != ("baseline_year" in target) or \
+                    ("baseline_year" in target and not target["baseline_year"] < target["target_year"]):
+                raise RuleError(f"{here}：baseline 与 baseline_year 须同时给出，且基期早于目标年度。",
+                                f"{here}: baseline and baseline_year go together, the baseline year before the target year.")
+
+
 @functools.lru_cache(maxsize=None)
 def load_profiles() -> dict[str, Profile]:
     registry = parameter_registry()
@@ -109,6 +133,7 @@ def load_profiles() -> dict[str, Profile]:
                                 f"{where} sets parameter '{name}', which rules/parameters.yaml does not declare.")
             params[name] = _dated(pspec, f"{where} 参数 {name}")
             _check_codes(params[name], registry[name], f"{where} 参数 {name}")
+            _check_targets(params[name], registry[name], f"{where} 参数 {name}")
         severity = {rule: _dated(sspec, f"{where} severity {rule}") for rule, sspec in (spec.get("severity") or {}).items()}
         for rule, dated in severity.items():
             bad = [e["value"] for e in dated.values() if e["value"] not in SEVERITIES]
@@ -214,10 +239,26 @@ def parameters_used(names: tuple[str, ...], profile_id: str, year: int | None) -
 def shown_value(name: str, value, lang: str):
     """A parameter's value as a reader reads it: a list of codes (教育费附加, not
     education_surcharge) in the user's language where the parameter names its enumeration."""
-    enum = parameter_registry().get(name, {}).get("enum")
+    spec = parameter_registry().get(name, {})
+    enum = spec.get("enum")
+    if spec.get("type") == "targets" and isinstance(value, dict):
+        return [target_text(code, target, lang) for code, target in value.items()]
     if enum and isinstance(value, list):
         return [enum_label(enum, v, lang) for v in value]
     return value
+
+
+def target_text(indicator: str, target: dict, lang: str) -> str:
+    """One plan target as a reader reads it: 九年义务教育巩固率 2020年96.31 → 2025年98%（约束性）."""
+    spec = enums()["indicator"].get(indicator, {})
+    unit = (spec.get("unit") or {}).get(lang, "")
+    zh = lang == "zh"
+    base = target.get("baseline_year")
+    start = (f"{base}年{target['baseline']:g} → " if zh else f"{target['baseline']:g} in {base} -> ") if base else ""
+    attribute = {"binding": ("约束性", "binding"), "expected": ("预期性", "expected")}[target["attribute"]][0 if zh else 1]
+    if zh:
+        return f"{enum_label('indicator', indicator, lang)} {start}{target['target_year']}年{target['target']:g}{unit}（{attribute}）"
+    return f"{enum_label('indicator', indicator, lang)}: {start}{target['target']:g}{unit} by {target['target_year']} ({attribute})"
 
 
 def reload() -> None:

@@ -76,7 +76,7 @@ def run_rule(con, rule: Rule, params: dict):
 def _dummy_params(rule: Rule) -> dict:
     registry = profiles_mod.parameter_registry()
     params = {"regions": ["000000"], "years": [2000], "region_names": {"key": ["000000"], "value": ["x"]}}
-    for name in rule.parameters:
+    for name in (p for p in rule.parameters if p in rule.bound):     # engine-bound ones are tables
         params[name] = {"key": ["000000"], "value": [{"key": [2000], "value": [_DUMMY[registry[name]["type"]]]}]}
     return {k: v for k, v in params.items() if k in rule.bound}
 

@@ -11,12 +11,13 @@ import duckdb
 import pyarrow as pa
 
 from finaudit.audit.catalogue import views_sql
+from finaudit.audit.targets import SCHEMA as TARGETS_SCHEMA
 from finaudit.errors import RuleError, UsageError
 from finaudit.intake.schema import load_schemas
 
 # Money is exact decimal: sums of amounts like 100.10 + 200.20 must equal 300.30, or a
 # year spending the same as the last would be reported as a fall of 0.00 yuan.
-_SQL_TYPES = {"year": "INTEGER", "count": "BIGINT", "money": "DECIMAL(38, 4)"}
+_SQL_TYPES = {"year": "INTEGER", "count": "BIGINT", "money": "DECIMAL(38, 4)", "number": "DECIMAL(18, 4)"}
 _SOURCES_SCHEMA = pa.schema([("region_code", pa.string()), ("year", pa.int32()), ("fund_source", pa.string())])
 
 
@@ -104,11 +105,15 @@ class Cursors:
             cursor.close()
 
 
-def create_views(con, general_budget_sources: dict | None = None) -> None:
+def create_views(con, general_budget_sources: dict | None = None, plan_targets: pa.Table | None = None) -> None:
     """rules/views.sql, each table as soon as the tables it reads exist (two at a time).
     First the table `general_budget_sources` (region_code, year, fund_source): which fund
     sources make up a region's general-budget education spending in a year, by its profile
-    (engine.general_budget_sources; empty when the rules are only prepared)."""
+    (engine.general_budget_sources; empty when the rules are only prepared); and the table
+    `plan_targets`: each region's plan indicator targets in force per year (audit/targets.py)."""
+    con.register("plan_targets_in", plan_targets if plan_targets is not None else TARGETS_SCHEMA.empty_table())
+    con.execute("CREATE OR REPLACE TABLE plan_targets AS SELECT * FROM plan_targets_in")
+    con.unregister("plan_targets_in")
     sources = pa.table(general_budget_sources or {"region_code": [], "year": [], "fund_source": []},
                        schema=_SOURCES_SCHEMA)
     con.register("general_budget_sources_in", sources)

@@ -18,7 +18,7 @@ from finaudit.report.labels import width as display_width
 INSTRUCTIONS = {"zh": "填表说明", "en": "Instructions"}
 LISTS_SHEET = "_lists"          # only used when a dropdown list is too long to write inline
 FIRST_DATA_ROW, LAST_ROW = 2, 1_048_576
-NUMBER_FORMATS = {"money": "#,##0.00", "count": "0", "year": "0", "region_code": "@"}
+NUMBER_FORMATS = {"money": "#,##0.00", "count": "0", "number": "0.00", "year": "0", "region_code": "@"}
 REQUIRED_FILL = "FCE4D6"        # headers of required columns
 OPTIONAL_FILL = "DDEBF7"
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -33,6 +33,8 @@ TYPE_TEXT = {
     "money": {"zh": "金额，默认单位元；可将表头改为“（万元）”或“（亿元）”",
               "en": "Amount in yuan; a header such as amount (万元) declares another unit"},
     "count": {"zh": "非负整数", "en": "Whole number, not negative"},
+    "number": {"zh": "数字，按该列说明的单位填写（百分比写 93.5，不写 0.935 或 93.5%格式的单元格）",
+               "en": "Number in the unit the column states (a percentage as 93.5, not 0.935 or a percent-formatted cell)"},
 }
 LABELS = {
     "zh": {"required": "必填", "optional": "选填", "sheet_required": "必需工作表", "sheet_optional": "可选工作表",
@@ -161,8 +163,8 @@ def _validation(book, column: Column, lang: str):
         return DataValidation(type="whole", operator="between", formula1=str(low), formula2=str(high),
                               allow_blank=True, errorStyle="warning", showErrorMessage=True,
                               error=(f"年份应在 {low}–{high} 之间" if zh else f"A year between {low} and {high}"))
-    if column.type in ("money", "count") and column.min is not None:
-        kind = "decimal" if column.type == "money" else "whole"
+    if column.type in ("money", "count", "number") and column.min is not None:
+        kind = "whole" if column.type == "count" else "decimal"
         return DataValidation(type=kind, operator="greaterThanOrEqual", formula1=str(column.min),
                               allow_blank=True, errorStyle="warning", showErrorMessage=True,
                               error=(f"应为不小于 {column.min} 的数" if zh else f"A number not below {column.min}"))

@@ -27,7 +27,7 @@ def bounds(column: Column) -> tuple[float | None, float | None]:
     """(lowest, highest) value a numeric column accepts; None where there is no bound."""
     if column.type == "year":
         return YEAR_RANGE
-    if column.type in TOTALLED_TYPES:
+    if column.type in TOTALLED_TYPES or column.type == "number":
         return column.min, column.max
     return None, None
 

@@ -15,7 +15,7 @@ from finaudit.intake.validate import exact_money_sql, failure_cases
 
 # Distinct values keep money as DOUBLE: units are applied before the cast to DECIMAL, as
 # ledger.load does (1.23456789 万元 is 12345.6789 yuan, not 1.2346 x 10000).
-_MAP_TYPES = {"year": "INTEGER", "count": "BIGINT", "money": "DOUBLE"}
+_MAP_TYPES = {"year": "INTEGER", "count": "BIGINT", "money": "DOUBLE", "number": "DOUBLE"}
 
 
 @dataclass

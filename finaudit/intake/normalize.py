@@ -141,6 +141,8 @@ def _number_text(value, column: Column) -> str | None:
         text = text.removesuffix("元")
     elif column.type == "count":
         text = text.removesuffix("人")
+    elif column.type == "number":       # a rate written 93.5% is 93.5 (percent)
+        text = text.removesuffix("%")
     return text
 
 

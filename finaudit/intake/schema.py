@@ -18,8 +18,8 @@ from finaudit.resources import schemas_dir
 # one and builds the same objects; PyYAML built without libyaml has only the latter.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-SHEET_ORDER = ("budget", "enrollment", "surcharge", "salaries", "reference", "fiscal")
-NUMERIC_TYPES = ("year", "money", "count")
+SHEET_ORDER = ("budget", "enrollment", "surcharge", "salaries", "reference", "fiscal", "indicators")
+NUMERIC_TYPES = ("year", "money", "count", "number")
 YEAR_RANGE = (1949, 2100)
 
 
@@ -36,7 +36,9 @@ MONEY_LIMIT = 1e13  # a column may raise it (limit_yuan): the nation's GDP and r
 @dataclass(frozen=True)
 class Column:
     name: str
-    type: str  # year | region_code | text | enum | money | count
+    # year | region_code | text | enum | money | count | number (a figure in its own unit,
+    # such as a rate in percent: never scaled by a 万元 header, never summed)
+    type: str
     required: bool
     aliases: tuple[str, ...]
     description: dict

@@ -32,14 +32,14 @@ def exact_money_sql(value: str, limit: float = MONEY_LIMIT) -> str:
             "AS DECIMAL(38, 4))")
 
 
-_DTYPES = {"year": "Int64", "count": "Int64", "money": "float64"}
+_DTYPES = {"year": "Int64", "count": "Int64", "money": "float64", "number": "float64"}
 
 
 def _checks(column: Column):
     """pandera checks of one column; `error` carries our reason into failure_cases.check."""
     import pandera.pandas as pa
 
-    if column.type in ("year", "money", "count"):
+    if column.numeric:
         low, high = bounds(column)          # checks.py: the Parquet path checks the same bounds
         checks = []
         if low is not None:
@@ -116,7 +116,7 @@ def schema_message(reason: str, column: Column, value, cell: str) -> dict:
                 "en": f"{cell}: required column '{en_col}' is empty."}
     if reason == "SCHEMA_TYPE":
         kind_zh, kind_en = {"year": ("有效年份", "a year"), "count": ("非负整数", "a whole number"),
-                            "money": ("数字", "a number")}[column.type]
+                            "money": ("数字", "a number"), "number": ("数字", "a number")}[column.type]
         return {"zh": f"{cell}：“{zh_col}”的值“{shown}”不是{kind_zh}。",
                 "en": f"{cell}: '{en_col}' value '{shown}' is not {kind_en}."}
     if reason == "SCHEMA_ALLOWED_VALUE":
