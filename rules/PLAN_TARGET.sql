@@ -15,10 +15,14 @@
 -- Direction (schemas/enums.yaml): higher (the value must reach the target) or lower.
 -- The check name is qualified by the indicator (binding.compulsory_consolidation): two
 -- indicators of one region-year are two findings.
+-- Subjects: the audited region-years and those the indicators sheet reports (a plan's final
+-- year may be reported before its budget is in the ledger).
 WITH audited AS (
-    SELECT region_code, region_name, year
-    FROM audited_region_years
+    SELECT region_code, min(region_name) AS region_name, year
+    FROM (SELECT region_code, region_name, year FROM audited_region_years
+          UNION ALL SELECT region_code, region_name, year FROM indicators) a
     WHERE list_contains($regions, region_code) AND list_contains($years, year)
+    GROUP BY region_code, year
 ),
 reported AS (
     SELECT region_code, year, indicator, min(region_name) AS region_name,

@@ -44,6 +44,10 @@ ZH = {
     "pay_group": {"compulsory_teacher": "义务教育教师", "civil_servant": "公务员"},
     "metric": {"provincial_avg_compulsory_public_funds_per_student": "全省义务教育生均公用经费"},
     "basis": {"final": "决算", "budget": "预算"},
+    "indicator": {"preschool_gross_enrollment": "学前三年毛入园率", "compulsory_consolidation": "九年义务教育巩固率",
+                  "senior_gross_enrollment": "高中阶段毛入学率", "higher_education_students": "高等教育在校生数",
+                  "dual_qualified_teacher_share": "“双师型”教师占比",
+                  "working_age_schooling_years": "劳动年龄人口平均受教育年限"},
 }
 HEADERS_ZH = {
     "budget": {"year": "年度", "region_code": "行政区划代码", "region_name": "地区", "level": "学段",
@@ -60,9 +64,11 @@ HEADERS_ZH = {
     "fiscal": {"year": "年度", "region_code": "行政区划代码", "region_name": "地区",
                "recurring_revenue": "财政经常性收入（万元）", "total_expenditure": "一般公共预算支出（万元）",
                "gdp": "地区生产总值（万元）", "fiscal_education": "国家财政性教育经费（万元）"},
+    "indicators": {"year": "年度", "region_code": "行政区划代码", "region_name": "地区", "indicator": "指标",
+                   "value": "数值"},
 }
 SHEET_ZH = {"budget": "教育经费", "enrollment": "在校生", "surcharge": "教育费附加", "salaries": "工资",
-            "reference": "参照值", "fiscal": "财政收支"}
+            "reference": "参照值", "fiscal": "财政收支", "indicators": "发展指标"}
 MONEY_WAN = {"amount", "prior_year_comparable", "collected", "vocational", "total_pay",
              "recurring_revenue", "total_expenditure", "gdp", "fiscal_education"}
 # Each county's recurring revenue grows 3% a year and its general-budget expenditure 4%:
@@ -71,6 +77,17 @@ MONEY_WAN = {"amount", "prior_year_comparable", "collected", "vocational", "tota
 REVENUE, EXPENDITURE = 1_500_000_000, 3_000_000_000
 PROVINCE_NAME, PROVINCE_GDP, PROVINCE_REVENUE = "河北省", 4_000_000_000_000, 300_000_000_000
 COMPULSORY = ("primary", "junior", "special")
+# Plan indicators. 襄都区 follows Xingtai's Table 1 (2020 baseline -> 2025 target), a little
+# ahead of the straight path every year; 定州市 reports the three its plan targets for 2025.
+XINGTAI_TABLE_1 = {"preschool_gross_enrollment": (90.07, 93), "compulsory_consolidation": (96.31, 98),
+                   "senior_gross_enrollment": (94.02, 95), "higher_education_students": (6.04, 7),
+                   "dual_qualified_teacher_share": (44.54, 60), "working_age_schooling_years": (10.81, 11.3)}
+DINGZHOU_2025 = {"preschool_gross_enrollment": 92, "compulsory_consolidation": 98, "senior_gross_enrollment": 95}
+
+
+def _on_path(baseline: float, target: float, year: int) -> float:
+    """A value 0.05 ahead of the straight path from the 2020 baseline to the 2025 target."""
+    return round(baseline + (target - baseline) * (year - 2020) / 5 + 0.05, 2)
 
 
 def _hundreds(x: float) -> int:
@@ -80,7 +97,7 @@ def _hundreds(x: float) -> int:
 
 def clean_ledger() -> dict[str, list[dict]]:
     """The clean ledger as rows of canonical (English) fields, money in yuan."""
-    budget, enrollment, surcharge, salaries, reference, fiscal = [], [], [], [], [], []
+    budget, enrollment, surcharge, salaries, reference, fiscal, indicators = [], [], [], [], [], [], []
     for code, name in REGIONS:
         for t, year in enumerate(YEARS):
             base = {"year": year, "region_code": code, "region_name": name}
@@ -128,8 +145,14 @@ def clean_ledger() -> dict[str, list[dict]]:
         fiscal.append({"year": year, "region_code": PROVINCE, "region_name": PROVINCE_NAME,
                        "recurring_revenue": _hundreds(PROVINCE_REVENUE * 1.03 ** (year - YEARS[0])),
                        "gdp": gdp, "fiscal_education": _hundreds(gdp * 0.042)})
+        for indicator, (baseline, target) in XINGTAI_TABLE_1.items():
+            indicators.append({"year": year, "region_code": "130502", "region_name": "襄都区",
+                               "indicator": indicator, "value": _on_path(baseline, target, year)})
+        for indicator, target in DINGZHOU_2025.items():
+            indicators.append({"year": year, "region_code": "130682", "region_name": "定州市",
+                               "indicator": indicator, "value": round(target - 0.2 * (2025 - year), 2)})
     return {"budget": budget, "enrollment": enrollment, "surcharge": surcharge,
-            "salaries": salaries, "reference": reference, "fiscal": fiscal}
+            "salaries": salaries, "reference": reference, "fiscal": fiscal, "indicators": indicators}
 
 
 def _find(rows, **match):
@@ -270,6 +293,18 @@ def breaking_ledgers() -> dict[str, tuple[str, dict]]:
     def province_below_four_percent(ledger):
         row = _find(ledger["fiscal"], region_code=PROVINCE, year=2023)[0]
         row["fiscal_education"] = _hundreds(row["gdp"] * 0.036)
+    def plan_year_missed(ledger):
+        # The plan's last year is reported with the ledger (a 十四五 final review): every
+        # target met but 襄都区's binding 九年义务教育巩固率, 97.90 against 98.
+        for indicator, (_, target) in XINGTAI_TABLE_1.items():
+            value = 97.9 if indicator == "compulsory_consolidation" else target
+            ledger["indicators"].append({"year": 2025, "region_code": "130502", "region_name": "襄都区",
+                                         "indicator": indicator, "value": value})
+        for indicator, target in DINGZHOU_2025.items():
+            ledger["indicators"].append({"year": 2025, "region_code": "130682", "region_name": "定州市",
+                                         "indicator": indicator, "value": target})
+    variant("PLAN_TARGET", "襄都区2025年九年义务教育巩固率97.90%，未达到规划约束性目标98%", plan_year_missed)
+
     variant("FISCAL_EDU_GDP_SHARE", "河北省2023年国家财政性教育经费占地区生产总值3.6%（省级对照）",
             province_below_four_percent)
     return out
