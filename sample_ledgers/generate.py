@@ -221,19 +221,51 @@ def breaking_ledgers() -> dict[str, tuple[str, dict]]:
         personnel["amount"] += public["amount"] - per_student * students
         public["amount"] = per_student * students
 
-    # A floor is broken by funding held below it every year, never by a cut: a cut would
-    # also be a fall of public funds per student (PUBLIC_FUNDS_PER_STUDENT_GROW).
-    def hold_below(ledger, per_student, **where):
-        for year in YEARS:
-            students = sum(r["students"] for r in _find(ledger["enrollment"], year=year, **where))
-            move_to_personnel(_find(ledger["budget"], year=year, **where), per_student, students)
+    # A floor is broken by one school held below it while the level's public funds per
+    # student stay as in the clean ledger: a cut of the level would also be a fall of public
+    # funds per student (PUBLIC_FUNDS_PER_STUDENT_GROW), and this sample breaks one rule.
+    def shift_public_funds(low, high, per_student, students):
+        """Public funds of school `low` cut to `per_student`; school `high` gets the difference."""
+        public = next(r for r in low if r["expense_class"] == "public_funds")
+        moved = public["amount"] - per_student * students
+        public["amount"] -= moved
+        next(r for r in high if r["expense_class"] == "public_funds")["amount"] += moved
 
-    variant("FLOOR_SENIOR_GENERAL", "定州市第一中学历年生均公用经费均为900元",
-            lambda ledger: hold_below(ledger, 900, school_id="130682S01"))
-    variant("FLOOR_PRESCHOOL", "定州市公办幼儿园历年生均公用经费均为390元",
-            lambda ledger: hold_below(ledger, 390, region_code="130682", level="preschool"))
-    variant("FLOOR_SECONDARY_VOCATIONAL", "定州市中职历年生均公用经费均为950元",
-            lambda ledger: hold_below(ledger, 950, region_code="130682", level="secondary_vocational"))
+    def cut_senior_school(ledger):
+        # One 定州市 high school's 2023 public funds fall to 900 yuan per student; the other's rise.
+        low, high = "130682S01", "130682S02"
+        students = _find(ledger["enrollment"], school_id=low, year=2023)[0]["students"]
+        shift_public_funds(_find(ledger["budget"], school_id=low, year=2023),
+                           _find(ledger["budget"], school_id=high, year=2023), 900, students)
+    variant("FLOOR_SENIOR_GENERAL", "定州市第一中学2023年生均公用经费900元（第二中学相应增加）", cut_senior_school)
+
+    def one_school_below(ledger, year, level, school, rest, per_student):
+        # The region's rows of the level become two schools' with the same totals: the small
+        # school's rows take the region rows' places (every other row keeps its number), the
+        # other school's are added at the end. The small one gets `per_student` of public
+        # funds, the other the rest.
+        code, name = "130682", "定州市"
+        heads = _find(ledger["enrollment"], region_code=code, year=year, level=level)[0]
+        rows = _find(ledger["budget"], region_code=code, year=year, level=level)
+        total, small = heads["students"], 200
+        first = {"school_id": f"{code}{school[0]}", "school_name": f"{name}{school[1]}"}
+        other = {"school_id": f"{code}{rest[0]}", "school_name": f"{name}{rest[1]}"}
+        ledger["enrollment"].append({**heads, "students": total - small, **other})
+        heads.update(students=small, **first)
+        small_rows, other_rows = [], []
+        for row in rows:
+            part = _hundreds(row["amount"] * small / total)
+            other_rows.append({**row, "amount": row["amount"] - part, **other})
+            row.update(amount=part, **first)
+            small_rows.append(row)
+        ledger["budget"].extend(other_rows)
+        shift_public_funds(small_rows, other_rows, per_student, small)
+
+    variant("FLOOR_PRESCHOOL", "定州市第一幼儿园2022年生均公用经费390元（其他幼儿园相应增加）",
+            lambda ledger: one_school_below(ledger, 2022, "preschool", ("K01", "第一幼儿园"), ("K99", "其他公办幼儿园"), 390))
+    variant("FLOOR_SECONDARY_VOCATIONAL", "定州市职业技术教育中心2023年生均公用经费950元（其他学校相应增加）",
+            lambda ledger: one_school_below(ledger, 2023, "secondary_vocational", ("V01", "职业技术教育中心"),
+                                             ("V99", "其他中职学校"), 950))
 
     def short_surcharge(ledger):
         row = _find(ledger["surcharge"], region_code="130502", year=2023, surcharge_type="education_surcharge")[0]

@@ -83,7 +83,7 @@ def test_every_finding_names_its_file(cli, tmp_path):
 def test_the_text_report_lists_the_ledgers_and_tags_each_finding_with_its_file(cli, county_folder):
     run = cli("check", county_folder, "--lang", "en")
     assert "Ledgers: 3, audited 2, could not be audited 1" in run.stdout
-    assert "(b_broken.xlsx) 定州市 2022: public funds per child" in run.stdout
+    assert "(b_broken.xlsx) 定州市第一幼儿园 (130682K01), 定州市 2022: public funds per child" in run.stdout
     assert "not audited: " in run.stdout and "c_corrupt.xlsx" in run.stdout
 
 

@@ -43,7 +43,7 @@ def test_quiet_prints_nothing(cli):
 def test_the_text_report_names_the_clause_the_cell_and_the_money(cli):
     run = cli("check", BROKEN)
     assert "幼儿园生均公用经费(生均400元)" in run.stdout
-    assert "缺口123,640.00元" in run.stdout
+    assert "缺口2,000.00元" in run.stdout
     assert "教育经费!H70" in run.stdout
     assert "定州市 → dingzhou" in run.stdout
 
@@ -62,7 +62,7 @@ def test_json_is_written_with_the_documented_shape(cli, tmp_path):
     assert set(doc) == {"finaudit_version", "format_version", "run", "summary", "findings"}
     assert set(doc["run"]) == {"id", "started_at", "finaudit_version", "profiles", "parameters", "rules_digest",
                                "schemas_digest", "options", "inputs"}
-    assert doc["run"]["inputs"][0]["sha256"] and len(doc["run"]["inputs"][0]["sheets"]) == 5
+    assert doc["run"]["inputs"][0]["sha256"] and len(doc["run"]["inputs"][0]["sheets"]) == 7
     for finding in doc["findings"]:
         assert FINDING_KEYS <= set(finding)
         assert set(finding["subject"]) == {"region_code", "region_name", "year", "level", "school_id"}

@@ -19,7 +19,8 @@ from test_rules import write_ledger
 
 def _county(folder: Path, per_student: dict[tuple[int, str], float], region=("130682", "定州市")) -> Path:
     """A county's ledger: public funds per student of each (year, level), 1000 public students each,
-    and personnel spending growing fast enough that only the floors can fail."""
+    and personnel spending growing fast enough that only the floors, and public funds per
+    student falling (PUBLIC_FUNDS_PER_STUDENT_GROW), can fail."""
     code, name = region
     budget = [{"year": y, "level": lv, "expense_class": "public_funds", "amount": amount * 1000,
                "region_code": code, "region_name": name} for (y, lv), amount in per_student.items()]
@@ -38,10 +39,10 @@ def _audit(cli, ledger, history, tmp_path, *extra) -> dict:
 
 
 def _violations(doc: dict) -> dict:
-    """(rule, year) -> baseline state of each violation, and of each resolved one."""
-    out = {(f["rule_id"], f["subject"]["year"]): f["baseline_state"]
+    """(rule, year, level) -> baseline state of each violation, and of each resolved one."""
+    out = {(f["rule_id"], f["subject"]["year"], f["subject"]["level"]): f["baseline_state"]
            for f in doc["findings"] if f["severity"] == "violation"}
-    out.update({(f["rule_id"], f["subject"]["year"]): "absent"
+    out.update({(f["rule_id"], f["subject"]["year"], f["subject"]["level"]): "absent"
                 for f in doc["baseline"]["absent"] if f["severity"] == "violation"})
     return out
 
@@ -49,28 +50,38 @@ def _violations(doc: dict) -> dict:
 def test_three_yearly_runs_tell_the_fixed_the_new_and_the_persisting_violation_apart(cli, tmp_path):
     history = tmp_path / "audit.duckdb"
     ok = {(y, lv): 1500 for y in (2021, 2022, 2023, 2024) for lv in ("preschool", "senior_general")}
-    # 2022 workbook: kindergartens get 390 per child (persists), high schools 900 (fixed later)
+    # 2022 workbook: kindergartens get 390 per child (persists), high schools 900 (fixed later);
+    # both fell from 1500 in 2021, so public funds per student fell too
     first = _county(tmp_path / "2022", {**{k: v for k, v in ok.items() if k[0] <= 2022},
                                         (2022, "preschool"): 390, (2022, "senior_general"): 900})
     doc1 = _audit(cli, first, history, tmp_path)
-    assert _violations(doc1) == {("FLOOR_PRESCHOOL", 2022): "new", ("FLOOR_SENIOR_GENERAL", 2022): "new"}
+    assert _violations(doc1) == {("FLOOR_PRESCHOOL", 2022, "preschool"): "new",
+                                 ("FLOOR_SENIOR_GENERAL", 2022, "senior_general"): "new",
+                                 ("PUBLIC_FUNDS_PER_STUDENT_GROW", 2022, "preschool"): "new",
+                                 ("PUBLIC_FUNDS_PER_STUDENT_GROW", 2022, "senior_general"): "new"}
     assert doc1["baseline"]["previous_runs"] == []
 
     # 2023 workbook: 2022 high-school money partly restored (950: still short, figures changed)
     second = _county(tmp_path / "2023", {**{k: v for k, v in ok.items() if k[0] <= 2023},
                                          (2022, "preschool"): 390, (2022, "senior_general"): 950})
     doc2 = _audit(cli, second, history, tmp_path)
-    assert _violations(doc2) == {("FLOOR_PRESCHOOL", 2022): "unchanged", ("FLOOR_SENIOR_GENERAL", 2022): "updated"}
+    assert _violations(doc2) == {("FLOOR_PRESCHOOL", 2022, "preschool"): "unchanged",
+                                 ("FLOOR_SENIOR_GENERAL", 2022, "senior_general"): "updated",
+                                 ("PUBLIC_FUNDS_PER_STUDENT_GROW", 2022, "preschool"): "unchanged",
+                                 ("PUBLIC_FUNDS_PER_STUDENT_GROW", 2022, "senior_general"): "updated"}
     assert doc2["baseline"]["previous_runs"] == [doc1["run"]["id"]]
 
     # 2024 workbook: high schools fully restored (fixed), 2022 kindergartens still short, and
-    # 2024 kindergartens get 380 per child (new)
+    # 2024 kindergartens get 380 per child (new; a fall from 2023's 1500 too)
     third = _county(tmp_path / "2024", {**ok, (2022, "preschool"): 390, (2024, "preschool"): 380})
     doc3 = _audit(cli, third, history, tmp_path)
-    assert _violations(doc3) == {("FLOOR_PRESCHOOL", 2022): "unchanged",     # persists
-                                 ("FLOOR_SENIOR_GENERAL", 2022): "absent",    # fixed
-                                 ("FLOOR_PRESCHOOL", 2024): "new"}            # new
-    assert doc3["baseline"]["counts"]["absent"] == 1
+    assert _violations(doc3) == {("FLOOR_PRESCHOOL", 2022, "preschool"): "unchanged",     # persists
+                                 ("FLOOR_SENIOR_GENERAL", 2022, "senior_general"): "absent",  # fixed
+                                 ("FLOOR_PRESCHOOL", 2024, "preschool"): "new",           # new
+                                 ("PUBLIC_FUNDS_PER_STUDENT_GROW", 2022, "preschool"): "unchanged",
+                                 ("PUBLIC_FUNDS_PER_STUDENT_GROW", 2022, "senior_general"): "absent",
+                                 ("PUBLIC_FUNDS_PER_STUDENT_GROW", 2024, "preschool"): "new"}
+    assert doc3["baseline"]["counts"]["absent"] == 2
     # every finding of a year audited before, about unchanged figures, is unchanged
     assert {f["baseline_state"] for f in doc3["findings"] if f["subject"]["year"] == 2021} == {"unchanged"}
 
@@ -80,10 +91,10 @@ def test_the_text_report_says_what_is_new_and_what_was_resolved(cli, tmp_path):
     cli("check", BROKEN, "--history", history, "--quiet")
     run = cli("check", CLEAN, "--history", history, "--lang", "en")
     assert "Since the previous run (recorded as run 2 in" in run.stdout
-    assert "0 new, 70 unchanged, 0 updated, 1 resolved (absent now)." in run.stdout   # clean.xlsx: 70 info findings
+    assert "0 new, 91 unchanged, 0 updated, 1 resolved (absent now)." in run.stdout   # clean.xlsx: 91 info findings
     assert "■ Resolved (found by the previous run, not now)" in run.stdout
     run = cli("check", BROKEN, "--history", history, "--lang", "en")
-    assert "- [violation][new] 定州市 2022: public funds per child" in run.stdout
+    assert "- [violation][new] 定州市第一幼儿园 (130682K01), 定州市 2022: public funds per child" in run.stdout
 
 
 def test_the_baseline_is_the_previous_run_over_the_same_regions(cli, tmp_path):
@@ -98,7 +109,7 @@ def test_the_baseline_is_the_previous_run_over_the_same_regions(cli, tmp_path):
     assert doc3["baseline"]["previous_runs"] == [doc1["run"]["id"]]
     assert set(_violations(doc3).values()) == {"unchanged"}
     only_2023 = _audit(cli, county, history, tmp_path, "--year", "2023")
-    assert _violations(only_2023) == {("FLOOR_PRESCHOOL", 2023): "unchanged"}     # 2022 not "resolved"
+    assert _violations(only_2023) == {("FLOOR_PRESCHOOL", 2023, "preschool"): "unchanged"}     # 2022 not "resolved"
 
 
 def test_history_lists_the_runs_and_diff_shows_what_changed(cli, tmp_path):
@@ -116,7 +127,7 @@ def test_history_lists_the_runs_and_diff_shows_what_changed(cli, tmp_path):
     run = cli("history", history, "--diff", first["run"]["id"][:6], "2", "--lang", "en")
     assert run.exit_code == 0, run.output
     assert "0 new, 1 resolved, 0 updated, " in run.stdout
-    assert "  - [violation] FLOOR_PRESCHOOL (break_FLOOR_PRESCHOOL.xlsx) 定州市 2022" in run.stdout
+    assert "  - [violation] FLOOR_PRESCHOOL (break_FLOOR_PRESCHOOL.xlsx) 定州市第一幼儿园 (130682K01), 定州市 2022" in run.stdout
     back = cli("history", history, "--diff", "2", "1", "--lang", "en")
     assert "1 new, 0 resolved" in back.stdout
 
@@ -243,7 +254,7 @@ def test_a_run_killed_while_writing_leaves_the_earlier_runs_intact(cli, tmp_path
     assert after.exit_code == 0, after.output
     assert json.loads(after.stdout) == before                     # runs 1 and 2 as they were, no run 3
     diff = cli("history", history, "--diff", "1", "2", "--lang", "en")
-    assert "0 new, 1 resolved, 0 updated, 70 unchanged." in diff.stdout
+    assert "0 new, 1 resolved, 0 updated, 91 unchanged." in diff.stdout
     # and the file takes the next run, against run 2 (no stale lock, no half-written run 3)
     assert cli("check", BROKEN, "--history", history, "--json", tmp_path / "3.json", "--quiet").exit_code == 1
     doc = json.loads((tmp_path / "3.json").read_text(encoding="utf-8"))

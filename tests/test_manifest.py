@@ -84,7 +84,7 @@ def test_verify_confirms_a_run_that_comes_out_the_same(cli, tmp_path):
     cli("check", BROKEN, "--json", out, "--quiet")
     run = cli("verify", out, "--lang", "en")
     assert run.exit_code == 0, run.output
-    assert "Identical: the audit run again gives the same 71 findings." in run.stdout
+    assert "Identical: the audit run again gives the same 92 findings." in run.stdout
 
 
 def test_verify_shows_what_differs_when_the_ledger_has_changed(cli, tmp_path):
@@ -97,7 +97,7 @@ def test_verify_shows_what_differs_when_the_ledger_has_changed(cli, tmp_path):
     assert run.exit_code == 1
     assert "has changed since (its sha256 differs)" in run.stdout
     assert "Different: 1 recorded findings are gone, 0 are new, 0 changed." in run.stdout
-    assert "  - [violation] FLOOR_PRESCHOOL (county.xlsx) 定州市 2022" in run.stdout
+    assert "  - [violation] FLOOR_PRESCHOOL (county.xlsx) 定州市第一幼儿园 (130682K01), 定州市 2022" in run.stdout
 
 
 def _with_violation_edited(cli, tmp_path, edit):
@@ -115,7 +115,7 @@ def test_verify_lists_the_fields_of_a_finding_that_changed(cli, tmp_path):
     out = _with_violation_edited(cli, tmp_path, lambda f: f.update(shortfall_yuan=1.0))
     run = cli("verify", out, "--lang", "en")
     assert run.exit_code == 1
-    assert "fields that differ: shortfall_yuan" in run.stdout and "shortfall_yuan: 1.0 → 123640.0" in run.stdout
+    assert "fields that differ: shortfall_yuan" in run.stdout and "shortfall_yuan: 1.0 → 2000.0" in run.stdout
 
 
 def test_verify_takes_relative_paths_from_base(cli, tmp_path, monkeypatch):
@@ -177,5 +177,5 @@ def test_verify_names_the_changed_fields_in_chinese(cli, tmp_path):
     run = cli("verify", out)
     assert run.exit_code == 1
     assert "变化的字段：实际值与要求值、缺口（元）" in run.stdout
-    assert "缺口（元）：1.0 → 123640.0" in run.stdout
+    assert "缺口（元）：1.0 → 2000.0" in run.stdout
     assert "实际值与要求值：1.0 / " in run.stdout and "measure" not in run.stdout

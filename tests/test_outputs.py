@@ -157,7 +157,7 @@ def test_the_sarif_log_has_the_shape_sarif_2_1_0_requires(broken_result):
     assert violation["level"] == "error" and violation["ruleId"] == "FLOOR_PRESCHOOL"
     assert [loc["logicalLocations"][0]["name"] for loc in violation["locations"]] == ["教育经费!H70", "在校生!F24"]
     assert violation["partialFingerprints"]["finaudit/v1"] == broken_result.findings[0].fingerprint
-    assert violation["properties"]["shortfall_yuan"] == 123640.0
+    assert violation["properties"]["shortfall_yuan"] == 2000.0
     rule = run["tool"]["driver"]["rules"][violation["ruleIndex"]]
     assert "幼儿园生均公用经费(生均400元)" in rule["help"]["markdown"]
     assert "定发字〔2021〕40号" in rule["help"]["text"]
@@ -221,7 +221,7 @@ def test_csv_numbers_stay_numbers_even_when_negative(broken_result, tmp_path):
     out = tmp_path / "negative.csv"
     write_csv(dataclasses.replace(broken_result, findings=[finding]), out)
     (row,) = _csv_rows(out)
-    assert row["actual"] == "-12.5" and row["shortfall_yuan"] == "123640.0"
+    assert row["actual"] == "-12.5" and row["shortfall_yuan"] == "2000.0"
 
 
 def test_csv_headers_are_english_when_asked(broken_result, tmp_path):
@@ -243,14 +243,14 @@ def test_the_annotated_copy_lists_the_findings_first_and_marks_the_violation(bro
     assert book.sheetnames[0] == "审计发现" and book.active.title == "审计发现"
     findings = book["审计发现"]
     assert findings.max_row == len(broken_result.findings) + 1
-    assert findings["B2"].value == "FLOOR_PRESCHOOL" and findings["E2"].value == 123640.0
+    assert findings["B2"].value == "FLOOR_PRESCHOOL" and findings["E2"].value == 2000.0
     assert findings["G2"].hyperlink.location == "'教育经费'!H70"
     assert all(findings.cell(row=r, column=7).hyperlink for r in range(2, findings.max_row + 1)
                if findings.cell(row=r, column=7).value)
     for sheet, coordinate in (("教育经费", "H70"), ("在校生", "F24")):
         cell = book[sheet][coordinate]
         assert cell.fill.fgColor.rgb.endswith(FILLS["violation"])
-        assert "FLOOR_PRESCHOOL" in cell.comment.text and "缺口123,640.00元" in cell.comment.text
+        assert "FLOOR_PRESCHOOL" in cell.comment.text and "缺口2,000.00元" in cell.comment.text
     assert [ws.sheet_view.tabSelected for ws in book.worksheets].count(True) == 1
 
 
