@@ -29,7 +29,7 @@ def test_bench_report_smoke():
     assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
     out = proc.stdout
     # 500 kindergartens + the region under the floor, and one note per rule the ledger cannot feed
-    assert re.search(r"^findings: 510 \(FLOOR_PRESCHOOL violations 501; ", out, re.MULTILINE), out
+    assert re.search(r"^findings: 514 \(FLOOR_PRESCHOOL violations 501; ", out, re.MULTILINE), out
     assert re.search(r"^report size: \d+\.\d\d MB \([\d,]+ bytes; target < 10 MB: met\)$", out, re.MULTILINE), out
     for label in ("finaudit HTML report", "static: text once \\+ comment", "static: text repeated"):
         assert re.search(rf"^{label} +\d+\.\d{{3}} +\d+\.\d{{3}} ", out, re.MULTILINE), out
