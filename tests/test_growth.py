@@ -2,7 +2,10 @@
 fiscal sheet (财政收支) read from a workbook as a bureau writes it, and not evaluated without it."""
 from __future__ import annotations
 
+import re
+
 import finaudit
+
 from corpus import BUDGET, ENROLLMENT, budget, enrollment, write_xlsx
 
 
@@ -47,3 +50,35 @@ def test_a_negative_growth_rate_is_drawn_as_a_bar_below_zero():
     assert down_h > 0 and up_h > 0
     # the falling year's bar starts at the zero line, where the rising year's bar ends
     assert abs(down_y - (up_y + up_h)) < 0.2
+
+
+def test_the_growth_chart_pairs_each_year_education_beside_revenue():
+    import re
+
+    from finaudit.report import charts
+
+    # 2022: education +5.00% beside revenue +3.00%; 2023: +2.50% beside +4.00% (not above)
+    svg = charts.paired([{"label": "2022", "actual": 5.0, "required": 3.0, "failed": False},
+                         {"label": "2023", "actual": 2.5, "required": 4.0, "failed": True}],
+                        "growth", "%", ("教育支出增长", "经常性收入增长", "未超过"))
+    bars = re.findall(r'<rect x="([\d.]+)" y="[\d.-]+" width="[\d.]+" height="([\d.-]+)" fill="(#\w+)"><title>(\S+) (\S+):', svg)
+    assert [(label, name, fill) for _, _, fill, label, name in bars] == [
+        ("2022", "教育支出增长", charts.COLORS[0]), ("2022", "经常性收入增长", charts.COMPARED),
+        ("2023", "教育支出增长", charts.FAIL), ("2023", "经常性收入增长", charts.COMPARED)]
+    heights = [float(h) for _, h, _, _, _ in bars]
+    # each bar as tall as its rate: 5.0 : 3.0 and 2.5 : 4.0
+    assert abs(heights[0] / heights[1] - 5 / 3) < 0.01 and abs(heights[2] / heights[3] - 2.5 / 4) < 0.01
+
+
+def test_the_report_draws_the_growth_pairs_of_the_breaking_sample(tmp_path):
+    from conftest import SAMPLES
+
+    from finaudit.report.html import write_html
+
+    result = finaudit.check(SAMPLES / "break_EDU_GROWTH_ABOVE_REVENUE.xlsx")
+    out = tmp_path / "r.html"
+    write_html(result, out)
+    page = out.read_text(encoding="utf-8")
+    # 襄都区 2023: education +9.41% beside revenue +10.25%, the education bar in red
+    assert re.search(r'fill="#c62828"><title>襄都区 2023 教育支出增长: 9\.41 %</title>', page)
+    assert "<title>襄都区 2023 经常性收入增长: 10.25 %</title>" in page

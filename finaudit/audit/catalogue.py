@@ -55,7 +55,9 @@ class Rule:
     examples: dict
     labels: dict
     evidence_column: str | None
-    chart: str | None           # "trend" (year-on-year lines) | "bars" (actual against required) | None
+    chart: str | None           # "trend" (year-on-year lines) | "bars" (actual against required)
+    #                             | "paired" (two bars a year: the measure and what it must exceed) | None
+    chart_legend: dict | None   # paired: {zh: [measure, comparison], en: [...]}
     levels_detail_overall: bool  # per-level findings break down the overall one (money counted once)
     compares_previous_year: bool  # reads the year before too (rejected rows there withhold the result)
     identified_by_cells: bool      # findings are about cells (duplicates), not a subject (fingerprint)
@@ -131,7 +133,8 @@ def load_rule(path: Path) -> Rule:
         why_it_matters=spec["why_it_matters"], remediation=spec["remediation"], checks=spec["checks"],
         unevaluable=spec.get("unevaluable") or {}, examples=spec.get("examples") or {},
         labels=spec.get("labels") or {}, evidence_column=spec.get("evidence_column"),
-        chart=spec.get("chart"), levels_detail_overall=bool(spec.get("levels_detail_overall", False)),
+        chart=spec.get("chart"), chart_legend=spec.get("chart_legend"),
+        levels_detail_overall=bool(spec.get("levels_detail_overall", False)),
         compares_previous_year=bool(spec.get("compares_previous_year", False)),
         identified_by_cells=bool(spec.get("identified_by_cells", False)),
         stage=stage, sql=sql, path=path, bound=bound, sheets=tuple(sheets or ()),

@@ -1,8 +1,10 @@
 """Inline SVG charts for the HTML report, drawn in Python: no chart library, no network.
 
-Two kinds, chosen by a rule's `chart` metadata:
+Three kinds, chosen by a rule's `chart` metadata:
 - trend: one line per region (and level) over the years, decreases marked;
-- bars: the measured value of each subject against what the rule requires.
+- bars: the measured value of each subject against what the rule requires;
+- paired: two bars a year, the measure beside what it must exceed (education's growth
+  beside recurring revenue's), the pair marked where the measure did not exceed it.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ WIDTH, HEIGHT = 720, 260
 PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 70, 150, 16, 34
 MAX_SERIES, MAX_BARS = 8, 40
 COLORS = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#17becf", "#7f7f7f", "#bcbd22", "#e377c2")
-FAIL, REQUIRED = "#c62828", "#444"
+FAIL, REQUIRED, COMPARED = "#c62828", "#444", "#9e9e9e"
 
 
 def _nice(value: float) -> str:
@@ -115,5 +117,41 @@ def bars(items: list[dict], title: str, unit: str, lang: str = "zh") -> str:
     parts.append(f'<text x="{WIDTH - PAD_RIGHT + 28}" y="{PAD_TOP + 14}" class="legend">{_LEGEND[lang][0]}</text>')
     parts.append(f'<rect x="{WIDTH - PAD_RIGHT + 10}" y="{PAD_TOP + 22}" width="10" height="10" fill="{FAIL}"/>')
     parts.append(f'<text x="{WIDTH - PAD_RIGHT + 24}" y="{PAD_TOP + 31}" class="legend">{_LEGEND[lang][1]}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def paired(items: list[dict], title: str, unit: str, legend: tuple[str, str]) -> str:
+    """items: [{label, actual, required, failed}], one pair of bars each from zero (down for a
+    negative rate): `actual` in colour (red where it failed), `required` in grey beside it."""
+    items = [i for i in items if i["actual"] is not None and i["required"] is not None][:MAX_BARS // 2]
+    if not items:
+        return ""
+    values = [i["actual"] for i in items] + [i["required"] for i in items]
+    low, high = _axis(min(0.0, min(values)), max(0.0, max(values)))
+    plot_w, plot_h = WIDTH - PAD_LEFT - PAD_RIGHT, HEIGHT - PAD_TOP - PAD_BOTTOM
+    step = plot_w / len(items)
+
+    def y_of(value):
+        return PAD_TOP + plot_h * (1 - (value - low) / (high - low))
+
+    parts = _frame(title, low, high, y_of)
+    zero = y_of(0.0)
+    for n, item in enumerate(items):
+        w = step * 0.34
+        for k, (key, color, name) in enumerate((("actual", FAIL if item["failed"] else COLORS[0], legend[0]),
+                                                 ("required", COMPARED, legend[1]))):
+            x = PAD_LEFT + n * step + step * 0.14 + k * w
+            end = y_of(item[key])
+            parts.append(f'<rect x="{x:.1f}" y="{min(end, zero):.1f}" width="{w:.1f}" height="{abs(zero - end):.1f}" '
+                         f'fill="{color}"><title>{escape(item["label"])} {escape(name)}: '
+                         f"{escape(_nice(item[key]))} {escape(unit)}</title></rect>")
+        if len(items) <= 16:
+            parts.append(f'<text x="{PAD_LEFT + n * step + step / 2:.1f}" y="{HEIGHT - 12}" text-anchor="middle" '
+                         f'class="tick">{escape(item["label"][:12])}</text>')
+    for k, (color, name) in enumerate(((COLORS[0], legend[0]), (COMPARED, legend[1]), (FAIL, legend[2]))):
+        ly = PAD_TOP + 14 + k * 16
+        parts.append(f'<rect x="{WIDTH - PAD_RIGHT + 10}" y="{ly - 9}" width="10" height="10" fill="{color}"/>')
+        parts.append(f'<text x="{WIDTH - PAD_RIGHT + 24}" y="{ly}" class="legend">{escape(name[:18])}</text>')
     parts.append("</svg>")
     return "".join(parts)

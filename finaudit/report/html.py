@@ -24,10 +24,11 @@ from finaudit.report.labels import (baseline_line, clause_source, clauses_of, co
 EVIDENCE_SHOWN = 20            # evidence rows per finding in the HTML; JSON has them all
 TEXT = {
     "zh": {"title": "教育经费保障审计报告", "violation": "违规", "warning": "警示", "info": "提示",
-           "compliant": "符合", "violated": "违规", "not_evaluable": "未评价", "overall": "全学段"},
+           "compliant": "符合", "violated": "违规", "not_evaluable": "未评价", "overall": "全学段",
+           "paired_legend": ("实际", "须超过"), "short": "未超过"},
     "en": {"title": "Education funding guarantee audit", "violation": "violation", "warning": "warning",
            "info": "info", "compliant": "compliant", "violated": "violated", "not_evaluable": "not evaluable",
-           "overall": "all levels"},
+           "overall": "all levels", "paired_legend": ("actual", "to exceed"), "short": "not above"},
 }
 
 
@@ -64,9 +65,11 @@ def _chart(rule, evaluations, lang: str) -> str:
     title = rule.title[lang]
     ev = evaluations
     ev = ev[(ev["rule_id"] == rule.id) & ev["actual"].notna() & (ev["check"] == "main")]
-    if ev.empty or rule.chart not in ("trend", "bars"):
+    if ev.empty or rule.chart not in ("trend", "bars", "paired"):
         return ""
     failed = ev["outcome"].eq("fail")
+    if rule.chart == "paired":
+        return _paired_chart(rule, ev, title, lang)
     if rule.chart == "trend":
         ev = ev[ev["school_id"].isna()]
         failing = set(zip(ev.loc[failed, "region_code"], ev.loc[failed, "level"]))
@@ -88,6 +91,20 @@ def _chart(rule, evaluations, lang: str) -> str:
     items = [{"label": _subject_label(e, lang, e["school_name"]), "actual": e["actual"],
               "required": e["required"], "failed": e["outcome"] == "fail"} for e in _records(chosen)]
     return charts.bars(items, title, rule.measures.get("unit", ""), lang)
+
+
+def _paired_chart(rule, ev, title: str, lang: str) -> str:
+    """Each region's years, oldest first, the measure beside what it must exceed; with more
+    regions than fit, the failing ones first."""
+    rows = _records(ev[ev["required"].notna()].sort_values(["region_code", "year"]))
+    failing = {e["region_code"] for e in rows if e["outcome"] == "fail"}
+    regions = sorted({e["region_code"] for e in rows}, key=lambda c: (c not in failing, c))
+    shown = [e for c in regions for e in rows if e["region_code"] == c][:charts.MAX_BARS // 2]
+    one_region = len({e["region_code"] for e in shown}) == 1
+    items = [{"label": str(e["year"]) if one_region else f"{e['region_name'] or e['region_code']} {e['year']}",
+              "actual": e["actual"], "required": e["required"], "failed": e["outcome"] == "fail"} for e in shown]
+    legend = (rule.chart_legend or {}).get(lang) or list(TEXT[lang]["paired_legend"])
+    return charts.paired(items, title, rule.measures.get("unit", ""), (*legend[:2], TEXT[lang]["short"]))
 
 
 def _finding_view(finding, lang: str) -> dict:
