@@ -71,12 +71,13 @@ SELECT
     CAST(NULL AS DOUBLE) AS shortfall_yuan,      -- the gap is in the indicator's unit, not money
     indicator, CAST(target AS DOUBLE) AS target, target_year, attribute,
     indicator_zh, indicator_en, unit_zh, unit_en, gap_unit_zh, gap_unit_en, attribute_zh, attribute_en,
+    unit_zh AS unit,        -- the finding's measure unit: the indicator's, not the rule's
     indicators_rows
 FROM judged
 UNION ALL
 -- A region-year whose profile sets no plan target in force: said once, not per indicator.
 SELECT 'unevaluable', 'main', 'not_in_force', a.region_code, a.region_name, a.year, NULL, NULL,
        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-       CAST([] AS BIGINT[])
+       NULL, CAST([] AS BIGINT[])
 FROM audited a
 WHERE NOT EXISTS (SELECT 1 FROM plan_targets t WHERE t.region_code = a.region_code AND t.year = a.year)

@@ -44,7 +44,7 @@ def test_a_chinese_indicators_sheet_gives_the_violation_the_warning_and_the_path
     assert binding.severity == "violation" and binding.shortfall_yuan is None
     assert binding.message["zh"] == "邢台市2025年九年义务教育巩固率97.50%，未达到规划目标（2025年98%，约束性），差0.50个百分点。"
     assert [e.cell for e in binding.evidence] == ["发展指标!E4"]
-    assert binding.measure == {"actual": 97.5, "required": 98.0, "unit": "按指标（%、万人、年）"}
+    assert binding.measure == {"actual": 97.5, "required": 98.0, "unit": "%"}   # the indicator's unit
     assert [c["document"] for c in binding.basis] == ["《邢台市教育事业发展“十四五”规划》"]
     warning = found["expected.senior_gross_enrollment"]
     assert warning.severity == "warning" and [e.cell for e in warning.evidence] == ["发展指标!E6"]
@@ -83,7 +83,7 @@ def test_a_plan_finding_claims_no_money_gap_in_any_output(cli, tmp_path):
 def test_rules_show_lists_each_profiles_targets_and_clause(cli):
     run = cli("rules", "show", "PLAN_TARGET")
     assert run.exit_code == 0, run.output
-    assert "九年义务教育巩固率 2020年96.31 → 2025年98%（约束性）" in run.stdout
+    assert "九年义务教育巩固率 2020年96.31% → 2025年98%（约束性）" in run.stdout
     assert "学前三年毛入园率 2025年92%（预期性）" in run.stdout          # Dingzhou: no baseline
     assert "总体要求" in run.stdout and "表1（“十四五”主要发展指标）" in run.stdout
     assert "PLAN_TARGET" in cli("rules").stdout

@@ -70,7 +70,7 @@ def to_finding(rule: Rule, row: dict, profile_id: str, ledger: Ledger, draft_sev
         rule_id=rule.id, severity=severity, message=render(template, row, rule),
         subject=_subject(row), evidence=evidence,
         measure={"actual": _round(row.get("actual")), "required": _round(row.get("required")),
-                 "unit": rule.measures.get("unit")},
+                 "unit": row.get("unit") or rule.measures.get("unit")},   # a plan indicator's own
         shortfall_yuan=_round(row.get("shortfall_yuan")) if outcome == "fail" else None,
         basis=[dict(c) for c in profiles_mod.clauses(profile_id, rule.id, year, base_check)], profile=profile_id,
         parameters=used,

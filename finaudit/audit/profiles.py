@@ -253,8 +253,10 @@ def target_text(indicator: str, target: dict, lang: str) -> str:
     spec = enums()["indicator"].get(indicator, {})
     unit = (spec.get("unit") or {}).get(lang, "")
     zh = lang == "zh"
+    # "98%", "11.3年", "7万人"; in English "98%", "11.3 years", "7 (10,000 students)"
+    unit = unit if zh or unit == "%" or not unit else f" ({unit})" if unit[0].isdigit() else f" {unit}"
     base = target.get("baseline_year")
-    start = (f"{base}年{target['baseline']:g} → " if zh else f"{target['baseline']:g} in {base} -> ") if base else ""
+    start = (f"{base}年{target['baseline']:g}{unit} → " if zh else f"{target['baseline']:g}{unit} in {base} -> ") if base else ""
     attribute = {"binding": ("约束性", "binding"), "expected": ("预期性", "expected")}[target["attribute"]][0 if zh else 1]
     if zh:
         return f"{enum_label('indicator', indicator, lang)} {start}{target['target_year']}年{target['target']:g}{unit}（{attribute}）"

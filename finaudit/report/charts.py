@@ -14,7 +14,7 @@ WIDTH, HEIGHT = 720, 260
 PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 70, 150, 16, 34
 MAX_SERIES, MAX_BARS = 8, 40
 COLORS = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#17becf", "#7f7f7f", "#bcbd22", "#e377c2")
-FAIL, REQUIRED, COMPARED = "#c62828", "#444", "#9e9e9e"
+FAIL, REQUIRED, COMPARED, WARN = "#c62828", "#444", "#9e9e9e", "#e08a00"
 
 
 def _nice(value: float) -> str:
@@ -40,6 +40,10 @@ def _frame(title: str, low: float, high: float, y_of) -> list[str]:
         y = y_of(value)
         parts.append(f'<line x1="{PAD_LEFT}" y1="{y:.1f}" x2="{WIDTH - PAD_RIGHT}" y2="{y:.1f}" class="grid"/>')
         parts.append(f'<text x="{PAD_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">{escape(_nice(value))}</text>')
+    if low < 0 < high:      # a rate that fell: the zero it fell below, drawn and labelled
+        y = y_of(0.0)
+        parts.append(f'<line x1="{PAD_LEFT}" y1="{y:.1f}" x2="{WIDTH - PAD_RIGHT}" y2="{y:.1f}" stroke="#52606d"/>')
+        parts.append(f'<text x="{PAD_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">0</text>')
     return parts
 
 
@@ -82,7 +86,18 @@ def trend(series: list[dict], title: str) -> str:
 _LEGEND = {"zh": ("要求", "未达标"), "en": ("required", "short")}
 
 
-def bars(items: list[dict], title: str, unit: str, lang: str = "zh") -> str:
+def _tick(x: float, label: str) -> str:
+    """A bar's label under it: region and year, then on a second line what tells the bars of
+    one region-year apart (the level, the school)."""
+    words = label.split(" ")
+    first, rest = " ".join(words[:2]), " ".join(words[2:])
+    if not rest:
+        return f'<text x="{x:.1f}" y="{HEIGHT - 12}" text-anchor="middle" class="tick">{escape(first[:12])}</text>'
+    return (f'<text x="{x:.1f}" y="{HEIGHT - 19}" text-anchor="middle" class="tick">{escape(first[:12])}'
+            f'<tspan x="{x:.1f}" dy="12">{escape(rest[:8])}</tspan></text>')
+
+
+def bars(items: list[dict], title: str, unit: str, lang: str = "zh", fail: str = FAIL) -> str:
     """items: [{label, actual, required, failed}]; each bar with a mark at what is required,
     drawn from zero: up for a positive value, down for a negative one (a growth rate that fell)."""
     items = [i for i in items if i["actual"] is not None][:MAX_BARS]
@@ -101,7 +116,7 @@ def bars(items: list[dict], title: str, unit: str, lang: str = "zh") -> str:
         x = PAD_LEFT + n * step + step * 0.15
         w = step * 0.7
         end, zero = y_of(item["actual"]), y_of(0.0)
-        color = FAIL if item["failed"] else COLORS[0]
+        color = fail if item["failed"] else COLORS[0]
         parts.append(f'<rect x="{x:.1f}" y="{min(end, zero):.1f}" width="{w:.1f}" height="{abs(zero - end):.1f}" '
                      f'fill="{color}">'
                      f"<title>{escape(item['label'])}: {escape(_nice(item['actual']))} {escape(unit)}</title></rect>")
@@ -110,18 +125,17 @@ def bars(items: list[dict], title: str, unit: str, lang: str = "zh") -> str:
             parts.append(f'<line x1="{x - 2:.1f}" y1="{ry:.1f}" x2="{x + w + 2:.1f}" y2="{ry:.1f}" stroke="{REQUIRED}" '
                          f'stroke-width="2" stroke-dasharray="4 2"><title>{escape(_nice(item["required"]))}</title></line>')
         if len(items) <= 16:
-            parts.append(f'<text x="{x + w / 2:.1f}" y="{HEIGHT - 12}" text-anchor="middle" class="tick">'
-                         f"{escape(item['label'][:10])}</text>")
+            parts.append(_tick(x + w / 2, item["label"]))
     parts.append(f'<line x1="{WIDTH - PAD_RIGHT + 10}" y1="{PAD_TOP + 10}" x2="{WIDTH - PAD_RIGHT + 24}" '
                  f'y2="{PAD_TOP + 10}" stroke="{REQUIRED}" stroke-width="2" stroke-dasharray="4 2"/>')
     parts.append(f'<text x="{WIDTH - PAD_RIGHT + 28}" y="{PAD_TOP + 14}" class="legend">{_LEGEND[lang][0]}</text>')
-    parts.append(f'<rect x="{WIDTH - PAD_RIGHT + 10}" y="{PAD_TOP + 22}" width="10" height="10" fill="{FAIL}"/>')
+    parts.append(f'<rect x="{WIDTH - PAD_RIGHT + 10}" y="{PAD_TOP + 22}" width="10" height="10" fill="{fail}"/>')
     parts.append(f'<text x="{WIDTH - PAD_RIGHT + 24}" y="{PAD_TOP + 31}" class="legend">{_LEGEND[lang][1]}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
 
-def paired(items: list[dict], title: str, unit: str, legend: tuple[str, str]) -> str:
+def paired(items: list[dict], title: str, unit: str, legend: tuple[str, str, str], fail: str = FAIL) -> str:
     """items: [{label, actual, required, failed}], one pair of bars each from zero (down for a
     negative rate): `actual` in colour (red where it failed), `required` in grey beside it."""
     items = [i for i in items if i["actual"] is not None and i["required"] is not None][:MAX_BARS // 2]
@@ -139,7 +153,7 @@ def paired(items: list[dict], title: str, unit: str, legend: tuple[str, str]) ->
     zero = y_of(0.0)
     for n, item in enumerate(items):
         w = step * 0.34
-        for k, (key, color, name) in enumerate((("actual", FAIL if item["failed"] else COLORS[0], legend[0]),
+        for k, (key, color, name) in enumerate((("actual", fail if item["failed"] else COLORS[0], legend[0]),
                                                  ("required", COMPARED, legend[1]))):
             x = PAD_LEFT + n * step + step * 0.14 + k * w
             end = y_of(item[key])
@@ -149,7 +163,7 @@ def paired(items: list[dict], title: str, unit: str, legend: tuple[str, str]) ->
         if len(items) <= 16:
             parts.append(f'<text x="{PAD_LEFT + n * step + step / 2:.1f}" y="{HEIGHT - 12}" text-anchor="middle" '
                          f'class="tick">{escape(item["label"][:12])}</text>')
-    for k, (color, name) in enumerate(((COLORS[0], legend[0]), (COMPARED, legend[1]), (FAIL, legend[2]))):
+    for k, (color, name) in enumerate(((COLORS[0], legend[0]), (COMPARED, legend[1]), (fail, legend[2]))):
         ly = PAD_TOP + 14 + k * 16
         parts.append(f'<rect x="{WIDTH - PAD_RIGHT + 10}" y="{ly - 9}" width="10" height="10" fill="{color}"/>')
         parts.append(f'<text x="{WIDTH - PAD_RIGHT + 24}" y="{ly}" class="legend">{escape(name[:18])}</text>')

@@ -19,7 +19,8 @@ from finaudit.findings import SEVERITY_RANK
 from finaudit.intake.schema import enum_label, load_schemas
 from finaudit.report import charts
 from finaudit.report.labels import (baseline_line, clause_source, clauses_of, coverage_line, finding_brief,
-                                    implausible_line, local_time, partial_rows_line, profile_years, value_text)
+                                    implausible_line, local_time, partial_rows_line, profile_years,
+                                    unpriced_violations, value_text)
 
 EVIDENCE_SHOWN = 20            # evidence rows per finding in the HTML; JSON has them all
 TEXT = {
@@ -90,7 +91,7 @@ def _chart(rule, evaluations, lang: str) -> str:
         na_position="first").head(charts.MAX_BARS)
     items = [{"label": _subject_label(e, lang, e["school_name"]), "actual": e["actual"],
               "required": e["required"], "failed": e["outcome"] == "fail"} for e in _records(chosen)]
-    return charts.bars(items, title, rule.measures.get("unit", ""), lang)
+    return charts.bars(items, title, rule.measures.get("unit", ""), lang, _fail_colour(rule))
 
 
 def _paired_chart(rule, ev, title: str, lang: str) -> str:
@@ -104,7 +105,13 @@ def _paired_chart(rule, ev, title: str, lang: str) -> str:
     items = [{"label": str(e["year"]) if one_region else f"{e['region_name'] or e['region_code']} {e['year']}",
               "actual": e["actual"], "required": e["required"], "failed": e["outcome"] == "fail"} for e in shown]
     legend = (rule.chart_legend or {}).get(lang) or list(TEXT[lang]["paired_legend"])
-    return charts.paired(items, title, rule.measures.get("unit", ""), (*legend[:2], TEXT[lang]["short"]))
+    return charts.paired(items, title, rule.measures.get("unit", ""), (*legend[:2], TEXT[lang]["short"]),
+                         _fail_colour(rule))
+
+
+def _fail_colour(rule) -> str:
+    """A failure drawn in the colour of its severity: a warning's is not a violation's red."""
+    return charts.WARN if rule.severity == "warning" else charts.FAIL
 
 
 def _finding_view(finding, lang: str) -> dict:
@@ -189,6 +196,7 @@ def view(result, lang: str = "zh") -> dict:
         "partial_rows": partial_rows_line(summary["rows"], lang, titles),
         "implausible": implausible_line(summary["implausible"], lang),
         "data_problems": sum(summary["by_class"]["data"].values()),
+        "unpriced": unpriced_violations(result),
         "history": None if baseline is None else {
             "line": baseline_line(baseline, lang),
             "resolved": [finding_brief(f, lang) for f in baseline.get("absent", []) if f["severity"] != "info"]},

@@ -186,7 +186,14 @@ def partial_rows_line(rows: dict, lang: str, sheet_titles: dict[str, dict]) -> s
             "only the other rows (see the ledger data checks).")
 
 
-def conclusion_lines(summary: dict, lang: str, sheet_titles: dict[str, dict]) -> list[str]:
+def unpriced_violations(result) -> int:
+    """Guarantee violations whose gap is not money (a plan indicator's percentage points): the
+    money total leaves them out, and the reader must not take "0.00 元" for "nothing owed"."""
+    return sum(1 for f in result.findings if f.severity == "violation" and f.shortfall_yuan is None
+               and getattr(result.rules.get(f.rule_id), "kind", None) == "guarantee")
+
+
+def conclusion_lines(summary: dict, lang: str, sheet_titles: dict[str, dict], unpriced: int = 0) -> list[str]:
     """The verdict: rows left out first, then the guarantees' findings, the data problems and
     the ledgers not audited each counted apart, then the money."""
     lines = [line for line in [implausible_line(summary.get("implausible") or 0, lang),
@@ -198,14 +205,16 @@ def conclusion_lines(summary: dict, lang: str, sheet_titles: dict[str, dict]) ->
         text += (f"数据问题 {data_total} 项（违规 {d['violation']}、警示 {d['warning']}、提示 {d['info']}）；"
                  if data_total else "数据问题 0 项；")
         text += f"无法审计的台账 {not_audited} 个；" if not_audited else ""
-        text += f"各规则整改资金缺口之和 {summary['shortfall_yuan_total']:,.2f} 元（不同规则的缺口可能重叠，是上限）。"
+        text += f"各规则整改资金缺口之和 {summary['shortfall_yuan_total']:,.2f} 元（不同规则的缺口可能重叠，是上限）"
+        text += f"，另有 {unpriced} 项违规的差距不以资金计（见各发现）。" if unpriced else "。"
     else:
         text = (f"Result: guarantees: {g['violation']} violations, {g['warning']} warnings, {g['info']} info; "
                 f"data problems: {data_total}")
         text += (f" ({d['violation']} violations, {d['warning']} warnings, {d['info']} info); " if data_total else "; ")
         text += f"ledgers not audited: {not_audited}; " if not_audited else ""
         text += (f"money needed to comply, summed over rules: {summary['shortfall_yuan_total']:,.2f} yuan "
-                 "(gaps of different rules may overlap: an upper bound).")
+                 "(gaps of different rules may overlap: an upper bound)")
+        text += (f"; {unpriced} violation(s) are not measured in money (see each finding)." if unpriced else ".")
     lines.append(text)
     return lines
 

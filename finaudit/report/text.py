@@ -7,7 +7,7 @@ from finaudit.audit.catalogue import code_title, kind_of
 from finaudit.audit.profiles import load_profiles
 from finaudit.intake.schema import load_schemas
 from finaudit.report.labels import (SEVERITY_LABEL, STATE_TAG, baseline_line, clause_line, clauses_of, conclusion_lines,
-                                    coverage_line, finding_brief, printable, table)
+                                    coverage_line, finding_brief, printable, table, unpriced_violations)
 
 def sheets_table(sheets: list[dict], lang: str) -> str:
     if lang == "zh":
@@ -43,7 +43,8 @@ def check_report(result, lang: str, show_info: bool = False) -> str:
     several = len(result.inputs) > 1
     out = _ledgers_table(result, lang) if several else _ledger_facts(result, lang)
     out.append("")
-    out.extend(conclusion_lines(summary, lang, {n: s.title for n, s in load_schemas().items()}))
+    out.extend(conclusion_lines(summary, lang, {n: s.title for n, s in load_schemas().items()},
+                                unpriced_violations(result)))
     out.append(coverage_line(summary["coverage"], lang, {n: s.title for n, s in load_schemas().items()}))
     baseline = result.baseline
     if baseline is not None:
