@@ -82,3 +82,12 @@ def test_the_report_draws_the_growth_pairs_of_the_breaking_sample(tmp_path):
     # 襄都区 2023: education +9.41% beside revenue +10.25%, the education bar in red
     assert re.search(r'fill="#c62828"><title>襄都区 2023 教育支出增长: 9\.41 %</title>', page)
     assert "<title>襄都区 2023 经常性收入增长: 10.25 %</title>" in page
+
+
+def test_a_growth_note_names_the_year_whose_revenue_is_missing(tmp_path):
+    # The fiscal sheet starts in 2023: the 2023 note must say 2022 is missing, not "2022 or 2023"
+    sheets = _budget_sheets()
+    sheets["财政收支"] = [["年度", "行政区划代码", "地区", "财政经常性收入（万元）"], [2023, "130682", "定州市", 104]]
+    result = finaudit.check(write_xlsx(tmp_path / "fiscal.xlsx", sheets))
+    notes = {f.subject["year"]: f.message["zh"] for f in result.findings if f.rule_id == "EDU_GROWTH_ABOVE_REVENUE"}
+    assert notes[2023] == "定州市2023年：“财政收支”表中缺少2022年的财政经常性收入，无法比较增长。"
