@@ -248,8 +248,8 @@ SELECT region_code, year, level,
 FROM enrollment
 GROUP BY GROUPING SETS ((region_code, year, level), (region_code, year));
 
--- The fiscal sheet per region x year (its key is region and year; a repeated key is
--- DATA_DUPLICATE_KEY's, and is summed here). A column left empty stays NULL: not 0.
+-- The fiscal sheet's final accounts (口径 决算, the default) per region x year (a repeated key
+-- is DATA_DUPLICATE_KEY's, and is summed here). A column left empty stays NULL: not 0.
 -- Read by the growth rules (recurring revenue), EDU_SHARE_OF_EXPENDITURE (total
 -- expenditure) and FISCAL_EDU_GDP_SHARE (GDP, national fiscal education funding).
 CREATE OR REPLACE TABLE fiscal_by_region AS
@@ -258,6 +258,16 @@ SELECT region_code, year, min(region_name) AS region_name,
        sum(gdp) AS gdp, sum(fiscal_education) AS fiscal_education,
        list(_row) AS fiscal_rows
 FROM fiscal
+WHERE basis IS DISTINCT FROM 'budget'
+GROUP BY region_code, year;
+
+-- The fiscal sheet's budgeted figures (口径 预算): the revenue a draft budget plans on, for
+-- the pre-audit of the draft (DRAFT_EDU_GROWTH_ABOVE_REVENUE).
+CREATE OR REPLACE TABLE fiscal_draft_by_region AS
+SELECT region_code, year, min(region_name) AS region_name, sum(recurring_revenue) AS revenue,
+       list(_row) AS fiscal_rows
+FROM fiscal
+WHERE basis = 'budget'
 GROUP BY region_code, year;
 
 -- "Growth higher than recurring revenue's" (教育法 第五十六条, 义务教育法 第四十二条), shared by

@@ -87,3 +87,20 @@ def test_rules_show_lists_each_profiles_targets_and_clause(cli):
     assert "学前三年毛入园率 2025年92%（预期性）" in run.stdout          # Dingzhou: no baseline
     assert "总体要求" in run.stdout and "表1（“十四五”主要发展指标）" in run.stdout
     assert "PLAN_TARGET" in cli("rules").stdout
+
+
+def test_the_report_draws_each_indicators_progress_beside_the_time_elapsed(tmp_path):
+    from conftest import SAMPLES
+
+    from finaudit.report.html import write_html
+
+    result = finaudit.check(SAMPLES / "break_PLAN_TARGET.xlsx")
+    out = tmp_path / "r.html"
+    write_html(result, out)
+    page = out.read_text(encoding="utf-8")
+    # 襄都区 2025: 巩固率 97.90 from 96.31 towards 98 is (97.90 - 96.31) / (98 - 96.31) = 94.08% of
+    # the way, with the whole period (2020-2025) gone: behind, in red
+    assert '<rect x="' in page and 'fill="#c62828"><title>襄都区 2025 九年义务教育巩固率 任务进度: 94.08 %</title>' in page
+    assert "<title>襄都区 2025 九年义务教育巩固率 时间进度: 100 %</title>" in page
+    # Dingzhou's targets have no baseline: no progress to draw
+    assert "定州市 2025 九年义务教育巩固率 任务进度" not in page

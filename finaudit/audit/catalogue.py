@@ -56,7 +56,8 @@ class Rule:
     labels: dict
     evidence_column: str | None
     chart: str | None           # "trend" (year-on-year lines) | "bars" (actual against required)
-    #                             | "paired" (two bars a year: the measure and what it must exceed) | None
+    #                             | "paired" (two bars a year: the measure and what it must exceed)
+    #                             | "progress" (plan indicators: progress to target beside time elapsed) | None
     chart_legend: dict | None   # paired: {zh: [measure, comparison], en: [...]}
     levels_detail_overall: bool  # per-level findings break down the overall one (money counted once)
     compares_previous_year: bool  # reads the year before too (rejected rows there withhold the result)

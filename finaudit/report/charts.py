@@ -94,7 +94,7 @@ def _tick(x: float, label: str) -> str:
     if not rest:
         return f'<text x="{x:.1f}" y="{HEIGHT - 12}" text-anchor="middle" class="tick">{escape(first[:12])}</text>'
     return (f'<text x="{x:.1f}" y="{HEIGHT - 19}" text-anchor="middle" class="tick">{escape(first[:12])}'
-            f'<tspan x="{x:.1f}" dy="12">{escape(rest[:8])}</tspan></text>')
+            f'<tspan x="{x:.1f}" dy="12">{escape(rest[:9])}</tspan></text>')
 
 
 def bars(items: list[dict], title: str, unit: str, lang: str = "zh", fail: str = FAIL) -> str:
@@ -161,8 +161,7 @@ def paired(items: list[dict], title: str, unit: str, legend: tuple[str, str, str
                          f'fill="{color}"><title>{escape(item["label"])} {escape(name)}: '
                          f"{escape(_nice(item[key]))} {escape(unit)}</title></rect>")
         if len(items) <= 16:
-            parts.append(f'<text x="{PAD_LEFT + n * step + step / 2:.1f}" y="{HEIGHT - 12}" text-anchor="middle" '
-                         f'class="tick">{escape(item["label"][:12])}</text>')
+            parts.append(_tick(PAD_LEFT + n * step + step / 2, item["label"]))
     for k, (color, name) in enumerate(((COLORS[0], legend[0]), (COMPARED, legend[1]), (fail, legend[2]))):
         ly = PAD_TOP + 14 + k * 16
         parts.append(f'<rect x="{WIDTH - PAD_RIGHT + 10}" y="{ly - 9}" width="10" height="10" fill="{color}"/>')

@@ -14,7 +14,7 @@ import pandas as pd
 
 from finaudit import __version__
 from finaudit.atomic import write_text
-from finaudit.audit.profiles import held_to, load_profiles, parameter_registry, shown_value
+from finaudit.audit.profiles import held_to, load_profiles, parameter, parameter_registry, shown_value
 from finaudit.findings import SEVERITY_RANK
 from finaudit.intake.schema import enum_label, load_schemas
 from finaudit.report import charts
@@ -65,7 +65,10 @@ def _chart(rule, evaluations, lang: str) -> str:
 
     title = rule.title[lang]
     ev = evaluations
-    ev = ev[(ev["rule_id"] == rule.id) & ev["actual"].notna() & (ev["check"] == "main")]
+    ev = ev[(ev["rule_id"] == rule.id) & ev["actual"].notna()]
+    if rule.chart == "progress":
+        return _progress_chart(ev, title, lang)
+    ev = ev[ev["check"] == "main"]
     if ev.empty or rule.chart not in ("trend", "bars", "paired"):
         return ""
     failed = ev["outcome"].eq("fail")
@@ -107,6 +110,29 @@ def _paired_chart(rule, ev, title: str, lang: str) -> str:
     legend = (rule.chart_legend or {}).get(lang) or list(TEXT[lang]["paired_legend"])
     return charts.paired(items, title, rule.measures.get("unit", ""), (*legend[:2], TEXT[lang]["short"]),
                          _fail_colour(rule))
+
+
+def _progress_chart(ev, title: str, lang: str) -> str:
+    """Plan indicators (PLAN_TARGET), each region's latest evaluated year: how far the value has
+    come from the baseline towards the target (任务进度) beside how much of the plan period has
+    passed (时间进度), both in percent; behind time is behind the straight path. An indicator
+    without a baseline has no progress and is left out."""
+    items = []
+    latest = ev.sort_values("year").groupby(["region_code", "check"]).tail(1)
+    for e in _records(latest.sort_values(["region_code", "check"])):
+        indicator = e["check"].split(".", 1)[-1]
+        entry = parameter(e["profile"], "plan_targets", int(e["year"])) if e["profile"] else None
+        target = ((entry or {}).get("value") or {}).get(indicator)
+        if not target or target.get("baseline") is None or target["target"] == target["baseline"]:
+            continue
+        span = target["target_year"] - target["baseline_year"]
+        done = (e["actual"] - target["baseline"]) / (target["target"] - target["baseline"]) * 100
+        elapsed = min(100.0, (int(e["year"]) - target["baseline_year"]) / span * 100)
+        name = enum_label("indicator", indicator, lang)
+        items.append({"label": f"{e['region_name'] or e['region_code']} {e['year']} {name}", "actual": done,
+                      "required": elapsed, "failed": e["outcome"] == "fail"})
+    legend = ("任务进度", "时间进度", "落后") if lang == "zh" else ("progress to target", "time elapsed", "behind")
+    return charts.paired(items, title, "%", legend)
 
 
 def _fail_colour(rule) -> str:
