@@ -63,7 +63,7 @@ HEADERS_ZH = {
     "reference": {"year": "年度", "region_code": "行政区划代码", "metric": "指标", "value": "数值"},
     "fiscal": {"year": "年度", "region_code": "行政区划代码", "region_name": "地区",
                "recurring_revenue": "财政经常性收入（万元）", "total_expenditure": "一般公共预算支出（万元）",
-               "gdp": "地区生产总值（万元）", "fiscal_education": "国家财政性教育经费（万元）"},
+               "gdp": "地区生产总值（万元）", "fiscal_education": "国家财政性教育经费（万元）", "basis": "口径"},
     "indicators": {"year": "年度", "region_code": "行政区划代码", "region_name": "地区", "indicator": "指标",
                    "value": "数值"},
 }
@@ -336,6 +336,17 @@ def breaking_ledgers() -> dict[str, tuple[str, dict]]:
             ledger["indicators"].append({"year": 2025, "region_code": "130682", "region_name": "定州市",
                                          "indicator": indicator, "value": target})
     variant("PLAN_TARGET", "襄都区2025年九年义务教育巩固率97.90%，未达到规划约束性目标98%", plan_year_missed)
+
+    def draft_below_budgeted_revenue(ledger):
+        # 定州市 drafts its 2024 budget (口径 预算): every 2023 line +2%, planned on recurring
+        # revenue budgeted 5% above 2023's: the draft grows slower than the revenue it plans on.
+        for row in _find(ledger["budget"], region_code="130682", year=2023):
+            ledger["budget"].append({**row, "year": 2024, "basis": "budget", "amount": _hundreds(row["amount"] * 1.02)})
+        final = _find(ledger["fiscal"], region_code="130682", year=2023)[0]
+        ledger["fiscal"].append({"year": 2024, "region_code": "130682", "region_name": "定州市", "basis": "budget",
+                                 "recurring_revenue": _hundreds(final["recurring_revenue"] * 1.05)})
+    variant("DRAFT_EDU_GROWTH_ABOVE_REVENUE", "定州市2024年预算草案教育支出比2023年决算增长2%，低于预算收入增长5%",
+            draft_below_budgeted_revenue)
 
     variant("FISCAL_EDU_GDP_SHARE", "河北省2023年国家财政性教育经费占地区生产总值3.6%（省级对照）",
             province_below_four_percent)
