@@ -87,7 +87,7 @@ def test_a_violation_not_measured_in_money_is_not_hidden_behind_a_zero_total(cli
     # break_PLAN_TARGET: one binding indicator 0.10 个百分点 short and no money gap anywhere:
     # the conclusion must not read as if nothing were owed.
     run = cli("check", SAMPLES / "break_PLAN_TARGET.xlsx", "--html", tmp_path / "r.html")
-    assert "各规则整改资金缺口之和 0.00 元（不同规则的缺口可能重叠，是上限），另有 1 项违规的差距不以资金计（见各发现）。" \
+    assert "整改所需资金 0.00 元（同一地区同一年度相互重叠的缺口只计一次；各规则缺口之和 0.00 元），另有 1 项违规的差距不以资金计（见各发现）。" \
         in run.stdout
     assert "另有 1 项违规的差距不以资金计" in (tmp_path / "r.html").read_text(encoding="utf-8")
     # a money violation alone says nothing of the kind

@@ -59,6 +59,8 @@ class Rule:
     #                             | "paired" (two bars a year: the measure and what it must exceed)
     #                             | "progress" (plan indicators: progress to target beside time elapsed) | None
     chart_legend: dict | None   # paired: {zh: [measure, comparison], en: [...]}
+    remedy: str | None          # the money that closes a violation (remediation.py): general_budget
+    #                             | compulsory_general_budget | None (other money, added as it is)
     levels_detail_overall: bool  # per-level findings break down the overall one (money counted once)
     compares_previous_year: bool  # reads the year before too (rejected rows there withhold the result)
     identified_by_cells: bool      # findings are about cells (duplicates), not a subject (fingerprint)
@@ -134,7 +136,7 @@ def load_rule(path: Path) -> Rule:
         why_it_matters=spec["why_it_matters"], remediation=spec["remediation"], checks=spec["checks"],
         unevaluable=spec.get("unevaluable") or {}, examples=spec.get("examples") or {},
         labels=spec.get("labels") or {}, evidence_column=spec.get("evidence_column"),
-        chart=spec.get("chart"), chart_legend=spec.get("chart_legend"),
+        chart=spec.get("chart"), chart_legend=spec.get("chart_legend"), remedy=spec.get("remedy"),
         levels_detail_overall=bool(spec.get("levels_detail_overall", False)),
         compares_previous_year=bool(spec.get("compares_previous_year", False)),
         identified_by_cells=bool(spec.get("identified_by_cells", False)),

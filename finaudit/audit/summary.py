@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from finaudit.audit.catalogue import kind_of
+from finaudit.audit.remediation import remediation
 from finaudit.findings import SEVERITIES
 
 IMPLAUSIBLE = "DATA_IMPLAUSIBLE_FIGURE"
@@ -41,6 +42,8 @@ def summarize(result) -> dict:
         "by_class": by_class,
         "by_rule": {k: {**v, "shortfall_yuan": round(v["shortfall_yuan"], 2)} for k, v in sorted(by_rule.items())},
         "shortfall_yuan_total": round(total, 2),
+        # the money that closes every violation, overlapping gaps counted once (the headline)
+        "remediation": remediation(result),
         "profiles": dict(sorted(result.region_profiles.items())),
         "years": result.years,
         "matrix": matrix,

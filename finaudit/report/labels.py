@@ -193,6 +193,11 @@ def unpriced_violations(result) -> int:
                and getattr(result.rules.get(f.rule_id), "kind", None) == "guarantee")
 
 
+def _combined(summary: dict) -> float:
+    """The headline money: every violation closed, overlapping gaps once (remediation.py)."""
+    return (summary.get("remediation") or {}).get("combined_yuan", summary["shortfall_yuan_total"])
+
+
 def conclusion_lines(summary: dict, lang: str, sheet_titles: dict[str, dict], unpriced: int = 0) -> list[str]:
     """The verdict: rows left out first, then the guarantees' findings, the data problems and
     the ledgers not audited each counted apart, then the money."""
@@ -205,15 +210,16 @@ def conclusion_lines(summary: dict, lang: str, sheet_titles: dict[str, dict], un
         text += (f"数据问题 {data_total} 项（违规 {d['violation']}、警示 {d['warning']}、提示 {d['info']}）；"
                  if data_total else "数据问题 0 项；")
         text += f"无法审计的台账 {not_audited} 个；" if not_audited else ""
-        text += f"各规则整改资金缺口之和 {summary['shortfall_yuan_total']:,.2f} 元（不同规则的缺口可能重叠，是上限）"
+        text += (f"整改所需资金 {_combined(summary):,.2f} 元（同一地区同一年度相互重叠的缺口只计一次；"
+                 f"各规则缺口之和 {summary['shortfall_yuan_total']:,.2f} 元）")
         text += f"，另有 {unpriced} 项违规的差距不以资金计（见各发现）。" if unpriced else "。"
     else:
         text = (f"Result: guarantees: {g['violation']} violations, {g['warning']} warnings, {g['info']} info; "
                 f"data problems: {data_total}")
         text += (f" ({d['violation']} violations, {d['warning']} warnings, {d['info']} info); " if data_total else "; ")
         text += f"ledgers not audited: {not_audited}; " if not_audited else ""
-        text += (f"money needed to comply, summed over rules: {summary['shortfall_yuan_total']:,.2f} yuan "
-                 "(gaps of different rules may overlap: an upper bound)")
+        text += (f"money needed to comply: {_combined(summary):,.2f} yuan (overlapping gaps of a region and year "
+                 f"counted once; the rules' gaps summed: {summary['shortfall_yuan_total']:,.2f} yuan)")
         text += (f"; {unpriced} violation(s) are not measured in money (see each finding)." if unpriced else ".")
     lines.append(text)
     return lines
