@@ -43,6 +43,7 @@ SELECT
     growth_gap(edu_now, edu_before, rev_now, rev_before) AS shortfall_yuan,
     CAST(edu_before AS DOUBLE) AS edu_before, CAST(edu_now AS DOUBLE) AS edu_now,
     year - 1 AS prev_year,
-    CASE WHEN rev_now IS NULL THEN year ELSE year - 1 END AS missing_year,   -- of revenue, for the note levels,
+    CASE WHEN rev_now IS NULL THEN year ELSE year - 1 END AS missing_year,   -- of revenue, for the note
+    levels,
     fiscal_rows, budget_rows   -- the revenue cells first: the evidence shown is cut at 20 cells
 FROM measured

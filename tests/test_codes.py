@@ -18,7 +18,7 @@ RULES = Path(__file__).resolve().parent.parent / "rules"
 def test_every_rule_declares_what_kind_of_rule_it_is():
     assert {rule.kind for rule in load_rules().values()} <= set(RULE_KINDS)
     assert {rule.id for rule in load_rules().values() if rule.kind == "draft"} == {
-        "DRAFT_FLOORS", "DRAFT_ONLY_INCREASE_PER_STUDENT", "DRAFT_ONLY_INCREASE_TOTAL"}
+        "DRAFT_FLOORS", "DRAFT_ONLY_INCREASE_PER_STUDENT", "DRAFT_ONLY_INCREASE_TOTAL", "DRAFT_EDU_GROWTH_ABOVE_REVENUE"}
 
 
 def test_a_rule_of_an_unknown_kind_fails_loading_naming_the_file(tmp_path):
@@ -45,3 +45,18 @@ def test_the_text_report_titles_a_rejected_cells_code(cli, write_xlsx, sheets):
     sheets["教育经费"][1][7] = "一千五百"            # not a number
     run = cli("check", write_xlsx(sheets), "--show-info")
     assert "■ SCHEMA_TYPE  值的类型不符" in run.stdout
+
+
+@pytest.mark.parametrize("key, value", [("remedy", "general_budgt"), ("chart", "paird")])
+def test_a_misspelt_remedy_or_chart_fails_loading_naming_the_file(tmp_path, key, value):
+    # a misspelt remedy would silently move the rule's money out of the overlap and count it twice
+    import yaml
+
+    spec = yaml.safe_load((RULES / "FLOOR_PRESCHOOL.yaml").read_text(encoding="utf-8"))
+    spec[key] = value
+    path = tmp_path / "FLOOR_PRESCHOOL.yaml"
+    path.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    shutil.copy(RULES / "FLOOR_PRESCHOOL.sql", tmp_path / "FLOOR_PRESCHOOL.sql")
+    with pytest.raises(RuleError) as err:
+        load_rule(path)
+    assert "FLOOR_PRESCHOOL.yaml" in str(err.value) and value in str(err.value)

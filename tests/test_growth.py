@@ -37,8 +37,6 @@ def test_without_a_fiscal_sheet_the_growth_guarantee_is_not_evaluated(tmp_path):
 
 
 def test_a_negative_growth_rate_is_drawn_as_a_bar_below_zero():
-    import re
-
     from finaudit.report import charts
 
     # 2022: education -4.76% against revenue +2.04%; 2023: +2.50% against +4.00%
@@ -53,8 +51,6 @@ def test_a_negative_growth_rate_is_drawn_as_a_bar_below_zero():
 
 
 def test_the_growth_chart_pairs_each_year_education_beside_revenue():
-    import re
-
     from finaudit.report import charts
 
     # 2022: education +5.00% beside revenue +3.00%; 2023: +2.50% beside +4.00% (not above)
@@ -73,6 +69,7 @@ def test_the_growth_chart_pairs_each_year_education_beside_revenue():
 def test_the_report_draws_the_growth_pairs_of_the_breaking_sample(tmp_path):
     from conftest import SAMPLES
 
+    from finaudit.report import charts
     from finaudit.report.html import write_html
 
     result = finaudit.check(SAMPLES / "break_EDU_GROWTH_ABOVE_REVENUE.xlsx")
@@ -80,7 +77,7 @@ def test_the_report_draws_the_growth_pairs_of_the_breaking_sample(tmp_path):
     write_html(result, out)
     page = out.read_text(encoding="utf-8")
     # 襄都区 2023: education +9.41% beside revenue +10.25%, the education bar in red
-    assert re.search(r'fill="#c62828"><title>襄都区 2023 教育支出增长: 9\.41 %</title>', page)
+    assert f'fill="{charts.FAIL}"><title>襄都区 2023 教育支出增长: 9.41 %</title>' in page
     assert "<title>襄都区 2023 经常性收入增长: 10.25 %</title>" in page
 
 

@@ -33,6 +33,9 @@ REQUIRED_FIELDS = ("id", "title", "severity", "kind", "requirement", "parameters
 # withheld for rejected rows, listed after the guarantees). Codes without a rule file
 # (rules/codes.yaml) are of kind schema (a rejected cell) or input (a ledger not audited).
 RULE_KINDS = ("guarantee", "draft", "data")
+CHARTS = ("trend", "bars", "paired", "progress")
+# Where the money that closes a violation goes (audit/remediation.py); none: other money.
+REMEDIES = ("general_budget", "compulsory_general_budget")
 CODE_KINDS = ("schema", "input")
 _NOT_RULES = {"parameters.yaml", "codes.yaml"}
 
@@ -103,6 +106,11 @@ def load_rule(path: Path) -> Rule:
     if unknown:
         raise _fail(path, f"使用了未声明的参数 {join_names(unknown, 'zh')}（见 rules/parameters.yaml）。",
                     f"unknown parameter(s) {join_names(unknown, 'en')} (not in rules/parameters.yaml).")
+    for key, allowed in (("chart", CHARTS), ("remedy", REMEDIES)):
+        if spec.get(key) is not None and spec[key] not in allowed:
+            # a misspelt remedy would move the rule's money out of the overlap (counted twice)
+            raise _fail(path, f"{key} 应为 {join_names(allowed, 'zh')} 之一，而不是“{spec[key]}”。",
+                        f"{key} must be one of {join_names(allowed, 'en')}, not '{spec[key]}'.")
     for name, check in spec["checks"].items():
         message = (check or {}).get("message") or {}
         if not message.get("zh") or not message.get("en"):

@@ -169,12 +169,17 @@ def _audit(con, ledger: Ledger, rules: dict[str, Rule], profile: str | None, yea
     unique = {}
     for finding in findings:
         unique.setdefault(finding.fingerprint, finding)
+    # A draft rule has nothing to pre-audit in a ledger without a draft (口径 预算): a sheet it
+    # would also need is then not worth a "not evaluated" note.
+    has_draft = con.execute("SELECT count(*) FROM budget WHERE basis = 'budget'").fetchone()[0] > 0
     with Cursors(con) as cursors:
         pending = []
         for rule in rules.values():
             if rule.stage != "sql":
                 continue
             missing = [s for s in rule.sheets if s not in ledger.sheets]
+            if missing and rule.kind == "draft" and not has_draft:
+                continue
             if missing:         # one note for the rule, not one per region and year
                 note = missing_sheets_finding(rule, missing)
                 unique.setdefault(note.fingerprint, note)

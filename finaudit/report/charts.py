@@ -88,13 +88,14 @@ _LEGEND = {"zh": ("要求", "未达标"), "en": ("required", "short")}
 
 def _tick(x: float, label: str) -> str:
     """A bar's label under it: region and year, then on a second line what tells the bars of
-    one region-year apart (the level, the school)."""
+    one region-year apart (the level, the school), its end kept where it is long: two
+    schools of one city differ in their last characters (定州市第一中学, 定州市第二中学)."""
     words = label.split(" ")
     first, rest = " ".join(words[:2]), " ".join(words[2:])
     if not rest:
         return f'<text x="{x:.1f}" y="{HEIGHT - 12}" text-anchor="middle" class="tick">{escape(first[:12])}</text>'
     return (f'<text x="{x:.1f}" y="{HEIGHT - 19}" text-anchor="middle" class="tick">{escape(first[:12])}'
-            f'<tspan x="{x:.1f}" dy="12">{escape(rest[:9])}</tspan></text>')
+            f'<tspan x="{x:.1f}" dy="12">{escape(rest if len(rest) <= 9 else "…" + rest[-8:])}</tspan></text>')
 
 
 def bars(items: list[dict], title: str, unit: str, lang: str = "zh", fail: str = FAIL) -> str:
@@ -153,7 +154,8 @@ def paired(items: list[dict], title: str, unit: str, legend: tuple[str, str, str
     zero = y_of(0.0)
     for n, item in enumerate(items):
         w = step * 0.34
-        for k, (key, color, name) in enumerate((("actual", fail if item["failed"] else COLORS[0], legend[0]),
+        for k, (key, color, name) in enumerate((("actual", item.get("fail", fail) if item["failed"] else COLORS[0],
+                                                  legend[0]),
                                                  ("required", COMPARED, legend[1]))):
             x = PAD_LEFT + n * step + step * 0.14 + k * w
             end = y_of(item[key])

@@ -26,10 +26,11 @@ EVIDENCE_SHOWN = 20            # evidence rows per finding in the HTML; JSON has
 TEXT = {
     "zh": {"title": "教育经费保障审计报告", "violation": "违规", "warning": "警示", "info": "提示",
            "compliant": "符合", "violated": "违规", "not_evaluable": "未评价", "overall": "全学段",
-           "paired_legend": ("实际", "须超过"), "short": "未超过"},
+           "paired_legend": ("实际", "须超过"), "short": "未超过", "progress_legend": ("任务进度", "时间进度", "落后")},
     "en": {"title": "Education funding guarantee audit", "violation": "violation", "warning": "warning",
            "info": "info", "compliant": "compliant", "violated": "violated", "not_evaluable": "not evaluable",
-           "overall": "all levels", "paired_legend": ("actual", "to exceed"), "short": "not above"},
+           "overall": "all levels", "paired_legend": ("actual", "to exceed"), "short": "not above",
+           "progress_legend": ("progress to target", "time elapsed", "behind")},
 }
 
 
@@ -118,9 +119,10 @@ def _progress_chart(ev, title: str, lang: str) -> str:
     passed (时间进度), both in percent; behind time is behind the straight path. An indicator
     without a baseline has no progress and is left out."""
     items = []
-    latest = ev.sort_values("year").groupby(["region_code", "check"]).tail(1)
-    for e in _records(latest.sort_values(["region_code", "check"])):
-        indicator = e["check"].split(".", 1)[-1]
+    ev = ev.assign(indicator=ev["check"].str.split(".", n=1).str[-1])     # path.X, binding.X, expected.X
+    latest = ev.sort_values("year").groupby(["region_code", "indicator"]).tail(1)
+    for e in _records(latest.sort_values(["region_code", "indicator"])):
+        indicator = e["indicator"]
         entry = parameter(e["profile"], "plan_targets", int(e["year"])) if e["profile"] else None
         target = ((entry or {}).get("value") or {}).get(indicator)
         if not target or target.get("baseline") is None or target["target"] == target["baseline"]:
@@ -129,10 +131,12 @@ def _progress_chart(ev, title: str, lang: str) -> str:
         done = (e["actual"] - target["baseline"]) / (target["target"] - target["baseline"]) * 100
         elapsed = min(100.0, (int(e["year"]) - target["baseline_year"]) / span * 100)
         name = enum_label("indicator", indicator, lang)
+        # behind in colour of its severity: a binding target missed is a violation, an
+        # expected one a warning, lagging the path before the target year an info (drawn as a warning)
         items.append({"label": f"{e['region_name'] or e['region_code']} {e['year']} {name}", "actual": done,
-                      "required": elapsed, "failed": e["outcome"] == "fail"})
-    legend = ("任务进度", "时间进度", "落后") if lang == "zh" else ("progress to target", "time elapsed", "behind")
-    return charts.paired(items, title, "%", legend)
+                      "required": elapsed, "failed": e["outcome"] == "fail",
+                      "fail": charts.FAIL if e["check"].startswith("binding.") else charts.WARN})
+    return charts.paired(items, title, "%", TEXT[lang]["progress_legend"])
 
 
 def _fail_colour(rule) -> str:
