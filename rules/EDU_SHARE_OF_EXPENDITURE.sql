@@ -44,5 +44,5 @@ SELECT
     END AS shortfall_yuan,
     year - 1 AS prev_year,
     CASE WHEN coalesce(exp_now, 0) = 0 THEN year ELSE year - 1 END AS missing_year,   -- of expenditure, for the note
-    fiscal_rows, budget_rows   -- the revenue cells first: the evidence shown is cut at 20 cells
+    fiscal_rows, budget_rows   -- the expenditure cells first: the evidence shown is cut at 20 cells
 FROM measured

@@ -88,3 +88,16 @@ def test_a_growth_note_names_the_year_whose_revenue_is_missing(tmp_path):
     result = finaudit.check(write_xlsx(tmp_path / "fiscal.xlsx", sheets))
     notes = {f.subject["year"]: f.message["zh"] for f in result.findings if f.rule_id == "EDU_GROWTH_ABOVE_REVENUE"}
     assert notes[2023] == "定州市2023年：“财政收支”表中缺少2022年的财政经常性收入，无法比较增长。"
+
+
+def test_the_nations_gdp_is_read_but_a_figure_beyond_any_fiscal_aggregate_is_refused(tmp_path):
+    # GDP of 126 万亿元 (1.26e14 yuan) is above the 1e13 every education amount is held to, and
+    # real: the fiscal sheet holds up to 1e15; 2,000 万亿元 is a unit slip, refused at its cell
+    sheets = _budget_sheets()
+    sheets["财政收支"] = [["年度", "行政区划代码", "地区", "财政经常性收入（万元）", "地区生产总值（万元）"],
+                      [2022, "130682", "定州市", 100, 1_260_000_000], [2023, "130682", "定州市", 104, 200_000_000_000]]
+    ledger = finaudit.load(write_xlsx(tmp_path / "gdp.xlsx", sheets))
+    (refused,) = [f for f in ledger.findings if f.rule_id == "SCHEMA_RANGE"]
+    assert refused.evidence[0].cell == "财政收支!E3"
+    assert "折合达到 1,000 万亿元（1e15 元），超过任何真实的财政总量" in refused.message["zh"]
+    assert ledger.sheets["fiscal"].rows_valid == 1

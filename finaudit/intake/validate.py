@@ -135,16 +135,15 @@ def schema_message(reason: str, column: Column, value, cell: str) -> dict:
         low, high = YEAR_RANGE
         return {"zh": f"{cell}：年份“{shown}”不在 {low}–{high} 之间。",
                 "en": f"{cell}: year '{shown}' is outside {low}–{high}."}
-    if column.limit_yuan != MONEY_LIMIT and (column.min is None or (isinstance(value, (int, float)) and value >= column.min)):
-        return {"zh": f"{cell}：“{zh_col}”的值 {shown} 过大，折合达到 {column.limit_yuan / 1e12:,.0f} 万亿元"
-                      f"（{column.limit_yuan:.0e} 元），超过任何真实的财政总量（是否填错了单位？）。",
-                "en": f"{cell}: '{en_col}' value {shown} is too large: it reaches {column.limit_yuan / 1e12:,.0f} trillion "
-                      f"yuan ({column.limit_yuan:.0e}), beyond any real fiscal aggregate (a wrong unit?)."}
     if column.min is None or (isinstance(value, (int, float)) and value >= column.min):
-        return {"zh": f"{cell}：“{zh_col}”的值 {shown} 过大，折合达到 10 万亿元（1e13 元），超过全国一年的教育经费，"
+        limit = column.limit_yuan          # 1e13 unless a column holds national aggregates
+        zh_beyond, en_beyond = (("超过全国一年的教育经费", "more than the whole country spends on education in a year")
+                                if limit == MONEY_LIMIT else ("超过任何真实的财政总量", "beyond any real fiscal aggregate"))
+        exp = f"{limit:.0e}".replace("e+", "e")
+        return {"zh": f"{cell}：“{zh_col}”的值 {shown} 过大，折合达到 {limit / 1e12:,.0f} 万亿元（{exp} 元），{zh_beyond}，"
                       "不可能是真实金额（是否填错了单位？）。",
-                "en": f"{cell}: '{en_col}' value {shown} is too large: it reaches 10 trillion yuan (1e13), more than "
-                      "the whole country spends on education in a year, so no real amount (a wrong unit?)."}
+                "en": f"{cell}: '{en_col}' value {shown} is too large: it reaches {limit / 1e12:,.0f} trillion yuan "
+                      f"({exp}), {en_beyond}, so no real amount (a wrong unit?)."}
     return {"zh": f"{cell}：“{zh_col}”的值 {shown} 小于 {_show(column.min)}。",
             "en": f"{cell}: '{en_col}' value {shown} is below {_show(column.min)}."}
 
