@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -177,3 +178,40 @@ def test_no_progress_bar_when_the_output_is_not_a_terminal(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1
     assert "Auditing" not in proc.stderr and "Auditing" not in proc.stdout
+
+
+def test_a_single_long_run_says_on_a_terminal_what_it_is_doing():
+    # issue 17: reading, the rules, the outputs; from the second second on, and the line is
+    # cleared before the report is printed
+    import io
+
+    from finaudit.cli.check import _status
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    stream = Terminal()
+    status = _status("zh", shown=True, stream=stream)
+    status.DELAY, status.TICK = 0.0, 0.01
+    with status:
+        for name in ("read", "rules", "write"):
+            status.stage(name)
+            time.sleep(0.1)
+    shown = [line.strip() for line in stream.getvalue().split("\r") if line.strip()]
+    phases = [line.split("…")[0] for line in shown]
+    assert [p for i, p in enumerate(phases) if i == 0 or p != phases[i - 1]] == [
+        "审计中：读取台账", "审计中：运行审计规则", "审计中：写出结果"]
+    assert stream.getvalue().endswith("\r" + " " * status.width + "\r")
+
+
+def test_the_audit_tells_its_stages_in_order():
+    seen = []
+    check_many([CLEAN], stage=seen.append)
+    assert seen == ["read", "rules"]
+
+
+def test_no_status_line_off_a_terminal_or_for_a_quick_run(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "finaudit", "check", str(CLEAN)], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0 and "审计中" not in proc.stderr and proc.stderr == ""

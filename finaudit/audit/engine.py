@@ -110,13 +110,14 @@ def general_budget_sources(region_profiles: dict[str, str], years: list[int]) ->
 
 def check(path, profile: str | None = None, year: int | None = None, rules: dict[str, Rule] | None = None,
           native: bool | None = None, memory_limit: str | None = None,
-          draft_severity: str | None = None) -> LedgerAudit:
+          draft_severity: str | None = None, stage=None) -> LedgerAudit:
     """Validates a ledger and runs every rule; returns the findings with the run's facts.
     `native`: load a Parquet ledger straight into DuckDB (native.py); None decides by the files.
     `memory_limit` (e.g. "4GB") caps DuckDB's memory: what does not fit goes to a temporary
     folder, removed afterwards (a national ledger on a laptop); default DuckDB's, 80% of RAM.
     `draft_severity` gives the failures of the draft pre-audit (rules of kind draft) that
-    severity instead of the rule's or profile's; notes that could not be evaluated stay info."""
+    severity instead of the rule's or profile's; notes that could not be evaluated stay info.
+    `stage(name)` is told what the audit turns to: "read" (the ledger loads), "rules"."""
     started_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
     if Path(path).suffix.lower() in WORKBOOK_OR_TEXT_SUFFIXES:
         warm_up()                   # the parse server starts while the rules load and prepare
@@ -133,8 +134,12 @@ def check(path, profile: str | None = None, year: int | None = None, rules: dict
         con = connect(memory_limit, spill)
         try:
             create_tables(con)
+            if stage:
+                stage("read")
             ledger = _load(con, Path(path), native)
             prepared.result()
+            if stage:
+                stage("rules")
             return _audit(con, ledger, rules, profile, year, started_at, pool, draft_severity)
         finally:
             con.close()             # before its spill folder goes

@@ -3,6 +3,8 @@ defaults), the refusal to write over an input, the progress bar and the outputs 
 from __future__ import annotations
 
 import sys
+import threading
+import time
 
 import click
 
@@ -138,24 +140,18 @@ def check(ctx, ledgers, **options):
         fail("--annotate 只能用于一个台账（标注的是该工作簿的副本）。" if lang == "zh"
              else "--annotate takes one ledger (it marks a copy of that workbook).")
     run_guarded(lang, lambda: _refuse_overwrites(o, items))
-    with _progress(items, o["quiet"], lang) as advance:
+    status = _status(lang, shown=not o["quiet"] and len(items) == 1 and sys.stderr.isatty())
+    with _progress(items, o["quiet"], lang) as advance, status:
         result = run_guarded(lang, lambda: check_many(items, profile=o["profile"], year=o["year"], jobs=o["jobs"],
-                                                      progress=advance, draft_severity=o["draft_severity"],
+                                                      progress=advance, stage=status.stage,
+                                                      draft_severity=o["draft_severity"],
                                                       memory_limit=o["memory_limit"], history=o["history"],
                                                       history_timeout=o["history_timeout"]))
-    if not result.audited:
-        fail(_nothing_audited(result, lang))
-
-    def write():
-        try:
-            write_outputs(result, lang, json_path=o["json_path"], html_path=o["html_path"],
-                          annotate_path=o["annotate_path"], sarif_path=o["sarif_path"], csv_path=o["csv_path"])
-        except OSError as exc:   # a folder where a file should go, no permission, disk full
-            where = exc.filename or ""
-            raise UsageError(f"无法写入“{where}”：{os_reason(exc, 'zh')}。",
-                             f"Cannot write '{where}': {os_reason(exc, 'en')}.") from None
-
-    run_guarded(lang, write)
+        if not result.audited:
+            status.close()
+            fail(_nothing_audited(result, lang))
+        status.stage("write")
+        run_guarded(lang, lambda: _write(result, lang, o))
     if not o["quiet"]:
         echo(result.to_json() if o["fmt"] == "json" else check_report(result, lang, show_info=o["show_info"]))
     sys.exit(EXIT_FINDINGS if at_or_above(result.findings, o["fail_on"]) else EXIT_OK)
@@ -224,6 +220,62 @@ def _nothing_audited(result, lang: str) -> str:
     first = failed[0]
     return (f"{len(failed)} 个台账均无法审计；第一个：{first.error['zh']}" if lang == "zh"
             else f"None of the {len(failed)} ledgers could be audited; the first: {first.error['en']}")
+
+
+def _write(result, lang: str, o: dict) -> None:
+    try:
+        write_outputs(result, lang, json_path=o["json_path"], html_path=o["html_path"],
+                      annotate_path=o["annotate_path"], sarif_path=o["sarif_path"], csv_path=o["csv_path"])
+    except OSError as exc:   # a folder where a file should go, no permission, disk full
+        where = exc.filename or ""
+        raise UsageError(f"无法写入“{where}”：{os_reason(exc, 'zh')}。",
+                         f"Cannot write '{where}': {os_reason(exc, 'en')}.") from None
+
+
+class _status:
+    """One line on stderr while a single ledger is audited, from the second second on: what
+    the run is doing (reading the ledger, running the rules, writing the outputs) and for how
+    long. Only on a terminal and never with --quiet; the line is cleared when the run ends."""
+
+    DELAY, TICK = 2.0, 0.2
+    LABELS = {"zh": {"read": "读取台账", "rules": "运行审计规则", "write": "写出结果"},
+              "en": {"read": "reading the ledger", "rules": "running the rules", "write": "writing the outputs"}}
+
+    def __init__(self, lang: str, shown: bool, stream=None):
+        self.lang, self.shown, self.stream = lang, shown, stream or sys.stderr
+        self.current, self.width, self.started = "read", 0, time.monotonic()
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True) if shown else None
+
+    def stage(self, name: str) -> None:
+        self.current = name
+
+    def __enter__(self):
+        if self.thread is not None:
+            self.thread.start()
+        return self
+
+    def _loop(self):
+        while not self.done.wait(self.TICK):
+            elapsed = time.monotonic() - self.started
+            if elapsed >= self.DELAY:
+                text = (f"审计中：{self.LABELS['zh'][self.current]}…… {elapsed:.0f} 秒" if self.lang == "zh"
+                        else f"Auditing: {self.LABELS['en'][self.current]}... {elapsed:.0f} s")
+                self.width = max(self.width, len(text) * 2)     # CJK characters are two columns wide
+                self.stream.write("\r" + text + " " * 4)
+                self.stream.flush()
+
+    def close(self):
+        if self.thread is not None and not self.done.is_set():
+            self.done.set()
+            self.thread.join()
+            if self.width:
+                self.stream.write("\r" + " " * self.width + "\r")
+                self.stream.flush()
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
 
 
 class _progress:

@@ -25,14 +25,14 @@ from finaudit.runs.result import Audit, Result
 
 def audit_one(path: Path, profile: str | None = None, year: int | None = None, rules: dict | None = None,
               native: bool | None = None, draft_severity: str | None = None, memory_limit: str | None = None,
-              raise_errors: bool = False) -> Audit:
+              raise_errors: bool = False, stage=None) -> Audit:
     """Audits one ledger; an error that stops it becomes the Input's error, not an exception
     (unless `raise_errors`: `finaudit.check` of one ledger raises it)."""
     item = Input(Path(path))
     start = time.perf_counter()
     try:
         found = engine.check(path, profile=profile, year=year, rules=rules, native=native,
-                             memory_limit=memory_limit, draft_severity=draft_severity)
+                             memory_limit=memory_limit, draft_severity=draft_severity, stage=stage)
     except FinauditError as exc:
         if raise_errors:
             raise
@@ -101,7 +101,7 @@ def check(path, profile: str | None = None, year: int | None = None, *, rules: d
 def check_many(inputs, profile: str | None = None, year: int | None = None, *, rules: dict | None = None,
                native: bool | None = None, draft_severity: str | None = None, memory_limit: str | None = None,
                history=None, history_timeout: float = history_mod.DEFAULT_TIMEOUT, jobs: int | None = 1,
-               progress=None) -> Result:
+               progress=None, stage=None) -> Result:
     """Audits every ledger the inputs name (files, folders, globs; or Inputs from expand())
     and returns one Result. `draft_severity` overrides the severity of the draft pre-audit's
     failures (rules of kind draft; warning unless a profile says otherwise). `memory_limit`
@@ -111,7 +111,8 @@ def check_many(inputs, profile: str | None = None, year: int | None = None, *, r
 
     `jobs` > 1 audits in that many worker processes (spawned: a script calling this needs the
     usual `if __name__ == "__main__":` guard); None decides by the number of ledgers
-    (auto_jobs). `progress(item)` is called as each ledger is done (in input order). Raises
+    (auto_jobs). `progress(item)` is called as each ledger is done (in input order);
+    `stage(name)` as an audit run in this process turns to reading or the rules. Raises
     UsageError only for a wrong call (an unknown profile); a ledger that cannot be read is a
     finding."""
     started_at = _now()
@@ -130,7 +131,7 @@ def check_many(inputs, profile: str | None = None, year: int | None = None, *, r
     if jobs <= 1 or len(todo) <= 1:
         warm_up()   # the parse server imports the readers while this process imports the engine
     args = [(item.path, profile, year, rules, native, draft_severity, memory_limit) for _, item in todo]
-    for i, audit in zip([i for i, _ in todo], _run(args, jobs)):
+    for i, audit in zip([i for i, _ in todo], _run(args, jobs, stage)):
         audits[i] = audit
         if progress:
             progress(audit.input)
@@ -144,11 +145,11 @@ def _options(profile, year, draft_severity) -> dict:
     return {"profile": profile, "year": year, "draft_severity": draft_severity}
 
 
-def _run(args: list[tuple], jobs: int):
+def _run(args: list[tuple], jobs: int, stage=None):
     """The audits, in the order given, as they finish in order."""
     if jobs <= 1 or len(args) <= 1:
         for a in args:
-            yield audit_one(*a)
+            yield audit_one(*a, stage=stage)
         return
     # spawn, not fork: the parent may already hold DuckDB's threads, which fork does not copy.
     context = multiprocessing.get_context("spawn")
