@@ -26,16 +26,8 @@ measured AS (
     WHERE list_contains($regions, d.region_code) AND list_contains($years, d.year)
 )
 SELECT
-    growth_outcome(in_force, edu_now, edu_before, rev_now, rev_before) AS outcome,
-    CASE growth_reason(in_force, edu_now, edu_before, rev_now, rev_before)
-        WHEN 'no_prior_year' THEN 'no_final_prior_year'
-        ELSE growth_reason(in_force, edu_now, edu_before, rev_now, rev_before)
-    END AS reason,
+    unnest(growth_against_revenue(in_force, edu_now, edu_before, rev_now, rev_before)),   -- views.sql
     region_code, region_name, year, CAST(NULL AS VARCHAR) AS level, CAST(NULL AS VARCHAR) AS school_id,
-    growth_percent(edu_now, edu_before) AS actual,
-    growth_percent(rev_now, rev_before) AS required,
-    growth_gap(edu_now, edu_before, rev_now, rev_before) AS shortfall_yuan,
-    CAST(edu_before AS DOUBLE) AS edu_before, CAST(edu_now AS DOUBLE) AS edu_now,
     year - 1 AS prev_year,
     CASE WHEN rev_now IS NULL THEN year ELSE year - 1 END AS missing_year,
     CASE WHEN rev_now IS NULL THEN '预算' ELSE '决算' END AS missing_basis_zh,

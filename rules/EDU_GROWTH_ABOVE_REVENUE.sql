@@ -22,13 +22,8 @@ measured AS (
       AND NOT EXISTS (SELECT 1 FROM draft_only_region_years d WHERE d.region_code = e.region_code AND d.year = e.year)
 )
 SELECT
-    growth_outcome(in_force, edu_now, edu_before, rev_now, rev_before) AS outcome,
-    growth_reason(in_force, edu_now, edu_before, rev_now, rev_before) AS reason,
+    unnest(growth_against_revenue(in_force, edu_now, edu_before, rev_now, rev_before)),   -- views.sql
     region_code, region_name, year, CAST(NULL AS VARCHAR) AS level, CAST(NULL AS VARCHAR) AS school_id,
-    growth_percent(edu_now, edu_before) AS actual,
-    growth_percent(rev_now, rev_before) AS required,
-    growth_gap(edu_now, edu_before, rev_now, rev_before) AS shortfall_yuan,
-    CAST(edu_before AS DOUBLE) AS edu_before, CAST(edu_now AS DOUBLE) AS edu_now,
     year - 1 AS prev_year,
     CASE WHEN rev_now IS NULL THEN year ELSE year - 1 END AS missing_year,   -- of revenue, for the note
     fiscal_rows, budget_rows   -- the revenue cells first: the evidence shown is cut at 20 cells

@@ -303,6 +303,19 @@ CREATE OR REPLACE MACRO growth_gap(cur, prev, rev_cur, rev_prev) AS
 CREATE OR REPLACE MACRO growth_percent(cur, prev) AS
     CAST(cur AS DOUBLE) / CAST(nullif(prev, 0) AS DOUBLE) * 100 - 100;
 
+-- The result columns every growth-against-revenue rule returns, as one struct a rule unnests:
+-- outcome, reason, actual and required (the two growth rates), shortfall_yuan, and the two
+-- amounts for the message.
+CREATE OR REPLACE MACRO growth_against_revenue(in_force, cur, prev, rev_cur, rev_prev) AS {
+    'outcome': growth_outcome(in_force, cur, prev, rev_cur, rev_prev),
+    'reason': growth_reason(in_force, cur, prev, rev_cur, rev_prev),
+    'actual': growth_percent(cur, prev),
+    'required': growth_percent(rev_cur, rev_prev),
+    'shortfall_yuan': growth_gap(cur, prev, rev_cur, rev_prev),
+    'edu_before': CAST(prev AS DOUBLE),
+    'edu_now': CAST(cur AS DOUBLE)
+};
+
 -- The per-student floor check, one query for every rule that holds a level's public funds
 -- per student to a floor or benchmark: FLOOR_PRESCHOOL, FLOOR_SENIOR_GENERAL,
 -- FLOOR_SECONDARY_VOCATIONAL (check `main`), FLOOR_COMPULSORY_BENCHMARK and DRAFT_FLOORS.

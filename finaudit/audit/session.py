@@ -74,7 +74,8 @@ def out_of_memory(what: str, exc: Exception) -> UsageError:
 QUERY_THREADS = 2     # rule queries run side by side: most are too small for DuckDB to use every core
 
 
-_CREATES = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP\s+|TEMPORARY\s+)?TABLE\s+(\w+)", re.IGNORECASE)
+# A table or macro a later statement may name (a macro built on another waits for it).
+_CREATES = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP\s+|TEMPORARY\s+)?(?:TABLE|MACRO)\s+(\w+)", re.IGNORECASE)
 
 
 class Cursors:
