@@ -91,3 +91,17 @@ def test_printing_expands_the_evidence(page, tmp_path):
     pdf = tmp_path / "report.pdf"
     page.pdf(path=str(pdf), format="A4")
     assert pdf.read_bytes().startswith(b"%PDF")
+
+
+def test_printing_puts_the_conclusion_on_its_own_page_and_lets_the_rules_flow(page, tmp_path):
+    # A page per rule section printed 22 A4 pages for break_PLAN_TARGET's one violation.
+    import re
+
+    _open(page, tmp_path, "break_PLAN_TARGET")
+    page.emulate_media(media="print")
+    breaks = page.evaluate("""() => ({
+        summary: getComputedStyle(document.querySelector('.summary')).breakAfter,
+        rules: [...document.querySelectorAll('section.rule')].map(s => getComputedStyle(s).breakBefore)})""")
+    assert breaks["summary"] == "page" and set(breaks["rules"]) == {"auto"}
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", page.pdf(format="A4")))
+    assert pages < len(breaks["rules"])
