@@ -98,6 +98,18 @@ def _tick(x: float, label: str) -> str:
             f'<tspan x="{x:.1f}" dy="12">{escape(rest if len(rest) <= 9 else "…" + rest[-8:])}</tspan></text>')
 
 
+def _bar_plot(title: str, values: list[float], n: int):
+    """The frame of a bar chart from zero: the width of each of `n` slots, the y of a value,
+    and the SVG parts so far (the grid, the ticks, a zero line where values go below it)."""
+    low, high = _axis(min(0.0, min(values)), max(0.0, max(values)))
+    plot_h = HEIGHT - PAD_TOP - PAD_BOTTOM
+
+    def y_of(value):
+        return PAD_TOP + plot_h * (1 - (value - low) / (high - low))
+
+    return (WIDTH - PAD_LEFT - PAD_RIGHT) / n, y_of, _frame(title, low, high, y_of)
+
+
 def bars(items: list[dict], title: str, unit: str, lang: str = "zh", fail: str = FAIL) -> str:
     """items: [{label, actual, required, failed}]; each bar with a mark at what is required,
     drawn from zero: up for a positive value, down for a negative one (a growth rate that fell)."""
@@ -105,14 +117,7 @@ def bars(items: list[dict], title: str, unit: str, lang: str = "zh", fail: str =
     if not items:
         return ""
     values = [i["actual"] for i in items] + [i["required"] for i in items if i["required"] is not None]
-    low, high = _axis(min(0.0, min(values)), max(0.0, max(values)))
-    plot_w, plot_h = WIDTH - PAD_LEFT - PAD_RIGHT, HEIGHT - PAD_TOP - PAD_BOTTOM
-    step = plot_w / len(items)
-
-    def y_of(value):
-        return PAD_TOP + plot_h * (1 - (value - low) / (high - low))
-
-    parts = _frame(title, low, high, y_of)
+    step, y_of, parts = _bar_plot(title, values, len(items))
     for n, item in enumerate(items):
         x = PAD_LEFT + n * step + step * 0.15
         w = step * 0.7
@@ -142,15 +147,7 @@ def paired(items: list[dict], title: str, unit: str, legend: tuple[str, str, str
     items = [i for i in items if i["actual"] is not None and i["required"] is not None][:MAX_BARS // 2]
     if not items:
         return ""
-    values = [i["actual"] for i in items] + [i["required"] for i in items]
-    low, high = _axis(min(0.0, min(values)), max(0.0, max(values)))
-    plot_w, plot_h = WIDTH - PAD_LEFT - PAD_RIGHT, HEIGHT - PAD_TOP - PAD_BOTTOM
-    step = plot_w / len(items)
-
-    def y_of(value):
-        return PAD_TOP + plot_h * (1 - (value - low) / (high - low))
-
-    parts = _frame(title, low, high, y_of)
+    step, y_of, parts = _bar_plot(title, [i["actual"] for i in items] + [i["required"] for i in items], len(items))
     zero = y_of(0.0)
     for n, item in enumerate(items):
         w = step * 0.34
