@@ -45,3 +45,14 @@ def test_no_english_label_in_any_chinese_output(sample, cli, tmp_path):
     assert _stray(shown) == set(), "annotated workbook"
     validate = cli("validate", str(ledger))
     assert _stray(validate.stdout) == set(), "validate"
+
+
+def test_rules_show_names_each_check_of_its_own_severity_in_chinese(cli):
+    # "检查 binding: 违规" showed the internal check name; every such check has a label
+    from finaudit.audit.catalogue import load_rules
+
+    for rule_id in load_rules():
+        run = cli("rules", "show", rule_id)
+        assert run.exit_code == 0, run.output
+        assert not re.search(r"^  检查 [A-Za-z_]", run.stdout, re.MULTILINE), rule_id
+    assert "  检查 约束性指标到期未达标：违规" in cli("rules", "show", "PLAN_TARGET").stdout

@@ -60,3 +60,16 @@ def test_a_misspelt_remedy_or_chart_fails_loading_naming_the_file(tmp_path, key,
     with pytest.raises(RuleError) as err:
         load_rule(path)
     assert "FLOOR_PRESCHOOL.yaml" in str(err.value) and value in str(err.value)
+
+
+def test_a_check_of_its_own_severity_without_a_label_fails_loading(tmp_path):
+    import yaml
+
+    spec = yaml.safe_load((RULES / "FISCAL_EDU_GDP_SHARE.yaml").read_text(encoding="utf-8"))
+    del spec["checks"]["province"]["label"]
+    path = tmp_path / "FISCAL_EDU_GDP_SHARE.yaml"
+    path.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    shutil.copy(RULES / "FISCAL_EDU_GDP_SHARE.sql", tmp_path / "FISCAL_EDU_GDP_SHARE.sql")
+    with pytest.raises(RuleError) as err:
+        load_rule(path)
+    assert "province" in str(err.value) and "label" in str(err.value)

@@ -115,6 +115,10 @@ def load_rule(path: Path) -> Rule:
         message = (check or {}).get("message") or {}
         if not message.get("zh") or not message.get("en"):
             raise _fail(path, f"检查“{name}”缺少中英文 message。", f"check '{name}' needs a message in zh and en.")
+        label = (check or {}).get("label") or {}
+        if (check or {}).get("severity") and not (label.get("zh") and label.get("en")):
+            # a check of its own severity is listed by `rules show`: by its name in the reader's language
+            raise _fail(path, f"检查“{name}”有自己的级别，须有中英文 label。", f"check '{name}' has its own severity and needs a label in zh and en.")
     stage = spec.get("stage", "sql")
     sql_path = path.with_suffix(".sql")
     sql = None

@@ -23,7 +23,9 @@ def rule_text(rule, lang: str) -> str:
     lines.append(("级别：" if zh else "Severity: ") + SEVERITY_LABEL[lang][rule.severity])
     for name, check in rule.checks.items():
         if check.get("severity"):
-            lines.append(("  检查 " if zh else "  check ") + f"{name}: {SEVERITY_LABEL[lang][check['severity']]}")
+            label = (check.get("label") or {}).get(lang, name)
+            lines.append(("  检查 " if zh else "  check ") + f"{label}：{SEVERITY_LABEL[lang][check['severity']]}"
+                         if zh else f"  check {label}: {SEVERITY_LABEL[lang][check['severity']]}")
     lines.append(("要求：" if zh else "Requirement: ") + rule.requirement[lang])
     lines.extend(_clauses_by_profile(rule, lang))
     lines.append(("衡量：" if zh else "Measures: ") + f"{rule.measures['what'][lang]}（{rule.measures.get('unit', '')}）")
