@@ -137,3 +137,42 @@ def test_merged_labels_in_an_ods_are_refused_with_what_to_do(tmp_path, write_xls
     run = cli("check", str(ods))
     assert run.exit_code == 2
     assert "工作表“教育经费”有向下合并的单元格" in run.stderr and "另存为“Excel 工作簿 (*.xlsx)”" in run.stderr
+
+
+def test_a_table_across_with_merged_labels_and_a_hidden_row_reads_the_same_as_xls(tmp_path):
+    # A county's budget with the years across, 行政区划代码 and 地区 merged down its three rows and
+    # the second row hidden, as a clerk keeps it: the .xlsx and LibreOffice's .xls give the same
+    # rows (3 rows x 2 years), the same findings and evidence cells.
+    import openpyxl
+
+    from corpus import write_xlsx
+
+    rows = [["行政区划代码", "地区", "学段", "资金来源", "支出类别", "2022年", "2023年"],
+            ["130682", "定州市", "小学", "一般公共预算", "人员经费", 5_000_000, 5_100_000],
+            [None, None, "初中", "一般公共预算", "人员经费", 3_000_000, 2_800_000],
+            [None, None, "小学", "一般公共预算", "公用经费", 700_000, 700_000]]
+    students = [["行政区划代码", "地区", "学段", "2022年", "2023年"],
+                ["130682", "定州市", "小学", 1000, 1000], ["130682", "定州市", "初中", 500, 500]]
+
+    def layout(book):
+        ws = book["教育经费"]
+        ws.merge_cells("A2:A4")
+        ws.merge_cells("B2:B4")
+        ws.row_dimensions[3].hidden = True
+
+    path = write_xlsx(tmp_path / "across.xlsx", {"教育经费": rows, "在校生": students}, layout=layout)
+    xls = _convert(path, tmp_path, "xls")
+    first, second = finaudit.check(path), finaudit.check(xls)
+    # Hidden rows are read from both, but calamine does not say which rows of an .xls are
+    # hidden (workbooks._xls_merges), so only the .xlsx notes them.
+    seen = [[(f.rule_id, f.severity, f.shortfall_yuan, f.message["zh"], [e.cell for e in f.evidence])
+             for f in result.findings if f.rule_id != "DATA_HIDDEN_ROWS"] for result in (first, second)]
+    assert seen[0] == seen[1]
+    total = next(f for f in first.findings if f.rule_id == "ONLY_INCREASE_TOTAL" and f.severity == "violation")
+    assert total.shortfall_yuan == 100_000      # 8,600,000 in 2023 against 8,700,000 in 2022
+    assert {"DATA_WIDE_LAYOUT", "DATA_MERGED_CELLS", "DATA_HIDDEN_ROWS"} <= {f.rule_id for f in first.findings}
+    hidden = next(f for f in first.findings if f.rule_id == "DATA_HIDDEN_ROWS")
+    assert "1 个隐藏的数据行（第 3 行）" in hidden.message["zh"]
+    assert [e.cell for e in hidden.evidence] == ["教育经费!F3", "教育经费!G3"]
+    budget = openpyxl.load_workbook(path)["教育经费"]
+    assert budget["A3"].value is None           # the merged label really is empty below its top cell

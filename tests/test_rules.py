@@ -71,11 +71,12 @@ def write_workbook(path: Path, ledger: dict, layout: dict) -> Path:
     book.remove(book.active)
     for sheet_csv in sorted(folder.glob("*.csv")):
         ws = book.create_sheet(sheet_csv.stem)
-        with open(sheet_csv, encoding="utf-8", newline="") as fh:
-            for n, row in enumerate(csv.reader(fh)):
-                ws.append([float(v) if n and v.replace(".", "", 1).isdigit() and not v.startswith("0") else (v or None)
-                           for v in row])
         spec = layout.get(sheet_csv.stem, {})
+        with open(sheet_csv, encoding="utf-8", newline="") as fh:
+            rows = list(csv.reader(fh))
+        for n, row in enumerate(_across(rows, sheet_csv.stem) if spec.get("wide") else rows):
+            ws.append([float(v) if n and v.replace(".", "", 1).isdigit() and not v.startswith("0") else (v or None)
+                       for v in row])
         for ref in spec.get("merge", []):
             first, *rest = [cell for row in ws[ref] for cell in row]
             for cell in rest:
@@ -85,6 +86,24 @@ def write_workbook(path: Path, ledger: dict, layout: dict) -> Path:
             ws.row_dimensions[row].hidden = True
     book.save(path)
     return path
+
+
+def _across(rows: list[list[str]], sheet: str) -> list[list[str]]:
+    """A sheet's rows with the years across the columns (`layout: {budget: {wide: true}}`):
+    one column per year (2023年, or 2023年决算数 / 2023年预算数 where the sheet has 口径),
+    one row per combination of the other columns."""
+    from finaudit.intake.schema import load_schemas
+
+    header, records = rows[0], [dict(zip(rows[0], r)) for r in rows[1:]]
+    value = load_schemas()[sheet].wide_value
+    suffix = {"final": "决算数", "budget": "预算数"}
+    column = lambda r: f"{r['year']}年" + (suffix[r["basis"]] if "basis" in r else "")
+    labels = [c for c in header if c not in ("year", "basis", value)]
+    years = sorted({column(r) for r in records})
+    table: dict[tuple, dict] = {}
+    for r in records:
+        table.setdefault(tuple(r[c] for c in labels), {})[column(r)] = r[value]
+    return [labels + years] + [list(key) + [cells.get(y, "") for y in years] for key, cells in table.items()]
 
 
 def _actual(finding) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from finaudit.errors import LedgerError, join_names
 from finaudit.intake.schema import SheetSchema, fold
@@ -41,6 +41,22 @@ def title_unit(cells) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class YearColumn:
+    """A year written as a column header (2023年, 2022年决算数): the cells under it are the
+    sheet's `wide_value` in that year (wide.py turns them into rows)."""
+    position: int                     # 0-based position in the header row
+    year: int
+    basis: str | None                 # 决算 or 预算 where the header says so
+    unit: str | None
+    header: str
+
+    @property
+    def key(self) -> str:
+        """The frame column its cells are read into, before they become rows."""
+        return f"_year_{self.position}"
+
+
 @dataclass
 class HeaderMatch:
     row_index: int                    # 0-based index of the header within the scanned rows
@@ -48,6 +64,19 @@ class HeaderMatch:
     units: dict[str, str | None]      # canonical column -> unit declared in its header
     headers: dict[str, str]           # canonical column -> header text as written
     ignored: list[str]                # headers that match no column
+    years: list[YearColumn] = field(default_factory=list)   # years across the columns, if any
+    value: str | None = None          # the column the year columns hold
+
+    def read_columns(self) -> list[tuple[str, int]]:
+        """(frame column, position) of every cell a reader reads, in sheet order."""
+        return sorted([*self.columns.items(), *((y.key, y.position) for y in self.years)], key=lambda kv: kv[1])
+
+    def schema_column(self, name: str) -> str:
+        """The schema column a frame column holds: a year column holds the sheet's value."""
+        return self.value if name.startswith("_year_") else name
+
+    def letters(self) -> dict[str, str]:
+        return {name: column_letter(pos) for name, pos in self.columns.items()}
 
 
 def _alias_map(schema: SheetSchema) -> dict[str, str]:
@@ -74,6 +103,8 @@ def find_header(rows: list[list], schema: SheetSchema, sheet_label: str) -> Head
     Title rows (a ledger's name, `单位：万元`, merged banners) above the header are
     skipped; a required column missing from the best row is an error naming the
     aliases that would have been accepted and, where one is close, the header meant.
+    Years across the columns instead of a year column (2022年, 2023年预算数) are matched
+    as YearColumns when they can be read unambiguously, refused otherwise.
     """
     aliases = _alias_map(schema)
     best = None
@@ -86,6 +117,10 @@ def find_header(rows: list[list], schema: SheetSchema, sheet_label: str) -> Head
         missing = [c for c in schema.columns if c.required and (best is None or c.name not in best.columns)]
         raise _missing_columns(schema, sheet_label, missing, best.ignored if best is not None else [])
     missing = [c for c in schema.columns if c.required and c.name not in best.columns]
+    if missing and "year" in {c.name for c in missing}:
+        years = _year_columns(rows[best.row_index])
+        if len(years) >= 2 or (years and schema.wide_value in {c.name for c in missing}):
+            return _wide(schema, _one_line(sheet_label), best, years, missing)
     if missing:
         raise _missing_columns(schema, sheet_label, missing, best.ignored)
     return best
@@ -93,31 +128,82 @@ def find_header(rows: list[list], schema: SheetSchema, sheet_label: str) -> Head
 
 # A year as a column header (2019年, 2022年决算数, 2023年预算数): a table laid out with years
 # across the columns.
-_YEAR_HEADER = re.compile(r"^(19|20)\d{2}\s*年?\s*(决算数?|预算数?|执行数?)?$")
+_YEAR_HEADER = re.compile(r"^((?:19|20)\d{2})(?:\.0+)?\s*年?度?\s*(决算数?|预算数?|执行数?)?$")
 
 
-def _wide_layout(schema, sheet_label: str, ignored: list[str]) -> LedgerError | None:
-    """Years across the columns: not guessed at (which column is the amount, which rows are
-    totals), refused with the layout that works and where to get it."""
-    years = [h for h in ignored if _YEAR_HEADER.match(unicodedata.normalize("NFKC", _one_line(h)))]
-    if len(years) < 2:
-        return None
-    shown = "、".join(_one_line(y) for y in years[:4]) + ("…" if len(years) > 4 else "")
+def _year_columns(cells) -> list[YearColumn]:
+    out = []
+    for pos, cell in enumerate(cells):
+        if isinstance(cell, (int, float)) and not isinstance(cell, bool):
+            # 2023 typed into a header cell is stored as a number.
+            cell = str(int(cell)) if float(cell).is_integer() and 1900 <= cell < 2100 else None
+        if cell is None:
+            continue
+        header = _one_line(str(cell))
+        base, unit = split_unit(header)
+        match = _YEAR_HEADER.match(unicodedata.normalize("NFKC", base).replace(" ", ""))
+        if match:
+            suffix = match.group(2)
+            basis = suffix[:2] if suffix else None
+            out.append(YearColumn(pos, int(match.group(1)), basis, unit, header))
+    return out
+
+
+def _wide(schema, sheet_label: str, match: HeaderMatch, years: list[YearColumn], missing) -> HeaderMatch:
+    """A header with years across the columns: read when every year column holds the sheet's
+    `wide_value` and nothing else makes it ambiguous; refused otherwise, saying why and
+    which layouts work."""
+    value = schema.wide_value
+    shown = "、".join(y.header for y in years[:4]) + ("…" if len(years) > 4 else "")
+    numbers = [c.name for c in schema.columns if c.numeric and c.type != "year" and c.name in match.columns]
+    labels = [c for c in missing if c.name not in ("year", value)]
+    seen = [(y.year, y.basis or "决算") for y in years]
+    if value is None:
+        why = ("无法确定各年度下的数字是哪一项", "which figure the years hold cannot be told")
+    elif numbers:
+        name = schema.column(numbers[0])
+        why = (f"又有“{match.headers[numbers[0]]}”列，无法确定各年度下的数字是否即“{name.aliases[0]}”",
+               f"it also has the column '{match.headers[numbers[0]]}', so whether the years hold {name.name} cannot be told")
+    elif labels:
+        names = [c.aliases[0] for c in labels]
+        why = (f"缺少列“{'、'.join(names)}”", f"the column(s) {', '.join(c.name for c in labels)} are missing")
+    elif any(y.basis == "执行" for y in years):
+        why = ("“执行数”既不是决算数也不是预算数", "an 执行数 (budget execution) is neither final accounts nor a budget")
+    elif any(y.basis for y in years) and ("basis" in match.columns or "basis" not in {c.name for c in schema.columns}):
+        why = ("年度列注明了决算数或预算数，" + ("又有“口径”列" if "basis" in match.columns else "而本表不区分口径"),
+               "the year headers name final accounts or budget, " + ("and a 口径 column does too" if "basis" in
+                                                                      match.columns else "which this sheet does not distinguish"))
+    elif len(set(seen)) < len(seen):
+        twice = next(y.header for y, key in zip(years, seen) if seen.count(key) > 1)
+        why = (f"同一年度出现不止一列（{twice}）", f"a year has more than one column ({twice})")
+    elif len({y.unit for y in years}) > 1:
+        why = ("各年度列的单位不一致", "the year columns declare different units")
+    else:
+        units = dict(match.units, **{value: years[0].unit})
+        headers = dict(match.headers, **{value: shown})
+        return HeaderMatch(match.row_index, dict(match.columns), units, headers,
+                           [h for h in match.ignored if h not in {y.header for y in years}], years, value)
+    raise _wide_refused(schema, sheet_label, shown, why)
+
+
+def _wide_refused(schema, sheet_label: str, shown: str, why: tuple[str, str]) -> LedgerError:
     layout = "、".join(c.aliases[0] if c.aliases else c.name for c in schema.columns if c.required)
     layout_en = ", ".join(c.name for c in schema.columns if c.required)
+    across = ""
+    if schema.wide_value:
+        rest = [c for c in schema.columns if c.required and c.name not in ("year", schema.wide_value)]
+        across = (f"横排时每行填 {'、'.join(c.aliases[0] for c in rest)}，每个年度一列（如“2023年”“2023年决算数”）；"
+                  "或")
     return LedgerError(
-        f"工作表“{sheet_label}”的年度是横排的（{shown}），无法确定逐年读取的口径：请改为每行一个年度，"
-        f"列为 {layout}（finaudit template 台账模板.xlsx 可生成这样的空白台账）。",
-        f"Sheet '{sheet_label}' has its years across the columns ({shown.replace('、', ', ')}); put one year per "
-        f"row instead, with the columns {layout_en} (finaudit template ledger.xlsx writes such a blank ledger).")
+        f"工作表“{sheet_label}”的年度是横排的（{shown}），{why[0]}，无法逐年读取：{across}"
+        f"请改为每行一个年度，列为 {layout}（finaudit template 台账模板.xlsx 可生成这样的空白台账）。",
+        f"Sheet '{sheet_label}' has its years across the columns ({shown.replace('、', ', ')}) and {why[1]}; "
+        f"put one year per row instead, with the columns {layout_en} (finaudit template ledger.xlsx writes such a "
+        "blank ledger).")
 
 
 def _missing_columns(schema, sheet_label, missing, ignored) -> LedgerError:
     sheet_label = _one_line(sheet_label)    # a sheet name may hold a line break (&#10; in workbook.xml)
-    if any(c.name == "year" for c in missing):
-        wide = _wide_layout(schema, sheet_label, ignored)
-        if wide is not None:
-            return wide
     col = missing[0]
     accepted = list(col.all_names)
     # A header typed over two lines (Alt+Enter) is quoted on one: the error is one line.

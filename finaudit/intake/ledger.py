@@ -16,7 +16,7 @@ from finaudit.intake.checks import MONEY_LIMIT
 from finaudit.intake.headers import UNITS
 from finaudit.intake.isolation import read_isolated
 from finaudit.intake.load_findings import (defaulted_findings, layout_findings, plain_value, ragged_finding,
-                                           subject_of, subtotal_finding)
+                                           subject_of, subtotal_finding, wide_findings)
 from finaudit.intake.model import Ledger, Sheet, changed_while_read, file_digest, file_state
 from finaudit.intake.normalize import RawColumn, TypeFailure, normalize_column
 from finaudit.intake.sheets import RawSheet
@@ -73,20 +73,23 @@ def _load_sheet(raw: RawSheet) -> tuple[Sheet, list[Finding]]:
     typed = pd.DataFrame(columns, index=frame.index)
 
     sheet = Sheet(schema=schema, file=raw.file, source=raw.sheet, frame=typed, letters=raw.letters,
-                  units={c: (raw.units.get(c) or "元") for c in raw.letters
-                         if schema.column(c).type == "money"},
+                  units={c: (raw.units.get(c) or "元") for c in cells if schema.column(c).type == "money"},
                   rows_read=len(frame), rows_rejected=0, rows_blank=rows_blank,
-                  hidden=raw.hidden, ignored_headers=raw.ignored_headers)
+                  hidden=raw.hidden, ignored_headers=raw.ignored_headers, stride=raw.stride)
 
-    findings: list[Finding] = layout_findings(sheet, hidden_rows, raw.filled)
+    findings: list[Finding] = wide_findings(sheet, raw.wide) + layout_findings(sheet, hidden_rows, raw.filled)
     findings += defaulted_findings(schema, raw.sheet, cells, len(frame))
+    # A sheet read across (wide.py) makes several rows of one spreadsheet row: a problem with
+    # one of its label cells, a ragged line or a subtotal row is told once, all its rows kept out.
+    told: set[tuple] = set()
     rejected: set[int] = set()
     ragged_rows: set[int] = set()
     if raw.ragged_rows:
         ragged = frame.index[frame["_row"].isin(list(raw.ragged_rows))]
         for idx in ragged:
-            findings.append(ragged_finding(sheet, int(frame.at[idx, "_row"]), *raw.ragged_rows[int(frame.at[idx, "_row"])],
-                                            subject_of(typed, idx)))
+            row = int(frame.at[idx, "_row"])
+            if _first(told, (sheet.cell_row(row), None)):
+                findings.append(ragged_finding(sheet, row, *raw.ragged_rows[row], subject_of(typed, idx)))
         ragged_rows = set(ragged)
         rejected |= ragged_rows
     subtotal_rows = set(frame.index[subtotal]) - rejected
@@ -95,7 +98,8 @@ def _load_sheet(raw: RawSheet) -> tuple[Sheet, list[Finding]]:
     written = frame.loc[ordered].to_dict("records")
     subjects = typed.loc[ordered, [c for c in ("region_code", "region_name", "year") if c in typed.columns]]
     for cells, subject in zip(written, subjects.to_dict("records")):
-        findings.append(subtotal_finding(sheet, cells, {k: plain_value(v, k) for k, v in subject.items()}))
+        if _first(told, (sheet.cell_row(cells["_row"]), None)):
+            findings.append(subtotal_finding(sheet, cells, {k: plain_value(v, k) for k, v in subject.items()}))
     rejected |= subtotal_rows
 
     typed_bad = {(f.index, f.column) for f in failures}
@@ -108,10 +112,11 @@ def _load_sheet(raw: RawSheet) -> tuple[Sheet, list[Finding]]:
         # must still be reported.
         if idx in subtotal_rows or idx in ragged_rows:
             continue
-        findings.append(schema_finding(reason, schema, schema.column(col), value, raw.file, raw.sheet,
-                                       int(typed.at[idx, "_row"]), raw.letters[col],
-                                       subject_of(typed, idx)))
         rejected.add(idx)
+        row, letter = sheet.cell(typed.at[idx, "_row"], col)
+        if _first(told, (row, letter, reason)):
+            findings.append(schema_finding(reason, schema, schema.column(col), value, raw.file, raw.sheet,
+                                           row, letter, subject_of(typed, idx)))
 
     sheet.rows_rejected = len(rejected)
     valid = _without(typed, rejected)
@@ -119,6 +124,14 @@ def _load_sheet(raw: RawSheet) -> tuple[Sheet, list[Finding]]:
         valid[col] = _to_yuan(valid[col], unit)
     sheet.frame = valid.reset_index(drop=True)
     return sheet, findings
+
+
+def _first(told: set, key: tuple) -> bool:
+    """Whether `key` is told for the first time (and from now on told)."""
+    if key in told:
+        return False
+    told.add(key)
+    return True
 
 
 def _without(frame: pd.DataFrame, rows: set[int]) -> pd.DataFrame:

@@ -15,12 +15,13 @@ def layout_findings(sheet: Sheet, hidden_rows: list[int], filled: dict) -> list[
     nobody is surprised by a sum including rows the screen did not show."""
     findings = []
     if hidden_rows:
-        sheet.hidden_rows = len(hidden_rows)
-        shown = _row_ranges(hidden_rows)
+        rows = sorted({sheet.cell_row(r) for r in hidden_rows})    # a row read across makes several
+        sheet.hidden_rows = len(rows)
+        shown = _row_ranges(rows)
         findings.append(Finding(
             rule_id="DATA_HIDDEN_ROWS", severity="info", check=sheet.name,
-            message={"zh": f"{sheet.source}有 {len(hidden_rows):,} 个隐藏的数据行（第 {shown} 行），已照常读取并计入审计。",
-                     "en": f"{sheet.source} has {len(hidden_rows):,} hidden data row(s) (rows {shown}); they were "
+            message={"zh": f"{sheet.source}有 {len(rows):,} 个隐藏的数据行（第 {shown} 行），已照常读取并计入审计。",
+                     "en": f"{sheet.source} has {len(rows):,} hidden data row(s) (rows {shown}); they were "
                            "read and audited like the others."},
             evidence=sheet.measure_evidence(hidden_rows[:EVIDENCE_LIMIT]), evidence_total=len(hidden_rows),
             identified_by_cells=True,
@@ -39,10 +40,36 @@ def layout_findings(sheet: Sheet, hidden_rows: list[int], filled: dict) -> list[
                      "en": f"{sheet.source}: {len(refs):,} merged range(s) in column(s) {labels['en']} "
                            f"({listed.replace('、', ', ')}); {sheet.filled_cells:,} cell(s) below their top cell "
                            "were read as the merged value shown."},
-            evidence=[sheet.evidence(top, col) for col, top, _ in ranges[:EVIDENCE_LIMIT]],
+            # `top` is a spreadsheet row; a sheet read across numbers its rows row x stride + column.
+            evidence=[sheet.evidence(top * (sheet.stride or 1), col) for col, top, _ in ranges[:EVIDENCE_LIMIT]],
             evidence_total=len(ranges), identified_by_cells=True,
         ))
     return findings
+
+
+def wide_findings(sheet: Sheet, wide) -> list[Finding]:
+    """How a sheet with its years across the columns was read (wide.py): one info finding with
+    the years, the rows made, and the year cells left empty that made none."""
+    if wide is None:
+        return []
+    years, rows, dashes = "、".join(wide["headers"]), wide["rows"], wide["dashes"]
+    cells = "、".join(sheet.evidence(n).cell.split("!")[-1] for n in dashes[:5]) + ("…" if len(dashes) > 5 else "")
+    empty_zh = f"；{len(dashes):,} 个年度单元格填的是“—”或“无”（{cells}），未生成记录" if dashes else ""
+    empty_en = (f"; {len(dashes):,} year cell(s) holding a dash or 无 ({cells.replace('、', ', ')}) made no record"
+                if dashes else "")
+    value = sheet.schema.column(sheet.schema.wide_value)
+    return [Finding(
+        rule_id="DATA_WIDE_LAYOUT", severity="info", check=sheet.name,
+        message={"zh": f"{sheet.source}的年度是横排的（{years}）：{rows:,} 行按年度展开为 {sheet.rows_read:,} 条记录，"
+                       f"每个年度列下的数字读作“{value.aliases[0]}”{empty_zh}。空白的年度单元格视为缺数（该行不参与审计），"
+                       "确无数字的年度请填 0 或“—”。",
+                 "en": f"{sheet.source} has its years across the columns ({years.replace('、', ', ')}): {rows:,} "
+                       f"row(s) were read as {sheet.rows_read:,} record(s), one per year, each year's figure as "
+                       f"{value.name}{empty_en}. An empty year cell is a missing figure (its row is left out of the "
+                       "audit): write 0 or a dash where a year has none."},
+        evidence=[sheet.evidence(n, value.name) for n in dashes[:EVIDENCE_LIMIT]], evidence_total=len(dashes),
+        identified_by_cells=True,
+    )]
 
 
 def _row_ranges(rows: list[int], shown: int = 8) -> str:
@@ -74,9 +101,9 @@ def subject_of(frame: pd.DataFrame, idx: int) -> dict:
 def ragged_finding(sheet: Sheet, row: int, fields: int, expected: int, subject: dict) -> Finding:
     return Finding(
         rule_id="SCHEMA_FIELD_COUNT", severity="violation",
-        message={"zh": f"{sheet.source}第{row}行有{fields}个字段，表头有{expected}个；可能是未加引号的千分位逗号"
+        message={"zh": f"{sheet.source}第{sheet.cell_row(row)}行有{fields}个字段，表头有{expected}个；可能是未加引号的千分位逗号"
                        f"（如 1,234）把一个数拆成了两格。此行未读取。",
-                 "en": f"{sheet.source} line {row} has {fields} fields where the header has {expected}; an unquoted "
+                 "en": f"{sheet.source} line {sheet.cell_row(row)} has {fields} fields where the header has {expected}; an unquoted "
                        "thousands separator (1,234) may have split a number. The line was not read."},
         subject={k: v for k, v in subject.items() if k in ("region_code", "region_name", "year")},
         evidence=[sheet.evidence(row)], check="fields", identified_by_cells=True,
@@ -85,7 +112,7 @@ def ragged_finding(sheet: Sheet, row: int, fields: int, expected: int, subject: 
 
 def subtotal_finding(sheet: Sheet, cells: dict, subject: dict) -> Finding:
     """`cells`: the row as written, {column: value} and `_row`."""
-    row = int(cells["_row"])
+    row = sheet.cell_row(cells["_row"])
     column, label = next(((c, v) for c, v in cells.items()
                           if c != "_row" and isinstance(v, str) and any(m in v for m in ("合计", "小计", "总计", "累计"))),
                          (None, ""))
@@ -94,7 +121,7 @@ def subtotal_finding(sheet: Sheet, cells: dict, subject: dict) -> Finding:
         message={"zh": f"{sheet.source}第{row}行是汇总行（“{label}”），未与明细行相加。",
                  "en": f"{sheet.source} row {row} is a subtotal row ('{label}'); it was not added to the detail rows."},
         subject=subject,
-        evidence=[sheet.evidence(row, column)], identified_by_cells=True,
+        evidence=[sheet.evidence(cells["_row"], column)], identified_by_cells=True,
     )
 
 

@@ -13,6 +13,7 @@ import pandas as pd
 from finaudit.errors import LedgerError
 from finaudit.findings import Evidence, Finding
 from finaudit.intake.checks import total, totalled
+from finaudit.intake.headers import column_letter
 from finaudit.intake.schema import SheetSchema
 
 
@@ -39,6 +40,7 @@ class Sheet:
     ignored_headers: list[str] = field(default_factory=list)
     hidden_rows: int = 0                     # data rows the workbook hides (read all the same)
     filled_cells: int = 0                    # label cells read from the merged range above them
+    stride: int = 0                          # years read across (wide.py): `_row` is row x stride + column
     _totals: dict | None = None              # control totals computed where the rows are (native.py)
 
     @property
@@ -80,15 +82,28 @@ class Sheet:
         points at the amounts of the budget rows it read)."""
         column = column if column in self.letters else self.schema.measure_column
         letter = self.letters.get(column)
-        if letter is None:
-            return [self.evidence(int(r)) for r in rows]
+        if letter is None or self.stride:
+            return [self.evidence(int(r), column if self.stride else None) for r in rows]
         prefix = f"{self.source}!{letter}"
         return [Evidence(self.file, self.source, r, f"{prefix}{r}", column) for r in rows]
 
     def evidence(self, row: int, column: str | None = None, value=None) -> Evidence:
-        letter = self.letters.get(column) if column else None
+        row, letter = self.cell(row, column)
         cell = f"{self.source}!{letter}{row}" if letter else f"{self.source}!{row}"
-        return Evidence(file=self.file, sheet=self.source, row=int(row), cell=cell, column=column, value=value)
+        return Evidence(file=self.file, sheet=self.source, row=row, cell=cell, column=column, value=value)
+
+    def cell(self, row: int, column: str | None = None) -> tuple[int, str | None]:
+        """The spreadsheet row and column letter of a row's cell (no letter for no column). A
+        sheet read with its years across numbers its rows row x stride + the year's column:
+        the year, its value and a 决算/预算 from the header are at the year's cell."""
+        if not self.stride:
+            return int(row), self.letters.get(column) if column else None
+        row, position = divmod(int(row), self.stride)
+        return row, self.letters.get(column) or column_letter(position)
+
+    def cell_row(self, row: int) -> int:
+        """The spreadsheet row of a row's number (they differ where years are read across)."""
+        return int(row) // self.stride if self.stride else int(row)
 
 
 @dataclass

@@ -54,10 +54,20 @@ def can_load(con, path: Path) -> bool:
     if files is None:
         return False
     for file in (files.values() if files else [path]):
-        types = dict(zip(*_describe(con, file)))
-        if any(not (t.startswith(_NUMERIC) or t == "VARCHAR") for t in types.values()):
+        names, types = _describe(con, file)
+        if any(not (t.startswith(_NUMERIC) or t == "VARCHAR") for t in types):
             return False
+        if _years_across(names, file):
+            return False                # unpivoted by the general loader (wide.py)
     return True
+
+
+def _years_across(names: list[str], file: Path) -> bool:
+    schema = schema_for_name(file.stem)
+    try:
+        return schema is not None and bool(find_header([names], schema, file.name).years)
+    except LedgerError:                 # the load that follows says what is wrong
+        return False
 
 
 def _describe(con, file: Path) -> tuple[list[str], list[str]]:
@@ -109,6 +119,10 @@ def load_into(con, path) -> Ledger:
 def _load_sheet(con, schema: SheetSchema, file: Path) -> tuple[Sheet, list[Finding]]:
     names, types = _describe(con, file)
     match = find_header([names], schema, file.name)
+    if match.years:
+        raise LedgerError(f"“{file.name}”的年度是横排的，原生 Parquet 读取不支持；请不指定 native 读取。",
+                          f"'{file.name}' has its years across the columns, which the native Parquet load does not "
+                          "read; load it without native.")
     src = f"src_{schema.name}"
     cols = []
     for name, pos in sorted(match.columns.items(), key=lambda kv: kv[1]):

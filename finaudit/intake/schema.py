@@ -72,6 +72,9 @@ class SheetSchema:
     key: tuple[str, ...]
     columns: tuple[Column, ...] = field(default_factory=tuple)
     measure_column: str | None = None     # the cell a finding points at in a row of this sheet
+    # The column a table with its years across the columns holds under each year (wide.py);
+    # None: such a table is refused, what its figures are being a guess.
+    wide_value: str | None = None
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
@@ -169,5 +172,9 @@ def load_schemas() -> dict[str, SheetSchema]:
             key=tuple(spec.get("key", [])),
             columns=tuple(_column(c) for c in spec["columns"]),
             measure_column=spec.get("measure_column"),
+            wide_value=spec.get("wide_value"),
         )
+        wide = out[name].wide_value
+        if wide is not None and not (wide in {c.name for c in out[name].columns} and out[name].column(wide).numeric):
+            raise ValueError(f"schemas/{name}.yaml: wide_value {wide!r} is not a numeric column of the sheet")
     return out

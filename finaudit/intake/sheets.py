@@ -40,6 +40,9 @@ class RawSheet:
     # Cells of label columns left empty inside a merged range and read as its top cell:
     # {canonical column: [(first row, last row), ...]} (rows of the merged range, top included).
     filled: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    # Years across the columns read as rows (wide.py): `_row` is then row x stride + column.
+    stride: int = 0
+    wide: dict | None = None         # how it was read: {headers, rows, blank_cells} (load_findings.wide_findings)
 
 
 def schema_for_name(name: str) -> SheetSchema | None:

@@ -11,9 +11,10 @@ import numpy as np
 import pandas as pd
 
 from finaudit.errors import LedgerError
-from finaudit.intake.headers import HEADER_SCAN_ROWS, column_letter, find_header
+from finaudit.intake.headers import HEADER_SCAN_ROWS, find_header
 from finaudit.intake.schema import SheetSchema
 from finaudit.intake.sheets import RawSheet, sheet_units
+from finaudit.intake.wide import unpivot
 
 
 _BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe", "utf-16"),
@@ -122,7 +123,7 @@ def read_table(path: Path, schema: SheetSchema) -> RawSheet:
     delimiter = _sniff_delimiter(text)
     head = list(_records("\n".join(text.splitlines()[:HEADER_SCAN_ROWS]), delimiter, path))
     match = find_header(head, schema, path.name)
-    positions = sorted(match.columns.items(), key=lambda kv: kv[1])
+    positions = match.read_columns()
     ragged = _ragged_records(text, delimiter, match.row_index, len(head[match.row_index]), path)
     try:
         frame = pd.read_csv(
@@ -140,11 +141,10 @@ def read_table(path: Path, schema: SheetSchema) -> RawSheet:
     frame.columns = [name for name, _ in positions]
     # CSV line numbers, as a spreadsheet program opening the file shows them.
     frame["_row"] = np.arange(len(frame), dtype=np.int64) + match.row_index + 2
-    return RawSheet(
-        schema=schema, file=str(path), sheet=path.name, frame=frame,
-        letters={name: column_letter(pos) for name, pos in positions},
+    return unpivot(RawSheet(
+        schema=schema, file=str(path), sheet=path.name, frame=frame, letters=match.letters(),
         units=sheet_units(match, head), ignored_headers=match.ignored, ragged_rows=ragged,
-    )
+    ), match)
 
 
 def _ragged_records(text: str, delimiter: str, header_index: int, expected: int,
@@ -166,15 +166,14 @@ def _ragged_records(text: str, delimiter: str, header_index: int, expected: int,
 def _read_parquet(path: Path, schema: SheetSchema) -> RawSheet:
     frame = pd.read_parquet(path)
     match = find_header([list(frame.columns)], schema, path.name)
-    positions = sorted(match.columns.items(), key=lambda kv: kv[1])
+    positions = match.read_columns()
     frame = frame.iloc[:, [pos for _, pos in positions]]
     frame.columns = [name for name, _ in positions]
     # Parquet has no header row: the row is the record's 1-based number plus one,
     # the line it has when the file is exported with a header.
     frame = frame.reset_index(drop=True)
     frame["_row"] = np.arange(len(frame), dtype=np.int64) + 2
-    return RawSheet(
-        schema=schema, file=str(path), sheet=path.name, frame=frame,
-        letters={name: column_letter(pos) for name, pos in positions},
+    return unpivot(RawSheet(
+        schema=schema, file=str(path), sheet=path.name, frame=frame, letters=match.letters(),
         units=sheet_units(match, []), ignored_headers=match.ignored,
-    )
+    ), match)

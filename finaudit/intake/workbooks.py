@@ -14,6 +14,7 @@ from finaudit.intake.guard import check_other, check_workbook
 from finaudit.intake.headers import HEADER_SCAN_ROWS, column_letter, find_header
 from finaudit.intake.schema import SheetSchema, load_schemas
 from finaudit.intake.sheets import RawSheet, claim_sheet, require_sheets, schema_for_name, sheet_units
+from finaudit.intake.wide import unpivot
 
 
 def read_workbook(path: Path) -> list[RawSheet]:
@@ -47,7 +48,7 @@ def read_workbook(path: Path) -> list[RawSheet]:
         for key, probe in probes.items():
             raw = _read_excel_sheet(reader, path, load_schemas()[key], *probe)   # by name, never by position
             _apply_layout(raw, probe[1], checked.sheets.get(probe[0]))
-            sheets.append(raw)
+            sheets.append(unpivot(raw, probe[1]))
     except LedgerError:
         raise
     except Exception as exc:  # calamine's errors on XML that openpyxl's probe did not reach
@@ -112,7 +113,8 @@ def _probe_sheets(path: Path, book, checked) -> dict:
         if not schema.required and not any(c is not None and str(c).strip() for row in head for c in row):
             continue  # an optional sheet left empty is the same as no sheet
         match = find_header(head, schema, name)
-        checked.refuse_formulas_without_value(name, map(column_letter, match.columns.values()), match.row_index + 2)
+        checked.refuse_formulas_without_value(name, [column_letter(pos) for _, pos in match.read_columns()],
+                                              match.row_index + 2)
         probes[schema.name] = (name, match, head, ws.sheet_state != "visible")
     require_sheets(probes, book.sheetnames, path)
     return probes
@@ -145,7 +147,7 @@ def read_other_workbook(path: Path) -> list[RawSheet]:
         if suffix == ".xls":
             for key, raw in raws.items():
                 _apply_layout(raw, probes[key][1], _xls_merges(path, probes[key][0]))
-        return list(raws.values())
+        return [unpivot(raw, probes[key][1]) for key, raw in raws.items()]
     except LedgerError:
         raise
     except Exception as exc:  # calamine's errors: a damaged, encrypted or mislabelled file
@@ -208,9 +210,9 @@ def _apply_layout(raw: RawSheet, match, report) -> None:
 
 def _read_excel_sheet(reader, path: Path, schema: SheetSchema, name: str, match, head, hidden: bool) -> RawSheet:
     """The sheet's cells through fastexcel, found by name."""
-    positions = sorted(match.columns.items(), key=lambda kv: kv[1])
-    letters = {col: column_letter(pos) for col, pos in positions}
-    numeric = {col for col, _ in positions if schema.column(col).numeric}
+    positions = match.read_columns()
+    letters = match.letters()
+    numeric = {col for col, _ in positions if schema.column(match.schema_column(col)).numeric}
     # Numbers are read as floats: fastexcel's float-to-string keeps only 11 significant
     # digits, which would silently round large amounts.
     dtypes = {pos: ("float" if col in numeric else "string") for col, pos in positions}
