@@ -128,10 +128,14 @@ def _wide(text: str) -> bytes:
 
 
 def write_xlsb(path: Path, sheets: dict[str, list[list]], *, extra_cells: dict | None = None,
-               dims: dict | None = None, rel_ids: dict | None = None) -> Path:
+               dims: dict | None = None, rel_ids: dict | None = None, merged: dict | None = None,
+               hidden: dict | None = None) -> Path:
     """`extra_cells` maps a sheet to [(row, col, record type, payload)] added after its rows
     (0-based); `dims` maps a sheet to its BrtWsDim (first row, last row, first col, last col);
-    `rel_ids` maps a sheet to the relationship id its BrtBundleSh names."""
+    `rel_ids` maps a sheet to the relationship id its BrtBundleSh names; `merged` maps a sheet
+    to its merged ranges (first row, first col, last row, last col; 0-based) and `hidden` to
+    its hidden rows (0-based), written as Excel writes them (BrtMergeCell after the cells,
+    BrtRowHdr's fDyZero flag)."""
     strings: list[str] = []
     index: dict[str, int] = {}
     parts = {}
@@ -146,7 +150,8 @@ def write_xlsb(path: Path, sheets: dict[str, list[list]], *, extra_cells: dict |
         current = None
         for r, c, value in cells + [(r, c, (typ, payload)) for r, c, typ, payload in extra]:
             if r != current:
-                body.append(xlsb_record(0x0000, struct.pack("<IIHBBBI", r, 0, 300, 0, 0, 0, 0)))
+                flags = 0x10 if r in (hidden or {}).get(sheet, ()) else 0
+                body.append(xlsb_record(0x0000, struct.pack("<IIHBBBI", r, 0, 300, 0, flags, 0, 0)))
                 current = r
             if isinstance(value, tuple):
                 typ, payload = value
@@ -158,7 +163,13 @@ def write_xlsb(path: Path, sheets: dict[str, list[list]], *, extra_cells: dict |
                 body.append(xlsb_record(0x0007, struct.pack("<III", c, 0, index[value])))
             else:
                 body.append(xlsb_record(0x0005, struct.pack("<IId", c, 0, float(value))))
-        body += [xlsb_record(0x0092), xlsb_record(0x0082)]
+        body.append(xlsb_record(0x0092))
+        ranges = (merged or {}).get(sheet, [])
+        if ranges:
+            body.append(xlsb_record(0x00B1, struct.pack("<I", len(ranges))))
+            body += [xlsb_record(0x00B0, struct.pack("<IIII", r1, r2, c1, c2)) for r1, c1, r2, c2 in ranges]
+            body.append(xlsb_record(0x00B2))
+        body.append(xlsb_record(0x0082))
         parts[f"xl/worksheets/sheet{n}.bin"] = b"".join(body)
     sst = [xlsb_record(0x009F, struct.pack("<II", len(strings), len(strings)))]
     sst += [xlsb_record(0x0013, b"\0" + _wide(s)) for s in strings] + [xlsb_record(0x00A0)]

@@ -19,8 +19,10 @@ import zipfile
 import zlib
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+import finaudit
 from corpus import compound_file, write_ods, write_xls, write_xlsb, xlsb_record
 from test_guard import rewrite, write_with_xlsxwriter
 
@@ -194,6 +196,32 @@ def real(value: float) -> bytes:
 
 def test_an_xlsb_ledger_written_from_records_is_read(tmp_path, sheets):
     accepted(write_xlsb(tmp_path / "ledger.xlsb", sheets))
+
+
+def test_merged_labels_and_hidden_rows_in_an_xlsb_are_read_as_in_the_xlsx(tmp_path, sheets, write_xlsx):
+    # calamine exposes neither for an .xlsb: the guard reads BrtMergeCell and BrtRowHdr's hidden
+    # flag, and the labels under a merged cell are read as Excel shows them, as in the .xlsx.
+    import openpyxl
+
+    sheets["教育经费"].append([2023, "130682", "定州市", "高中", "公办", "一般公共预算", "公用经费", 7])
+    for row in sheets["教育经费"][2:]:
+        row[1] = row[2] = None          # 行政区划代码 and 地区 merged down rows 2-4 (B2:B4, C2:C4)
+    xlsx = write_xlsx(sheets)
+    book = openpyxl.load_workbook(xlsx)
+    book["教育经费"].merge_cells("B2:B4")
+    book["教育经费"].merge_cells("C2:C4")
+    book["教育经费"].row_dimensions[3].hidden = True
+    book.save(xlsx)
+    xlsb = write_xlsb(tmp_path / "ledger.xlsb", sheets, merged={"教育经费": [(1, 1, 3, 1), (1, 2, 3, 2)]},
+                      hidden={"教育经费": {2}})
+    first, second = finaudit.load(xlsx), finaudit.load(xlsb)
+    budget = second.sheets["budget"]
+    assert budget.frame["region_code"].tolist() == ["130682"] * 3
+    assert (budget.rows_read, budget.rows_rejected, budget.filled_cells, budget.hidden_rows) == (3, 0, 4, 1)
+    pd.testing.assert_frame_equal(first.sheets["budget"].frame, budget.frame, obj="budget")
+    assert [(f.rule_id, f.message["zh"], [e.cell for e in f.evidence]) for f in second.findings] == \
+           [(f.rule_id, f.message["zh"], [e.cell for e in f.evidence]) for f in first.findings]
+    assert sorted(f.rule_id for f in second.findings) == ["DATA_HIDDEN_ROWS", "DATA_MERGED_CELLS"]
 
 
 def test_an_xlsb_sheet_with_cells_at_a1_and_xfd1048576_is_refused(tmp_path, sheets):

@@ -122,9 +122,11 @@ def _probe_sheets(path: Path, book, checked) -> dict:
 
 def read_other_workbook(path: Path) -> list[RawSheet]:
     """.xls, .xlsb and .ods, through calamine: the zip formats first pass the guard's zip
-    checks; the first rows of each sheet are read as text to find its header."""
+    checks; the first rows of each sheet are read as text to find its header. Merged label
+    cells are filled as Excel shows them (.xls: calamine's ranges; .xlsb: the guard's), and
+    an .xlsb's hidden rows noted; an .ods with cells merged over rows is refused."""
     suffix = path.suffix.lower()
-    merged_unseen = check_other(path)
+    layouts = check_other(path)      # what calamine does not expose: .xlsb hidden rows and merges
     import fastexcel
 
     try:
@@ -142,11 +144,11 @@ def read_other_workbook(path: Path) -> list[RawSheet]:
                 continue
             probes[schema.name] = (name, find_header(head, schema, name), head, sheet.visible != "visible")
         require_sheets(probes, reader.sheet_names, path)
-        _refuse_unseen_merges(path, [probe[0] for probe in probes.values()], merged_unseen)
+        _refuse_unseen_merges(path, [probe[0] for probe in probes.values()], {s for s, r in layouts.items() if r is None})
         raws = {key: _read_excel_sheet(reader, path, load_schemas()[key], *probe) for key, probe in probes.items()}
-        if suffix == ".xls":
-            for key, raw in raws.items():
-                _apply_layout(raw, probes[key][1], _xls_merges(path, probes[key][0]))
+        for key, raw in raws.items():
+            name, match = probes[key][0], probes[key][1]
+            _apply_layout(raw, match, _xls_merges(path, name) if suffix == ".xls" else layouts.get(name))
         return [unpivot(raw, probes[key][1]) for key, raw in raws.items()]
     except LedgerError:
         raise

@@ -115,15 +115,22 @@ def check_workbook(path, limits: Limits | None = None) -> CheckedWorkbook:
     return CheckedWorkbook(path, reports, recalc, view, strings)
 
 
-def check_other(path, limits: Limits | None = None) -> set[str]:
+def check_other(path, limits: Limits | None = None) -> dict[str, SheetReport | None]:
     """The guard of the formats calamine reads alone: .xlsb, .xls and .ods. Declared
     dimensions, cell positions, repeat counts and record sizes are held to the same limits
-    as an xlsx's; a file whose reading would exhaust memory or crash is refused. Returns the
-    sheets with cells merged over rows where only the guard can see them (.ods)."""
+    as an xlsx's; a file whose reading would exhaust memory or crash is refused. Returns, by
+    sheet, the layout only the guard can see: an .xlsb's hidden rows and merged ranges
+    (a SheetReport), or None for an .ods table with cells merged over rows that cannot be
+    placed. An .xls's merged ranges come from calamine (workbooks._xls_merges)."""
     path = Path(path)
     limits = limits or Limits()
-    check = {".xlsb": check_xlsb, ".xls": check_xls, ".ods": check_ods}[path.suffix.lower()]
-    return check(path, limits) or set()
+    suffix = path.suffix.lower()
+    if suffix == ".xlsb":
+        return check_xlsb(path, limits)
+    if suffix == ".ods":
+        return {sheet: None for sheet in check_ods(path, limits)}
+    check_xls(path, limits)
+    return {}
 
 
 def check_archive(path, kind: str, limits: Limits | None = None) -> None:

@@ -52,7 +52,7 @@ _FIRST_CHILD_FORMULA = re.compile(rb"\s*<" + PREFIX + rb"f[\s/>]")
 _CELL_END = re.compile(rb"</" + PREFIX + rb"c\s*>")
 _HIDDEN_TRUE = re.compile(rb'\shidden\s*=\s*["\'](?:1|true)["\']')
 _MERGE = re.compile(rb'<' + PREFIX + rb'mergeCell\s[^>]*?\bref\s*=\s*["\']([A-Z]{1,3}\d{1,7}):([A-Z]{1,3}\d{1,7})["\']')
-_MAX_MARKS = 1_000_000      # hidden rows and merged ranges remembered per sheet
+MAX_MARKS = 1_000_000      # hidden rows and merged ranges remembered per sheet
 _DIMENSION = re.compile(rb"<" + PREFIX + rb"dimension\s[^>]*?\bref\s*=\s*[\"']([^\"']*)")
 _ODD: dict[int, re.Pattern] = {}
 
@@ -160,7 +160,7 @@ class _Scan:
         Both are rare; a tag counts in the window where it starts."""
         report = self.report
         for i in _occurrences(w, b"hidden", 0, limit + TAG_REACH):
-            if len(report.hidden_rows) >= _MAX_MARKS:
+            if len(report.hidden_rows) >= MAX_MARKS:
                 break
             start = w.rfind(b"<", 0, i)
             end = w.find(b">", i)
@@ -172,7 +172,7 @@ class _Scan:
                 if tag == b"row" and not closing and position and _HIDDEN_TRUE.search(attrs):
                     report.hidden_rows.add(position[0])
         for i in _occurrences(w, b"mergeCell", 0, limit):
-            if len(report.merged) >= _MAX_MARKS:
+            if len(report.merged) >= MAX_MARKS:
                 break
             match = _MERGE.match(w, max(w.rfind(b"<", 0, i), 0))
             if match:

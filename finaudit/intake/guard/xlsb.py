@@ -7,7 +7,9 @@ checking either (a Rust panic, which passes every `except Exception`). check_xls
 the zip checks of an xlsx, then walks xl/workbook.bin, xl/sharedStrings.bin and every sheet
 part record by record (bounded: only a record's first bytes are kept), and refuses declared
 dimensions (BrtWsDim) and cells outside XFD1048576 or over Limits.max_cells, a shared-string
-index past the table, and a sheet naming a relationship that does not exist.
+index past the table, and a sheet naming a relationship that does not exist. On the way it
+notes what calamine does not expose of an .xlsb: hidden rows (BrtRowHdr) and merged ranges
+(BrtMergeCell, after the cells), which the reader needs to read a sheet as Excel shows it.
 """
 from __future__ import annotations
 
@@ -17,16 +19,21 @@ from pathlib import Path
 from finaudit.errors import LedgerError
 from finaudit.intake.guard.limits import EXCEL_MAX_ROW, Limits, cell_name, refuse_off_grid, refuse_range
 from finaudit.intake.guard.archive import ZIP_ERRORS, check_signature, damaged, drain, inflate, open_zip
+from finaudit.intake.guard.scan import MAX_MARKS, SheetReport
 
 _RELS, _WORKBOOK, _STRINGS = "xl/_rels/workbook.bin.rels", "xl/workbook.bin", "xl/sharedStrings.bin"
 _BUNDLE_SHEET, _END_BUNDLE, _SST, _SST_ITEM = 0x009C, 0x0090, 0x009F, 0x0013
 _WS_DIM, _BEGIN_DATA, _ROW, _END_DATA, _CELL_ISST = 0x0094, 0x0091, 0x0000, 0x0092, 0x0007
+_MERGE_CELL = 0x00B0        # [MS-XLSB] 2.4.636 BrtMergeCell: rwFirst, rwLast, colFirst, colLast (0-based)
+_ROW_HIDDEN = 0x10          # BrtRowHdr: byte 11 holds the row's flags; fDyZero is a hidden row
 # Cell records calamine reads, and the bytes each must hold for it not to read past them.
 _CELL_SIZES = {0x0002: 12, 0x0003: 9, 0x0004: 9, 0x000A: 9, 0x0005: 16, 0x0009: 16, 0x0006: 12, 0x0008: 12,
                0x0007: 12}
 
 
-def check_xlsb(path: Path, limits: Limits) -> None:
+def check_xlsb(path: Path, limits: Limits) -> dict[str, SheetReport]:
+    """Refuses what calamine would crash or exhaust memory on; returns each sheet's hidden rows
+    and merged ranges."""
     check_signature(path, "xlsb")
     name = path.name
     try:
@@ -41,13 +48,15 @@ def check_xlsb(path: Path, limits: Limits) -> None:
                 info = by_lower.get(("xl/" + target).replace("\\", "/").lower())
                 if info is not None:
                     parts[info.filename] = sheet
+            reports = {}
             for info in infos:
                 if info.filename in parts:
-                    _check_sheet(fp, info, name, parts[info.filename], strings, limits)
+                    reports[parts[info.filename]] = _check_sheet(fp, info, name, parts[info.filename], strings, limits)
                 elif info.filename.lower() not in {_WORKBOOK.lower(), _STRINGS.lower()}:
                     drain(fp, info, name)
     except ZIP_ERRORS:
         raise damaged(name, "xlsb") from None
+    return reports
 
 
 def records(chunks, keep: int = 16):
@@ -162,8 +171,10 @@ def _count_strings(fp, info, name: str) -> int:
     return min(declared or 0, items)
 
 
-def _check_sheet(fp, info, name: str, sheet: str, strings: int, limits: Limits) -> None:
-    """calamine skips to the first BrtWsDim, then to BrtBeginSheetData, then reads cells."""
+def _check_sheet(fp, info, name: str, sheet: str, strings: int, limits: Limits) -> SheetReport:
+    """calamine skips to the first BrtWsDim, then to BrtBeginSheetData, then reads cells; the
+    merged ranges follow the cells."""
+    report = SheetReport(sheet, info.filename)
     stage, row, bottom, right = "dims", 0, 0, 0
     for typ, size, data in records(inflate(fp, info, name)):
         if stage == "dims":
@@ -174,14 +185,21 @@ def _check_sheet(fp, info, name: str, sheet: str, strings: int, limits: Limits) 
         if stage == "before data":
             stage = "data" if typ == _BEGIN_DATA else stage
             continue
+        if stage == "after data":
+            if typ == _MERGE_CELL and size >= 16 and len(report.merged) < MAX_MARKS:
+                first_row, last_row, first_col, last_col = struct.unpack_from("<IIII", data)
+                report.merged.append((first_row + 1, first_col + 1, last_row + 1, last_col + 1))
+            continue
         if typ == _ROW:
             if size < 4:
                 raise damaged(name, "xlsb")
             row = struct.unpack_from("<I", data)[0]
             if row > EXCEL_MAX_ROW:
-                return                      # calamine stops reading the sheet here
+                stage = "after data"        # calamine stops reading the sheet's cells here
+            elif size >= 12 and data[11] & _ROW_HIDDEN and len(report.hidden_rows) < MAX_MARKS:
+                report.hidden_rows.add(row + 1)
         elif typ == _END_DATA:
-            return
+            stage = "after data"
         elif typ in _CELL_SIZES:
             if size < _CELL_SIZES[typ]:
                 raise damaged(name, "xlsb")
@@ -199,6 +217,7 @@ def _check_sheet(fp, info, name: str, sheet: str, strings: int, limits: Limits) 
                         f"Cell {cell_name(row + 1, col + 1)} of sheet '{sheet}' in workbook '{name}' refers to shared "
                         f"string {index:,}, but the table holds {strings:,}: the file is damaged or was tampered "
                         "with; refused.")
+    return report
 
 
 def _check_dimensions(name: str, sheet: str, size: int, data: bytes, limits: Limits) -> None:
