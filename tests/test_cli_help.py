@@ -78,3 +78,14 @@ def test_a_misspelled_option_and_an_unwritable_output_are_one_chinese_line(cli):
     run = cli("check", "sample_ledgers/clean.xlsx", "--html", "/proc/finaudit-no-such-dir/x.html")
     assert run.exit_code == 2 and run.stderr.count("\n") == 1
     assert "无法写入“/proc/finaudit-no-such-dir/x.html”：文件或文件夹不存在" in run.stderr
+
+
+@pytest.mark.parametrize("args, said", [
+    (["check", "x.xlsx", "--jobs", "0"], "--jobs 的值无效：0 太小，应至少为 1。"),
+    (["check", "x.xlsx", "--history", "."], "--history 的值无效：“.”是文件夹，这里需要一个文件。"),
+    (["verify", "x.json", "--base", "README.md"], "--base 的值无效：“README.md”是文件，这里需要一个文件夹。"),
+])
+def test_a_value_click_refuses_is_told_in_chinese(cli, args, said):
+    run = cli(*args)
+    assert run.exit_code == 2 and run.stderr.count("\n") == 1
+    assert run.stderr.startswith(said), run.stderr

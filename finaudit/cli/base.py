@@ -82,6 +82,17 @@ def _lang_of(argv: list[str]) -> str:
     return "zh"
 
 
+# click's own messages about a value, in Chinese (click.Path, click.IntRange).
+_CLICK_ZH = [
+    (re.compile(r"File '(.*)' is a directory\."), "“{0}”是文件夹，这里需要一个文件。"),
+    (re.compile(r"Directory '(.*)' is a file\."), "“{0}”是文件，这里需要一个文件夹。"),
+    (re.compile(r"(?:File|Directory|Path) '(.*)' does not exist\."), "“{0}”不存在。"),
+    (re.compile(r"(.*) is not in the range x>=(\d+)\."), "{0} 太小，应至少为 {1}。"),
+    (re.compile(r"(.*) is not in the range x<=(\d+)\."), "{0} 太大，应至多为 {1}。"),
+    (re.compile(r"(.*) is not in the range (\d+)<=x<=(\d+)\."), "{0} 超出范围，应在 {1} 到 {2} 之间。"),
+]
+
+
 def _usage_line(exc: click.UsageError, lang: str) -> str:
     """click's usage error (four English lines with the usage) as one line in `lang`."""
     zh = lang == "zh"
@@ -109,6 +120,8 @@ def _usage_line(exc: click.UsageError, lang: str) -> str:
             return (f"{name} 应为整数，“{number.group(1)}”不是。" if zh
                     else f"{name} must be a whole number, not '{number.group(1)}'.") + hint
         message = " ".join((exc.message or "").split())
+        if zh:
+            message = next((f.format(*m.groups()) for p, f in _CLICK_ZH if (m := p.fullmatch(message))), message)
         return (f"{name} 的值无效：{message}" if zh else f"Invalid value for {name}: {message}") + hint
     if isinstance(exc, click.MissingParameter) and exc.param is not None:
         name = exc.param.human_readable_name
