@@ -262,7 +262,7 @@ WHERE basis IS DISTINCT FROM 'budget'
 GROUP BY region_code, year;
 
 -- The fiscal sheet's budgeted figures (口径 预算): the revenue a draft budget plans on, for
--- the pre-audit of the draft (DRAFT_EDU_GROWTH_ABOVE_REVENUE).
+-- the pre-audit of the draft (DRAFT_EDU_GROWTH_ABOVE_REVENUE, DRAFT_COMPULSORY_GROWTH_ABOVE_REVENUE).
 CREATE OR REPLACE TABLE fiscal_draft_by_region AS
 SELECT region_code, year, min(region_name) AS region_name, sum(recurring_revenue) AS revenue,
        list(_row) AS fiscal_rows

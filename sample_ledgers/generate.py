@@ -337,16 +337,27 @@ def breaking_ledgers() -> dict[str, tuple[str, dict]]:
                                          "indicator": indicator, "value": target})
     variant("PLAN_TARGET", "襄都区2025年九年义务教育巩固率97.90%，未达到规划约束性目标98%", plan_year_missed)
 
-    def draft_below_budgeted_revenue(ledger):
-        # 定州市 drafts its 2024 budget (口径 预算): every 2023 line +2%, planned on recurring
-        # revenue budgeted 5% above 2023's: the draft grows slower than the revenue it plans on.
+    def draft(ledger, compulsory_growth: float, other_growth: float) -> None:
+        # 定州市 drafts its 2024 budget (口径 预算) on its 2023 lines, planned on recurring
+        # revenue budgeted 5% above 2023's. 2023's general budget: 9.47 亿元, of which
+        # compulsory education (小学、初中、特殊教育) 6.32 亿元 and the other levels 3.15 亿元.
         for row in _find(ledger["budget"], region_code="130682", year=2023):
-            ledger["budget"].append({**row, "year": 2024, "basis": "budget", "amount": _hundreds(row["amount"] * 1.02)})
+            growth = compulsory_growth if row["level"] in COMPULSORY else other_growth
+            ledger["budget"].append({**row, "year": 2024, "basis": "budget", "amount": _hundreds(row["amount"] * growth)})
         final = _find(ledger["fiscal"], region_code="130682", year=2023)[0]
         ledger["fiscal"].append({"year": 2024, "region_code": "130682", "region_name": "定州市", "basis": "budget",
                                  "recurring_revenue": _hundreds(final["recurring_revenue"] * 1.05)})
-    variant("DRAFT_EDU_GROWTH_ABOVE_REVENUE", "定州市2024年预算草案教育支出比2023年决算增长2%，低于预算收入增长5%",
-            draft_below_budgeted_revenue)
+
+    # Compulsory education +5.5%, the other levels unchanged: the total grows 3.7%, slower than
+    # revenue, while compulsory education alone grows faster.
+    variant("DRAFT_EDU_GROWTH_ABOVE_REVENUE",
+            "定州市2024年预算草案教育支出比2023年决算增长3.7%（义务教育增长5.5%），低于预算收入增长5%",
+            lambda ledger: draft(ledger, 1.055, 1.0))
+    # Compulsory education +2%, the other levels +12.5%: the total grows 5.5%, faster than revenue,
+    # while compulsory education lags it.
+    variant("DRAFT_COMPULSORY_GROWTH_ABOVE_REVENUE",
+            "定州市2024年预算草案义务教育支出比2023年决算增长2%，低于预算收入增长5%（教育支出合计增长5.5%）",
+            lambda ledger: draft(ledger, 1.02, 1.125))
 
     variant("FISCAL_EDU_GDP_SHARE", "河北省2023年国家财政性教育经费占地区生产总值3.6%（省级对照）",
             province_below_four_percent)

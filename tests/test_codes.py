@@ -18,7 +18,8 @@ RULES = Path(__file__).resolve().parent.parent / "rules"
 def test_every_rule_declares_what_kind_of_rule_it_is():
     assert {rule.kind for rule in load_rules().values()} <= set(RULE_KINDS)
     assert {rule.id for rule in load_rules().values() if rule.kind == "draft"} == {
-        "DRAFT_FLOORS", "DRAFT_ONLY_INCREASE_PER_STUDENT", "DRAFT_ONLY_INCREASE_TOTAL", "DRAFT_EDU_GROWTH_ABOVE_REVENUE"}
+        "DRAFT_FLOORS", "DRAFT_ONLY_INCREASE_PER_STUDENT", "DRAFT_ONLY_INCREASE_TOTAL", "DRAFT_EDU_GROWTH_ABOVE_REVENUE",
+        "DRAFT_COMPULSORY_GROWTH_ABOVE_REVENUE"}
 
 
 def test_a_rule_of_an_unknown_kind_fails_loading_naming_the_file(tmp_path):
