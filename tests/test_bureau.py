@@ -25,6 +25,17 @@ def test_a_refused_value_gets_the_code_it_most_likely_means():
     assert suggest("level", "研究生") is None                 # nothing close: no guess
 
 
+def test_economic_classification_names_are_asked_about_and_basic_spending_is_not_taken_for_capital():
+    # 部门预算支出经济分类 类 names: a question to the clerk, never a mapping (enums.yaml says why)
+    assert suggest("expense_class", "工资福利支出") == "personnel"
+    assert suggest("expense_class", "对个人和家庭的补助") == "personnel"
+    assert suggest("expense_class", "商品和服务支出") == "public_funds"
+    assert suggest("expense_class", "资本性支出") == "capital"
+    # 基本支出 is personnel and public funds together; its likeness to 基本建设 suggested capital
+    assert suggest("expense_class", "基本支出") is None
+    assert suggest("expense_class", "项目支出") is None
+
+
 def test_the_suggestion_is_in_the_message_and_the_cells_come_in_sheet_order(tmp_path, cli):
     ledger = _ledger(tmp_path, ["小学", "初中教育", "普通高中", "小学教育"])
     run = cli("check", str(ledger), "--format", "json")

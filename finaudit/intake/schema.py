@@ -114,14 +114,16 @@ def suggest(enum_name: str, value: str) -> str | None:
     """The code a refused value most likely means, to ask "是否为……？", never to accept it:
     a spelling the enumeration lists under `suggest_for` (a word too broad to map, such as
     财政拨款), else the longest accepted spelling the value contains or is contained in
-    (小学教育 -> 小学), else the closest one by edit similarity. None when nothing is close."""
+    (小学教育 -> 小学), else the closest one by edit similarity. None when nothing is close.
+    A code is never suggested for a spelling it lists under `not_for` (基本支出 is not 基本建设)."""
     folded = fold(value)
     if not folded:
         return None
     for code, spec in enums()[enum_name].items():
         if folded in {fold(s) for s in spec.get("suggest_for", [])}:
             return code
-    lookup = enum_lookup(enum_name)
+    barred = {code for code, spec in enums()[enum_name].items() if folded in {fold(s) for s in spec.get("not_for", [])}}
+    lookup = {spelling: code for spelling, code in enum_lookup(enum_name).items() if code not in barred}
     inside = [(len(spelling), code) for spelling, code in lookup.items()
               if len(spelling) >= 2 and (spelling in folded or folded in spelling)]
     if inside:
