@@ -212,7 +212,8 @@ class _Packer:
             cells.append([self.intern(sheet), ref] if sheet else [-1, e.cell])
             if e.value is not None:
                 cells[-1].append(str(e.value))
-        more = _finding_view(f, self.lang)["evidence_more"]
+        total = f.evidence_total if f.evidence_total is not None else len(f.evidence)
+        more = max(0, total - min(len(f.evidence), EVIDENCE_SHOWN))
         return [SEVERITIES.index(f.severity), self.intern(_subject_label({**f.subject, "school_id": None}, self.lang)),
                 f.subject.get("school_id") or "", self.intern(measure), _yuan(f.shortfall_yuan) if f.shortfall_yuan else "",
                 self._message(f), cells, more, f.fingerprint,
