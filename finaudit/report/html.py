@@ -31,6 +31,7 @@ EVIDENCE_SHOWN = 20            # evidence rows per finding in the HTML; JSON has
 # above it a group's rows are built by the page's script from embedded data when it is opened.
 INLINE_FINDINGS = 500
 PRINT_ALL = 2000               # up to this many findings printing builds and prints every group
+PAGE_ROWS = 200                # rows an opened group builds at a time
 TEXT = {
     "zh": {"title": "教育经费保障审计报告", "violation": "违规", "warning": "警示", "info": "提示",
            "compliant": "符合", "violated": "违规", "not_evaluable": "未评价", "overall": "全学段",
@@ -324,7 +325,7 @@ def view(result, lang: str = "zh") -> dict:
         "profiles": [{"id": pid, "name": profiles[pid].name[lang], "documents": profiles[pid].documents,
                       "regions": sorted(r for r, p in result.region_profiles.items() if p == pid)} for pid in used],
         "summary": summary, "sections": sections, "ledger_checks": ledger_checks, "inline": inline,
-        "total": len(result.findings), "print_all": len(result.findings) <= PRINT_ALL, "data": packer.script_json(),
+        "total": len(result.findings), "print_all": len(result.findings) <= PRINT_ALL, "page_rows": PAGE_ROWS, "data": packer.script_json(),
         "matrix": {"rules": [s["rule"] for s in sections if s["rule"].id in matrix], "regions": regions,
                    "years": years, "cells": matrix},
         "region_names": regions,
