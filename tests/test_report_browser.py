@@ -180,7 +180,7 @@ def test_printing_a_large_report_prints_the_opened_groups_and_says_so(page, tmp_
     page.emulate_media(media="print")
     page.evaluate("window.dispatchEvent(new Event('beforeprint'))")
     assert page.locator(".print-note").is_visible()
-    assert f"共 {len(result.findings)} 项发现" in page.locator(".print-note").inner_text()
+    assert f"共 {len(result.findings):,} 项发现" in page.locator(".print-note").inner_text()
     assert page.locator("li.finding").count() == PAGE_ROWS       # the opened group, as shown; no other group
     assert page.locator("button.show-more").is_hidden()
     assert page.pdf(format="A4").startswith(b"%PDF")
