@@ -106,3 +106,19 @@ def cli():
         return CliRunner().invoke(main, [str(a) for a in args])
 
     return run
+
+
+def kindergartens(folder: Path, n: int, name=lambda i: f"第{i}幼儿园") -> Path:
+    """A Parquet ledger of n public kindergartens of Dingzhou (130682) in 2023, each given
+    399 yuan per child (100 children): n FLOOR_PRESCHOOL violations, and one for the region."""
+    import pandas as pd
+
+    folder.mkdir(parents=True)
+    base = {"year": 2023, "region_code": "130682", "region_name": "定州市", "level": "preschool",
+            "ownership": "public"}
+    schools = [f"K{i:05d}" for i in range(n)]
+    pd.DataFrame([{**base, "fund_source": "general_budget", "expense_class": "public_funds", "amount": 39900.0,
+                   "school_id": s, "school_name": name(i)} for i, s in enumerate(schools)]
+                 ).to_parquet(folder / "budget.parquet")
+    pd.DataFrame([{**base, "students": 100, "school_id": s} for s in schools]).to_parquet(folder / "enrollment.parquet")
+    return folder

@@ -1,14 +1,15 @@
 """The HTML report as a file: self-contained, escaped, light at scale."""
 from __future__ import annotations
 
+import json
 import re
 
 import pandas as pd
 
 import finaudit
-from finaudit.report.html import render
+from finaudit.report.html import INLINE_FINDINGS, render
 
-from conftest import SAMPLES
+from conftest import SAMPLES, kindergartens
 
 HOSTILE = ['<script>alert(1)</script>', '"><img src=x onerror=alert(1)>']
 
@@ -92,3 +93,54 @@ def test_a_guarantee_the_ledger_cannot_feed_is_grey_not_evaluated_with_no_chart(
     # and a rule the budget does feed still gets its chart and its verdict
     total = html.split('id="rule-ONLY_INCREASE_TOTAL"')[1].split("</section>")[0]
     assert "未评价：台账缺少工作表" not in total
+
+
+def _island(html: str) -> dict:
+    return json.loads(re.search(r'<script type="application/json" id="finding-data">(.*?)</script>', html, re.S).group(1))
+
+
+def _message(data: dict, packed) -> str:
+    """A packed message decoded as the page's script does: the template's literals around the values."""
+    if isinstance(packed, str):
+        return packed
+    literals = data["T"][packed[0]]
+    return literals[0] + "".join(value + literal for value, literal in zip(packed[1:], literals[1:]))
+
+
+def test_a_large_report_carries_its_rows_as_data_in_closed_groups_and_decodes_to_the_same_text(tmp_path):
+    result = finaudit.check(kindergartens(tmp_path / "ledger", INLINE_FINDINGS + 1), year=2023)
+    html = render(result)
+    assert '<li class="finding' not in html                       # no row is markup...
+    groups = re.findall(r'<details class="group"[^>]*>', html)
+    assert groups and not any(" open" in g for g in groups)       # ...and every group starts closed
+    data = _island(html)
+    rows = [row for group in data["G"] for row in group]
+    assert sorted(_message(data, r[5]) for r in rows) == sorted(f.text("zh") for f in result.findings)
+    assert sum(not isinstance(r[5], str) for r in rows) >= INLINE_FINDINGS       # kept as template + values
+    assert sorted(r[8] for r in rows) == sorted(f.fingerprint for f in result.findings)
+    # the summary by rule and region, before the findings, with the count and the money
+    summary = html.split('id="by-region"')[1].split("</table>")[0]
+    assert "公办幼儿园生均公用经费低于拨款标准" in summary and "定州市" in summary
+    assert f">{INLINE_FINDINGS + 2:,}<" in summary and "100,200.00" in summary      # 501 schools + the region
+
+
+def test_a_small_report_keeps_its_rows_as_html_in_open_groups():
+    html = render(finaudit.check(SAMPLES / "break_FLOOR_SENIOR_GENERAL.xlsx"))
+    assert re.search(r'<details class="group"[^>]* data-built="html" open>', html)
+    assert '<li class="finding violation"' in html
+    assert '<p class="print-note">' not in html                   # every group prints
+
+
+def test_ledger_text_in_the_embedded_data_cannot_close_the_script_or_break_the_json(tmp_path):
+    hostile = ['</script><img src=x onerror=alert(1)>', 'a & b <!-- c', 'line\u2028sep\u2029end']
+    folder = kindergartens(tmp_path / "ledger", INLINE_FINDINGS + 1, name=lambda i: hostile[i % 3])
+    result = finaudit.check(folder, year=2023)
+    html = render(result)
+    island = re.search(r'<script type="application/json" id="finding-data">(.*?)</script>', html, re.S).group(1)
+    for raw in ("<", ">", "&", "\u2028", "\u2029"):
+        assert raw not in island
+    assert "<img src=x" not in html
+    data = _island(html)
+    texts = {_message(data, r[5]) for group in data["G"] for r in group}
+    assert {f.text("zh") for f in result.findings} == texts
+    assert any(hostile[0] in t for t in texts) and any("\u2028" in t for t in texts)

@@ -6,16 +6,20 @@ partials). Charts are inline SVG from charts.py; CSS and the little JS are inlin
 from __future__ import annotations
 
 import functools
+import json
+import re
+import string
 from collections import defaultdict
 from pathlib import Path
 
 import jinja2
 import pandas as pd
+from markupsafe import Markup
 
 from finaudit import __version__
 from finaudit.atomic import write_text
 from finaudit.audit.profiles import held_to, load_profiles, parameter, parameter_registry, shown_value
-from finaudit.findings import SEVERITY_RANK
+from finaudit.findings import SEVERITIES, SEVERITY_RANK
 from finaudit.intake.schema import enum_label, load_schemas
 from finaudit.report import charts
 from finaudit.report.labels import (baseline_line, clause_source, clauses_of, coverage_line, finding_brief,
@@ -23,6 +27,11 @@ from finaudit.report.labels import (baseline_line, clause_source, clauses_of, co
                                     unpriced_violations, value_text)
 
 EVIDENCE_SHOWN = 20            # evidence rows per finding in the HTML; JSON has them all
+# Up to this many findings the rows are HTML and every group is open (reads without a script);
+# above it a group's rows are built by the page's script from embedded data when it is opened.
+INLINE_FINDINGS = 500
+PRINT_ALL = 2000               # up to this many findings printing builds and prints every group
+PAGE_ROWS = 200                # rows an opened group builds at a time
 TEXT = {
     "zh": {"title": "教育经费保障审计报告", "violation": "违规", "warning": "警示", "info": "提示",
            "compliant": "符合", "violated": "违规", "not_evaluable": "未评价", "overall": "全学段",
@@ -40,9 +49,17 @@ def environment():
     env = jinja2.Environment(loader=jinja2.PackageLoader("finaudit.report", "templates"),
                              autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
                              trim_blocks=True, lstrip_blocks=True)
-    env.filters["yuan"] = lambda v: "" if v is None else f"{v:,.2f}"
-    env.filters["num"] = lambda v: "" if v is None else (f"{v:,.0f}" if float(v).is_integer() else f"{v:,.2f}")
+    env.filters["yuan"] = _yuan
+    env.filters["num"] = _num
     return env
+
+
+def _yuan(v) -> str:
+    return "" if v is None else f"{v:,.2f}"
+
+
+def _num(v) -> str:
+    return "" if v is None else (f"{v:,.0f}" if float(v).is_integer() else f"{v:,.2f}")
 
 
 def _subject_label(subject: dict, lang: str, school_name: str | None = None) -> str:
@@ -144,6 +161,93 @@ def _fail_colour(rule) -> str:
     return charts.WARN if rule.severity == "warning" else charts.FAIL
 
 
+class _Packer:
+    """Findings as compact rows for the page's script, so 50,000 of them fit a page of a few MB:
+    a repeated string is kept once (S), a message as its rule's template (T) and the values that
+    filled it in. A row: [severity, subject (S), school, measure (S), gap, message, evidence cells
+    [[sheet (S), cell, value?]], evidence not shown, fingerprint, state]."""
+
+    def __init__(self, rules: dict, lang: str):
+        self.rules, self.lang = rules, lang
+        self.strings, self.index, self.templates, self.patterns, self.groups = [], {}, [], {}, []
+
+    def intern(self, text: str) -> int:
+        if text not in self.index:
+            self.index[text] = len(self.strings)
+            self.strings.append(text)
+        return self.index[text]
+
+    def _rule_patterns(self, rule_id: str) -> list:
+        if rule_id not in self.patterns:
+            rule, found = self.rules.get(rule_id), []
+            specs = [*rule.checks.values(), *rule.unevaluable.values()] if rule else []
+            texts = [m[self.lang] for spec in specs for m in (spec.get("message"), spec) if isinstance(m, dict)
+                     and isinstance(m.get(self.lang), str)]
+            for text in dict.fromkeys(texts):
+                literals = [""]
+                for literal, field, _, _ in string.Formatter().parse(text):
+                    literals[-1] += literal
+                    if field is not None and (literals[-1] or len(literals) == 1):
+                        literals.append("")      # adjacent fields are one value
+                if len(literals) > 1:
+                    self.templates.append(literals)
+                    found.append((len(self.templates) - 1,
+                                  re.compile("(.*?)".join(map(re.escape, literals)) + r"\Z", re.S)))
+            self.patterns[rule_id] = found
+        return self.patterns[rule_id]
+
+    def _message(self, finding):
+        text = finding.text(self.lang)
+        for index, pattern in self._rule_patterns(finding.rule_id):
+            if match := pattern.match(text):
+                return [index, *match.groups()]
+        return text
+
+    def row(self, f) -> list:
+        m = f.measure or {}
+        measure = f"{_num(m['actual'])} / {_num(m.get('required'))} {m.get('unit') or ''}" \
+            if m.get("actual") is not None else ""
+        cells = []
+        for e in f.evidence[:EVIDENCE_SHOWN]:
+            sheet, _, ref = e.cell.rpartition("!")
+            cells.append([self.intern(sheet), ref] if sheet else [-1, e.cell])
+            if e.value is not None:
+                cells[-1].append(str(e.value))
+        total = f.evidence_total if f.evidence_total is not None else len(f.evidence)
+        more = max(0, total - min(len(f.evidence), EVIDENCE_SHOWN))
+        return [SEVERITIES.index(f.severity), self.intern(_subject_label({**f.subject, "school_id": None}, self.lang)),
+                f.subject.get("school_id") or "", self.intern(measure), _yuan(f.shortfall_yuan) if f.shortfall_yuan else "",
+                self._message(f), cells, more, f.fingerprint,
+                f.baseline_state if f.baseline_state in ("new", "updated") else ""]
+
+    def group(self, findings: list, names: dict, inline: bool) -> list[dict]:
+        """A section's findings by region: the most severe and the largest gap first; each group's
+        rows packed, and as HTML too when the report is small."""
+        by_region = defaultdict(list)
+        for f in findings:
+            by_region[f.subject.get("region_code") or ""].append(f)
+        out = []
+        for code, fs in by_region.items():
+            self.groups.append([self.row(f) for f in fs])
+            out.append({"id": len(self.groups) - 1, "code": code, "size": len(fs),
+                        "name": names.get(code) or next((f.subject["region_name"] for f in fs
+                                                         if f.subject.get("region_name")), code),
+                        "counts": {sev: sum(f.severity == sev for f in fs) for sev in SEVERITIES},
+                        "gap": sum(f.shortfall_yuan or 0 for f in fs if f.severity != "info"),
+                        "rank": max(SEVERITY_RANK[f.severity] for f in fs),
+                        "rows": [{**_finding_view(f, self.lang), "i": i} for i, f in enumerate(fs)] if inline else []})
+        return sorted(out, key=lambda g: (-g["rank"], -g["gap"], g["code"]))
+
+    def script_json(self) -> Markup:
+        """The data as JSON safe inside <script type="application/json">: no <, > or & (so no
+        </script>), no U+2028/2029; the page reads it with JSON.parse and shows it as text."""
+        text = json.dumps({"S": self.strings, "T": self.templates, "G": self.groups},
+                          ensure_ascii=False, separators=(",", ":"))
+        for char in "<>&\u2028\u2029":
+            text = text.replace(char, f"\\u{ord(char):04x}")
+        return Markup(text)
+
+
 def _finding_view(finding, lang: str) -> dict:
     total = finding.evidence_total if finding.evidence_total is not None else len(finding.evidence)
     return {
@@ -177,6 +281,8 @@ def view(result, lang: str = "zh") -> dict:
         by_rule[finding.rule_id].append(finding)
     sections = []
     titles = {name: schema.title for name, schema in load_schemas().items()}
+    packer, inline = _Packer(result.rules, lang), len(result.findings) <= INLINE_FINDINGS
+    names = {c["region_code"]: c.get("region_name") or c["region_code"] for c in summary["matrix"]}
     # Breached guarantees first, then the rest; data-integrity checks last.
     ordered = sorted(result.rules.items(), key=lambda kv: (
         not any(f.severity != "info" for f in by_rule.get(kv[0], [])), kv[1].kind == "data", kv[0]))
@@ -197,10 +303,10 @@ def view(result, lang: str = "zh") -> dict:
                          "basis": _section_basis(result, rule_id, findings, lang),
                          "not_evaluated": [titles[s][lang] for s in lacking],
                          "chart": "" if lacking else _chart(rule, result.evaluations, lang),
-                         "findings": [_finding_view(f, lang) for f in findings
-                                      if f.severity != "info"],
-                         "notes": [_finding_view(f, lang) for f in findings if f.severity == "info"]})
-    ledger_checks = [_finding_view(f, lang) for fs in by_rule.values() for f in fs]   # SCHEMA_* etc.
+                         "breached": any(f.severity != "info" for f in findings),
+                         "groups": packer.group(findings, names, inline)})
+    checks = sorted((f for fs in by_rule.values() for f in fs), key=lambda f: -SEVERITY_RANK[f.severity])
+    ledger_checks = packer.group(checks, names, inline)        # SCHEMA_* etc.
 
     regions = {}
     for cell in summary["matrix"]:
@@ -218,7 +324,8 @@ def view(result, lang: str = "zh") -> dict:
                               for s in result.ledger.sheets.values()]},
         "profiles": [{"id": pid, "name": profiles[pid].name[lang], "documents": profiles[pid].documents,
                       "regions": sorted(r for r, p in result.region_profiles.items() if p == pid)} for pid in used],
-        "summary": summary, "sections": sections, "ledger_checks": ledger_checks,
+        "summary": summary, "sections": sections, "ledger_checks": ledger_checks, "inline": inline,
+        "total": len(result.findings), "print_all": len(result.findings) <= PRINT_ALL, "page_rows": PAGE_ROWS, "data": packer.script_json(),
         "matrix": {"rules": [s["rule"] for s in sections if s["rule"].id in matrix], "regions": regions,
                    "years": years, "cells": matrix},
         "region_names": regions,
