@@ -17,6 +17,7 @@ from finaudit.runs.batch import check_many
 from finaudit.runs.discover import expand
 
 from conftest import BROKEN, CLEAN
+from finaudit.runs.compact import expand as expand_document
 
 
 @pytest.fixture
@@ -62,7 +63,7 @@ def test_a_batch_with_one_corrupt_file_still_audits_the_others(cli, county_folde
     out = tmp_path / "out.json"
     run = cli("check", county_folder, "--json", out, "--quiet")
     assert run.exit_code == 1                     # the broken sample's violation (and the unreadable file)
-    doc = json.loads(out.read_text(encoding="utf-8"))
+    doc = expand_document(json.loads(out.read_text(encoding="utf-8")))
     status = {Path(i["path"]).name: i["status"] for i in doc["run"]["inputs"]}
     assert status == {"a_clean.xlsx": "audited", "b_broken.xlsx": "audited", "c_corrupt.xlsx": "unreadable"}
     corrupt = next(i for i in doc["run"]["inputs"] if i["status"] == "unreadable")
@@ -77,6 +78,9 @@ def test_a_batch_with_one_corrupt_file_still_audits_the_others(cli, county_folde
 
 def test_every_finding_names_its_file(cli, tmp_path):
     doc = json.loads(cli("check", CLEAN, BROKEN, "--format", "json").stdout)
+    assert [i["path"] for i in doc["run"]["inputs"]] == [str(CLEAN), str(BROKEN)]
+    assert all(f["input"] in (0, 1) and all(e["input"] == f["input"] for e in f["evidence"]) for f in doc["findings"])
+    doc = expand_document(doc)
     assert all(f["file"] in (str(CLEAN), str(BROKEN)) for f in doc["findings"])
     assert all(e["file"] == f["file"] for f in doc["findings"] for e in f["evidence"])
 

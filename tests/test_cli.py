@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 
 from conftest import BROKEN, CLEAN, SAMPLES
+from finaudit.runs.compact import expand
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
-FINDING_KEYS = {"rule_id", "check", "severity", "subject", "measure", "shortfall_yuan", "basis", "profile",
-                "parameters", "message", "evidence", "evidence_total", "fingerprint"}
+FINDING_KEYS = {"rule_id", "check", "severity", "subject", "measure", "shortfall_yuan", "citation", "message",
+                "evidence", "evidence_total", "fingerprint", "input"}
+CITATION_KEYS = {"rule_id", "profile", "basis", "parameters"}
 
 
 def _one_line_error(run):
@@ -59,17 +61,27 @@ def test_json_is_written_with_the_documented_shape(cli, tmp_path):
     run = cli("check", BROKEN, "--json", out, "--quiet")
     assert run.exit_code == 1
     doc = json.loads(out.read_text(encoding="utf-8"))
-    assert set(doc) == {"finaudit_version", "format_version", "run", "summary", "findings"}
+    assert list(doc) == ["finaudit_version", "format_version", "run", "summary", "citations", "findings"]
+    assert doc["format_version"] == 3
     assert set(doc["run"]) == {"id", "started_at", "finaudit_version", "profiles", "parameters", "rules_digest",
                                "schemas_digest", "options", "inputs"}
     assert doc["run"]["inputs"][0]["sha256"] and len(doc["run"]["inputs"][0]["sheets"]) == 7
+    assert all(set(c) == CITATION_KEYS for c in doc["citations"])
     for finding in doc["findings"]:
         assert FINDING_KEYS <= set(finding)
+        assert not {"basis", "profile", "parameters", "file"} & set(finding)
         assert set(finding["subject"]) == {"region_code", "region_name", "year", "level", "school_id"}
+        assert finding["input"] == 0 and all(e["input"] == 0 and "file" not in e for e in finding["evidence"])
     violation = next(f for f in doc["findings"] if f["severity"] == "violation")
     assert violation["measure"] == {"actual": 390.0, "required": 400.0, "unit": "元/生·年"}
-    assert violation["parameters"]["floor_preschool_public_funds_per_student"]["value"] == 400
+    cited = doc["citations"][violation["citation"]]
+    assert cited["rule_id"] == "FLOOR_PRESCHOOL" and cited["profile"] == "dingzhou"
+    assert cited["parameters"]["floor_preschool_public_funds_per_student"]["value"] == 400
     assert {e["cell"] for e in violation["evidence"]} == {"教育经费!H70", "在校生!F24"}
+    # expanded, the finding is whole again, as format 2 wrote it
+    whole = next(f for f in expand(doc)["findings"] if f["fingerprint"] == violation["fingerprint"])
+    assert whole["parameters"] == cited["parameters"] and whole["basis"] == cited["basis"]
+    assert whole["file"] == str(BROKEN) and {e["file"] for e in whole["evidence"]} == {str(BROKEN)}
 
 
 def test_fingerprints_are_stable_across_runs(cli):
@@ -91,10 +103,7 @@ def _normalised(doc: dict) -> dict:
         item["sha256"] = "<sha256>"
         for sheet in item["sheets"]:
             sheet["file"] = Path(sheet["file"]).name
-    for finding in doc["findings"]:
-        finding["file"] = Path(finding["file"]).name
-        for evidence in finding["evidence"]:
-            evidence["file"] = Path(evidence["file"]).name
+    # format 3: findings name their file by index into run.inputs, normalised above
     doc["finaudit_version"] = "<version>"
     return doc
 
@@ -211,7 +220,7 @@ def test_a_budget_only_workbook_in_a_folder_is_audited_like_any_other(cli, tmp_p
     folder.mkdir()
     _budget_only(folder / "涞源县.xlsx")
     shutil.copy(samples / "clean.xlsx", folder / "clean.xlsx")
-    doc = json.loads(cli("check", folder, "--format", "json").stdout)
+    doc = expand(json.loads(cli("check", folder, "--format", "json").stdout))
     assert [i["status"] for i in doc["run"]["inputs"]] == ["audited", "audited"]
     assert [(f["rule_id"], Path(f["file"]).name) for f in doc["findings"] if f["severity"] == "violation"] == \
            [("ONLY_INCREASE_TOTAL", "涞源县.xlsx")]

@@ -13,6 +13,7 @@ import pytest
 from finaudit.errors import LedgerError
 from finaudit.intake.isolation import ParseLimits, read_isolated, run_isolated
 from finaudit.intake.readers import read_ledger
+from finaudit.runs.compact import expand
 
 sys.path.insert(0, str(Path(__file__).parent))
 import isolation_targets as targets  # noqa: E402  (the child imports it by this name)
@@ -181,7 +182,7 @@ def test_a_batch_with_every_abort_class_workbook_audits_the_good_one(tmp_path, s
     run = _finaudit("check", good, hostile, "--jobs", jobs, "--json", out, "--quiet")
     assert run.returncode == 1, run.stderr
     assert "Traceback" not in run.stderr and "内部错误" not in run.stderr + run.stdout
-    doc = json.loads(out.read_text(encoding="utf-8"))
+    doc = expand(json.loads(out.read_text(encoding="utf-8")))
     status = {Path(i["path"]).name: i["status"] for i in doc["run"]["inputs"]}
     assert status == {"a_good.xlsx": "audited", **{p.name: "unreadable" for p in bad}}
     unreadable = sorted(Path(f["file"]).name for f in doc["findings"] if f["rule_id"] == "INPUT_UNREADABLE")

@@ -10,7 +10,6 @@ import click
 
 from finaudit import __version__
 from finaudit.cli.base import EXIT_FINDINGS, EXIT_OK, LANG, Seconds, echo, fail, json_text, main, run_guarded
-from finaudit.atomic import write_text
 from finaudit.config import load as load_config
 from finaudit.errors import UsageError, os_reason
 from finaudit.findings import at_or_above, sort_key
@@ -62,7 +61,7 @@ def write_outputs(result, lang, *, json_path=None, html_path=None, annotate_path
     written all at once or not at all (atomic.py): a failure leaves the previous one as it
     was and raises atomic.OutputError naming it."""
     if json_path:
-        write_text(json_path, result.to_json() + "\n")
+        result.write_json(json_path)
     if html_path:
         from finaudit.report.html import write_html
         write_html(result, html_path, lang=lang)

@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from finaudit.atomic import replacing_path
 from finaudit.audit.evaluations import EVALUATION_COLUMNS
 from finaudit.audit.summary import summarize
 from finaudit.findings import Evidence, Finding, sort_key
 from finaudit.runs.discover import Input
-from finaudit.runs.document import document, dumps
+from finaudit.runs.document import chunks, document, write
 
 UNREADABLE = "INPUT_UNREADABLE"
 
@@ -138,7 +139,14 @@ class Result:
         return document(self)
 
     def to_json(self) -> str:
-        return dumps(self.to_dict())
+        """The findings document as JSON text (no final newline)."""
+        return b"".join(chunks(self)).decode("utf-8")
+
+    def write_json(self, path) -> None:
+        """Writes the findings document to `path`, a piece at a time, all at once or not at all
+        (atomic.py): the text of a large run is never held whole."""
+        with replacing_path(path) as temp, open(temp, "wb") as fh:
+            write(self, fh)
 
 
 def _common_parent(paths: list[Path]) -> Path:

@@ -10,6 +10,8 @@ from finaudit import __version__
 from finaudit.errors import UsageError
 from finaudit.intake.model import file_digest
 from finaudit.runs.batch import check_many
+from finaudit.runs.compact import expand
+from finaudit.runs.document import FORMAT_VERSION
 from finaudit.runs.manifest import rules_digest, schemas_digest
 
 # Keys of a finding that depend on the history file a run was recorded in, not on its inputs.
@@ -41,6 +43,7 @@ def _key(finding: dict) -> tuple:
 
 
 def read_document(path) -> dict:
+    """A findings document, any format this finaudit writes or wrote, in the format 2 shape (compact.expand)."""
     path = Path(path)
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -53,7 +56,18 @@ def read_document(path) -> dict:
     if not isinstance(run, dict) or "findings" not in doc or not run.get("inputs") or "rules_digest" not in run:
         raise UsageError(f"“{path}”不是带运行清单的 finaudit JSON 结果文件（用 --json 写出）。",
                          f"'{path}' is not a finaudit findings document with a run manifest (written by --json).")
-    return doc
+    version = doc.get("format_version")
+    if isinstance(version, int) and version > FORMAT_VERSION:
+        raise UsageError(f"“{path}”的格式版本为 {version}，由更新的 finaudit 写出；本版本可读取的格式版本至多为 "
+                         f"{FORMAT_VERSION}。",
+                         f"'{path}' is format version {version}, written by a newer finaudit; this one reads "
+                         f"versions up to {FORMAT_VERSION}.")
+    try:
+        return expand(doc)      # format 3 says once what each finding cites: every finding whole again
+    except (KeyError, IndexError, TypeError, AttributeError):
+        raise UsageError(f"“{path}”的审计发现引用了文档中不存在的条目（citations 或 run.inputs），文件可能已损坏。",
+                         f"'{path}' has findings that refer to entries the document does not have (citations or "
+                         "run.inputs); the file may be damaged.") from None
 
 
 def verify(path, jobs: int | None = None, base=None) -> Verification:
