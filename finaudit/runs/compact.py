@@ -25,25 +25,19 @@ class Citations:
 
     def __init__(self):
         self.entries: list[dict] = []
-        self._by_content: dict[bytes, int] = {}
-        # Findings of one rule share their basis and parameters objects: looked up by identity
-        # first, the objects held here so that no id is reused while the document is built.
-        self._by_identity: dict[tuple, tuple] = {}
+        self._index: dict[bytes, int] = {}
 
     def index(self, rule_id: str, profile, basis, parameters) -> int | None:
         if basis is None and profile is None and parameters is None:
             return None
-        known = self._by_identity.get((rule_id, profile, id(basis), id(parameters)))
-        if known is not None:
-            return known[0]
-        # The key is the entry's content: findings of one rule, profile and year share one
-        # entry; a year with another value in force gets its own.
+        # The key is the entry's content (each finding has its own copy of its clauses):
+        # findings of one rule, profile and year share one entry; a year with another value
+        # in force gets its own.
         key = orjson.dumps((rule_id, profile, basis, parameters), option=orjson.OPT_NON_STR_KEYS)
-        found = self._by_content.get(key)
+        found = self._index.get(key)
         if found is None:
-            found = self._by_content[key] = len(self.entries)
+            found = self._index[key] = len(self.entries)
             self.entries.append({"rule_id": rule_id, "profile": profile, "basis": basis, "parameters": parameters})
-        self._by_identity[(rule_id, profile, id(basis), id(parameters))] = (found, basis, parameters)
         return found
 
     def of(self, finding: dict) -> int | None:
@@ -107,7 +101,10 @@ def _compact_cell(cell: dict, places: Places) -> dict:
     where = places.index(cell["file"], cell.get("sheet")) if "file" in cell else None
     if where is None:
         return cell
-    return {("input" if k == "file" else k): (where if k == "file" else v) for k, v in cell.items()}
+    out = {"input": where}       # where `file` was: first
+    out.update(cell)
+    del out["file"]
+    return out
 
 
 def expand_finding(finding: dict, citations: list, inputs: list) -> dict:
