@@ -151,7 +151,7 @@ def _child(kind: str, folder: str) -> dict:
     out = Path(folder).parent / f"{Path(folder).name}.{kind}.json"
     start, cpu_start = time.perf_counter(), os.times()
     result = finaudit.check_many([folder], jobs=jobs)
-    out.write_text(result.to_json() + "\n", encoding="utf-8")
+    result.write_json(out)      # as `check --json` writes it
     wall, cpu_end = time.perf_counter() - start, os.times()
     # CPU seconds of this process and of its (reaped) workers: what the run costs, however busy the machine
     cpu = sum(getattr(cpu_end, k) - getattr(cpu_start, k) for k in ("user", "system", "children_user",
@@ -163,6 +163,9 @@ def _child(kind: str, folder: str) -> dict:
 
 def _findings(doc: dict) -> dict[str, list]:
     """Per workbook (file name): its findings as (fingerprint, severity, shortfall), sorted."""
+    from finaudit.runs.compact import expand
+
+    doc = expand(doc)           # format 3 names a finding's file by its index in run.inputs
     out: dict[str, list] = {}
     for f in doc["findings"]:
         name = Path(f.get("file") or doc["run"]["inputs"][0]["path"]).name
