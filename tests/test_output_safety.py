@@ -172,10 +172,19 @@ def test_kill_9_while_a_large_json_is_written_leaves_the_previous_report_intact(
     target.write_bytes(previous)
     _kill_while_writing(tmp_path, f"""
         from finaudit.cli import write_outputs
+        from finaudit.runs import document
+        from finaudit.runs.result import Result
 
-        class Huge:                             # a findings document of about 64 MB
-            def to_json(self):
-                return '{{"findings": [' + ",".join(['"' + "x" * 1000 + '"'] * 64_000) + ']}}'
+        def chunks(result):                     # a findings document of about 64 MB, a piece at a time
+            yield b'{{"findings": ['
+            for i in range(64_000):
+                yield (b"," if i else b"") + b'"' + b"x" * 1000 + b'"'
+            yield b"]}}"
+
+        document.chunks = chunks
+
+        class Huge:                             # written by the real Result.write_json
+            write_json = Result.write_json
 
         write_outputs(Huge(), "zh", json_path={str(target)!r})
     """, target)
