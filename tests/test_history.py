@@ -159,7 +159,11 @@ def test_a_run_id_prefix_of_digits_only_still_names_that_run(cli, tmp_path, monk
     (["--diff", "1", "9"], "has no run '9'. Runs: 1."),
     ([], None),
 ], ids=["unknown-run", "ok"])
-def test_history_errors_are_one_line(cli, tmp_path, args, expected):
+def test_history_errors_are_one_line(cli, tmp_path, args, expected, monkeypatch):
+    # A run id that starts with a letter: a random one starting with "9" (1 in 16) is run '9'.
+    import finaudit.runs.result as result_mod
+
+    monkeypatch.setattr(result_mod.uuid, "uuid4", lambda: type("U", (), {"hex": "a1b2c3d4e5f6"})())
     history = tmp_path / "audit.duckdb"
     cli("check", CLEAN, "--history", history, "--quiet")
     run = cli("history", history, *args, "--lang", "en")
