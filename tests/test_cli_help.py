@@ -3,6 +3,7 @@ option's help has its Chinese text, `finaudit` alone shows the help page, Englis
 with --lang en or an English locale, and the operating system's reasons come in Chinese."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,11 @@ from finaudit.cli.help_zh import HELP, help_lang
 # Words of click's English help page that must not appear in a Chinese one.
 ENGLISH = ("Usage:", "Options:", "Commands:", "Show this message", "Show the version", "[OPTIONS]",
            "Language of messages")
+
+
+# Capitalised words a Chinese help page may hold: names of formats, not click's English metavars
+# (PATH, INTEGER RANGE) or argument names (OUT) left untranslated.
+FORMAT_NAMES = {"JSON", "HTML", "SARIF", "CSV", "UTF", "BOM"}
 
 
 def _commands(group=main, path="finaudit"):
@@ -47,6 +53,7 @@ def test_each_help_page_is_chinese_by_default(path, monkeypatch):
     for word in ENGLISH:
         assert word not in run.stdout, f"{path}: {word!r}"
     assert HELP[path]["help"].split("\n")[0][:20] in run.stdout
+    assert set(re.findall(r"\b[A-Z][A-Z_]{2,}\b", run.stdout)) <= FORMAT_NAMES, run.stdout
 
 
 def test_the_help_is_english_when_asked_or_in_an_english_locale(monkeypatch):
@@ -84,6 +91,7 @@ def test_a_misspelled_option_and_an_unwritable_output_are_one_chinese_line(cli):
     (["check", "x.xlsx", "--jobs", "0"], "--jobs 的值无效：0 太小，应至少为 1。"),
     (["check", "x.xlsx", "--history", "."], "--history 的值无效：“.”是文件夹，这里需要一个文件。"),
     (["verify", "x.json", "--base", "README.md"], "--base 的值无效：“README.md”是文件，这里需要一个文件夹。"),
+    (["verify", "out.json", "ledger.xlsx"], "多余的参数：ledger.xlsx。"),
 ])
 def test_a_value_click_refuses_is_told_in_chinese(cli, args, said):
     run = cli(*args)

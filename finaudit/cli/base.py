@@ -126,6 +126,11 @@ def _usage_line(exc: click.UsageError, lang: str) -> str:
     if isinstance(exc, click.MissingParameter) and exc.param is not None:
         name = exc.param.human_readable_name
         return (f"缺少 {name}。" if zh else f"Missing {name}.") + hint
+    extra = re.match(r"Got unexpected extra arguments? \((.*)\)", exc.message or "")
+    if extra:
+        if zh:
+            return f"多余的参数：{extra.group(1)}。" + hint
+        return f"Unexpected extra argument: {extra.group(1)}." + hint
     unknown = re.match(r"No such command '(.*)'", exc.message or "")
     if unknown:
         if zh:

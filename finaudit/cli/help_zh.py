@@ -61,7 +61,7 @@ HELP: dict[str, dict] = {
         },
     },
     "finaudit history": {
-        "help": "列出历史文件 PATH 中记录的各次运行（默认：finaudit.toml 中的 history）。",
+        "help": "列出历史文件中记录的各次运行（默认：finaudit.toml 中的 history）。",
         "short": "历史文件中的各次运行，及两次之间的变化。",
         "options": {
             "--diff": "显示从运行A到运行B的变化（运行序号或编号前缀）。",
@@ -85,7 +85,7 @@ HELP: dict[str, dict] = {
         "options": {"--year": "只显示这一财政年度生效的值。"},
     },
     "finaudit template": {
-        "help": "按台账格式写出空白台账工作簿 OUT.xlsx（含表头说明和下拉选项）。",
+        "help": "按台账格式把空白台账工作簿写入输出文件（.xlsx，含表头说明和下拉选项）。",
         "short": "写出空白台账模板。",
         "options": {},
     },
@@ -109,7 +109,7 @@ def help_lang(argv: list[str] | None = None) -> str:
     return "en" if locale.lower().startswith("en") else "zh"
 
 
-_METAVARS = {"TEXT": "文本", "PATH": "路径", "INTEGER": "整数", "FLOAT": "数字", "SECONDS": "秒数", "FILE": "文件",
+_METAVARS = {"INTEGER RANGE": "整数", "TEXT": "文本", "PATH": "路径", "INTEGER": "整数", "FLOAT": "数字", "SECONDS": "秒数", "FILE": "文件",
              "RUN_A": "运行A", "RUN_B": "运行B", "DIRECTORY": "文件夹"}
 _METAVAR = re.compile(r"\b(" + "|".join(_METAVARS) + r")\b")
 
