@@ -3,6 +3,7 @@ measured, and ending a run (report, optional JSON, a non-zero exit on wrong resu
 from __future__ import annotations
 
 import hashlib
+import os
 import json
 import resource
 import subprocess
@@ -16,6 +17,32 @@ def peak_rss_mib() -> float:
     """This process's peak resident memory in MiB."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB elsewhere
+
+
+def tree_rss_kib(root: int) -> int:
+    """VmRSS of a process and all its descendants, in KiB (0 when it has gone)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as fh:
+                    ppid = int(fh.read().rsplit(b")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, []))
+        try:
+            with open(f"/proc/{pid}/status", "rb") as fh:
+                for line in fh:
+                    if line.startswith(b"VmRSS:"):
+                        total += int(line.split()[1])
+                        break
+        except OSError:
+            pass
+    return total
 
 
 def run_child(script: str, kind: str, path, *extra: str, timeout: float | None = None) -> dict:

@@ -1,0 +1,218 @@
+"""Benchmark: `finaudit check big.xlsx --json --html --quiet` as a user runs it, against
+fastexcel reading the same two sheets to Arrow (issue 17 item 4: time <= 1.5x, memory <= 1.3x).
+
+    python tests/bench/bench_e2e.py --rows 1000000 --repeat 3
+    python tests/bench/bench_e2e.py --smoke                  # CI: 5,000 rows, 1 run
+    python tests/bench/bench_e2e.py --rows 1000000 --profile # cProfile of the check, by stage
+
+The workbook comes from gen.py (cached under tests/bench/_data/): 教育经费 of N school-level
+rows and 在校生 of ceil(N/3) rows, each under a title row. Both measurements are commands
+run in fresh processes, round-robin, in this one run (the machine's speed drifts):
+
+- baseline: `python -c` importing fastexcel and pyarrow, then read_excel(path) and
+  load_sheet(name, header_row=1).to_arrow() for both sheets;
+- finaudit: `python -m finaudit check PATH --json OUT --html OUT --quiet --no-config`, with
+  its parse server and parse child.
+
+Each is timed wall-clock from spawn to exit (Python start-up and imports included in both),
+with CPU time (user + system, descendants included, from wait4). Peak memory is reported two
+ways: the sum of VmRSS over the command's process tree sampled every 50 ms from /proc (the
+memory the command holds at once: the parent and its parse server and child), and the largest
+single process's peak (wait4's ru_maxrss, which covers the children it reaped). The ratios use
+the best wall time and the best tree peak of --repeat runs (`--median` for the medians).
+
+Exit status 1 when finaudit did not read every row, rejected any, or wrote no JSON or HTML;
+nothing is asserted about time.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import gen  # noqa: E402  (tests/bench/gen.py)
+import harness  # noqa: E402  (tests/bench/harness.py)
+
+TIME_TARGET, MEMORY_TARGET = 1.5, 1.3
+SMOKE_ROWS = 5_000
+_BASELINE = """
+import sys, fastexcel, pyarrow
+reader = fastexcel.read_excel(sys.argv[1])
+tables = [reader.load_sheet(name, header_row={header}).to_arrow() for name in sys.argv[2:]]
+print(" ".join(str(t.num_rows) for t in tables))
+"""
+
+
+def run_measured(cmd: list[str], env: dict | None = None) -> dict:
+    """Runs cmd; its wall time, CPU time (descendants included), peak tree RSS and largest
+    process peak (MiB), exit code and output."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    peak, done = [0], threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], harness.tree_rss_kib(proc.pid))
+            done.wait(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out_chunks: list[str] = []
+    reader = threading.Thread(target=lambda: out_chunks.append(proc.stdout.read()), daemon=True)
+    reader.start()
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    reader.join()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "tree_mib": peak[0] / 1024,
+            "max_mib": usage.ru_maxrss / 1024, "code": proc.returncode, "stdout": "".join(out_chunks),
+            "stderr": err}
+
+
+def baseline_cmd(path: Path) -> list[str]:
+    return [sys.executable, "-c", _BASELINE.format(header=gen.HEADER_ROW), str(path), gen.BUDGET_SHEET,
+            gen.ENROLLMENT_SHEET]
+
+
+def finaudit_cmd(path: Path, out: Path) -> list[str]:
+    return [sys.executable, "-m", "finaudit", "check", str(path), "--json", str(out / "out.json"),
+            "--html", str(out / "out.html"), "--quiet", "--no-config"]
+
+
+def benchmark(rows: int, repeat: int) -> dict:
+    path = gen.ledger_path(rows)
+    if not path.exists():
+        gen.write_ledger(path, rows)
+    runs: dict[str, list[dict]] = {"baseline": [], "finaudit": []}
+    env = {**os.environ, "PYTHONPATH": str(harness.ROOT)}
+    with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp:
+        out = Path(tmp)
+        for _ in range(repeat):
+            runs["baseline"].append(run_measured(baseline_cmd(path), env))
+            runs["finaudit"].append(run_measured(finaudit_cmd(path, out), env))
+        last = runs["finaudit"][-1]
+        doc = json.loads((out / "out.json").read_text(encoding="utf-8")) if (out / "out.json").exists() else {}
+        html_bytes = (out / "out.html").stat().st_size if (out / "out.html").exists() else 0
+        json_bytes = (out / "out.json").stat().st_size if (out / "out.json").exists() else 0
+    return {"rows": rows, "path": str(path), "repeat": repeat, "runs": {k: [_plain(r) for r in v] for k, v in runs.items()},
+            "baseline_rows": runs["baseline"][-1]["stdout"].split(), "finaudit_code": last["code"],
+            "finaudit_stderr": last["stderr"][-2000:], "sheets": _sheets(doc), "findings": _count(doc),
+            "json_bytes": json_bytes, "html_bytes": html_bytes, "commit": harness.commit(),
+            "source": harness.source_digest(), "python": platform.python_version(),
+            "versions": harness.versions("fastexcel", "pyarrow", "duckdb", "pandas", "pandera", "numpy")}
+
+
+def _plain(run: dict) -> dict:
+    return {k: run[k] for k in ("wall", "cpu", "tree_mib", "max_mib", "code")}
+
+
+def _sheets(doc: dict) -> dict:
+    """(rows read, rows rejected) per sheet, from the summary or else the inputs' sheets (the
+    document's layout is changing on another branch: both places are tried)."""
+    rows = (doc.get("summary") or {}).get("rows")
+    if isinstance(rows, dict) and rows:
+        return {k: (v.get("read"), v.get("rejected")) for k, v in rows.items() if isinstance(v, dict)}
+    found = {}
+    for item in (doc.get("run") or {}).get("inputs") or doc.get("inputs") or []:
+        for s in item.get("sheets", []) if isinstance(item, dict) else []:
+            found[s.get("name")] = (s.get("rows_read"), s.get("rows_rejected"))
+    return found
+
+
+def _count(doc: dict) -> int | None:
+    findings = doc.get("findings")
+    return len(findings) if isinstance(findings, list) else None
+
+
+def _pick(values: list[float], median: bool) -> float:
+    return statistics.median(values) if median else min(values)
+
+
+def report(result: dict, median: bool) -> tuple[str, list[str]]:
+    how = "median" if median else "best"
+    runs = result["runs"]
+    fig = {k: {m: _pick([r[m] for r in v], median) for m in ("wall", "cpu", "tree_mib", "max_mib")}
+           for k, v in runs.items()}
+    time_ratio = fig["finaudit"]["wall"] / fig["baseline"]["wall"]
+    memory_ratio = fig["finaudit"]["tree_mib"] / fig["baseline"]["tree_mib"]
+    lines = [f"workbook: {result['path']} ({result['rows']:,} budget rows), {result['repeat']} run(s) each, {how} kept",
+             f"versions: {result['versions']}, python {result['python']}, commit {result['commit']}",
+             f"{'':10} {'wall s':>8} {'CPU s':>8} {'tree MiB':>9} {'max MiB':>8}   runs (wall s)"]
+    for k, f in fig.items():
+        walls = " ".join(f"{r['wall']:.2f}" for r in runs[k])
+        lines.append(f"{k:10} {f['wall']:8.2f} {f['cpu']:8.2f} {f['tree_mib']:9.0f} {f['max_mib']:8.0f}   {walls}")
+    lines.append(f"time ratio finaudit/fastexcel: {time_ratio:.2f} (target <= {TIME_TARGET}: "
+                 f"{'met' if time_ratio <= TIME_TARGET else 'not met'})")
+    lines.append(f"memory ratio finaudit/fastexcel: {memory_ratio:.2f} (target <= {MEMORY_TARGET}: "
+                 f"{'met' if memory_ratio <= MEMORY_TARGET else 'not met'}); largest process "
+                 f"{fig['finaudit']['max_mib'] / fig['baseline']['max_mib']:.2f}")
+    sheets = result["sheets"]
+    lines.append("sheets: " + ", ".join(f"{k} read {v[0]} rejected {v[1]}" for k, v in sheets.items()))
+    lines.append(f"findings: {result['findings']}; json {result['json_bytes']:,} B, html {result['html_bytes']:,} B")
+    problems = []
+    expected = {"budget": result["rows"], "enrollment": gen.expected_enrollment_rows(result["rows"])}
+    for name, rows in expected.items():
+        if sheets.get(name, (None, None)) != (rows, 0):
+            problems.append(f"{name}: read/rejected {sheets.get(name)} instead of ({rows}, 0)")
+    if result["finaudit_code"] not in (0, 1):
+        problems.append(f"finaudit exit {result['finaudit_code']}: {result['finaudit_stderr']}")
+    if not result["json_bytes"] or not result["html_bytes"]:
+        problems.append("no JSON or HTML written")
+    result["ratios"] = {"time": time_ratio, "memory": memory_ratio}
+    return "\n".join(lines), problems
+
+
+def profile(rows: int) -> None:
+    """cProfile of finaudit check (the parent: the parse child's work shows as waiting)."""
+    import cProfile
+    import pstats
+
+    path = gen.ledger_path(rows)
+    if not path.exists():
+        gen.write_ledger(path, rows)
+    from finaudit.cli import main as cli_main
+
+    with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp:
+        prof = cProfile.Profile()
+        prof.enable()
+        try:
+            cli_main(["check", str(path), "--json", f"{tmp}/out.json", "--html", f"{tmp}/out.html", "--quiet",
+                      "--no-config"], standalone_mode=False)
+        finally:
+            prof.disable()
+    pstats.Stats(prof).sort_stats("cumulative").print_stats(45)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--median", action="store_true", help="keep the median of the runs, not the best")
+    parser.add_argument("--smoke", action="store_true", help=f"{SMOKE_ROWS:,} rows, 1 run")
+    parser.add_argument("--profile", action="store_true", help="cProfile one check instead")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args(argv)
+    rows, repeat = (SMOKE_ROWS, 1) if args.smoke else (args.rows, args.repeat)
+    if args.profile:
+        profile(rows)
+        return 0
+    result = benchmark(rows, repeat)
+    text, problems = report(result, args.median)
+    return harness.finish(result, text, problems, args.json)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
