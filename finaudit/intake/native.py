@@ -156,8 +156,8 @@ def load_source(con, schema: SheetSchema, source, cols: list[Col], units: dict[s
             for col in cols:
                 if not col.numeric:            # text, or a code or name stored as a number
                     map_distinct(con, schema, src, col)
-            if any(col.mapped for col in cols):
-                cursor.interrupt()
+                    if col.mapped:             # the guess is wrong: stop it taking a core now
+                        cursor.interrupt()
             try:
                 inserted = guess.result()
             except Exception:                  # interrupted, or failed: the general way decides

@@ -21,16 +21,27 @@ def peak_rss_mib() -> float:
 
 def tree_rss_kib(root: int) -> int:
     """VmRSS of a process and all its descendants, in KiB (0 when it has gone)."""
+    return sum(rss for rss, _ in tree_processes(root).values())
+
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def tree_processes(root: int) -> dict[int, tuple[int, float]]:
+    """{pid: (VmRSS KiB, CPU seconds so far)} of a process and each of its descendants."""
     children: dict[int, list[int]] = {}
+    cpu: dict[int, float] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/stat", "rb") as fh:
-                    ppid = int(fh.read().rsplit(b")", 1)[1].split()[1])
+                    fields = fh.read().rsplit(b")", 1)[1].split()
+                ppid = int(fields[1])
+                cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / _TICK    # utime + stime
             except (OSError, IndexError, ValueError):
                 continue
             children.setdefault(ppid, []).append(int(entry))
-    total, todo = 0, [root]
+    each, todo = {}, [root]
     while todo:
         pid = todo.pop()
         todo.extend(children.get(pid, []))
@@ -38,11 +49,11 @@ def tree_rss_kib(root: int) -> int:
             with open(f"/proc/{pid}/status", "rb") as fh:
                 for line in fh:
                     if line.startswith(b"VmRSS:"):
-                        total += int(line.split()[1])
+                        each[pid] = (int(line.split()[1]), cpu.get(pid, 0.0))
                         break
         except OSError:
             pass
-    return total
+    return each
 
 
 def run_child(script: str, kind: str, path, *extra: str, timeout: float | None = None) -> dict:
