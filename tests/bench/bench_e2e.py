@@ -101,16 +101,22 @@ def finaudit_cmd(path: Path, out: Path) -> list[str]:
             "--html", str(out / "out.html"), "--quiet", "--no-config"]
 
 
-def benchmark(rows: int, repeat: int) -> dict:
+def benchmark(rows: int, repeat: int, other: Path | None = None) -> dict:
     path = gen.ledger_path(rows)
     if not path.exists():
         gen.write_ledger(path, rows)
     runs: dict[str, list[dict]] = {"baseline": [], "finaudit": []}
     env = {**os.environ, "PYTHONPATH": str(harness.ROOT)}
+    if other is not None:       # another finaudit tree (e.g. `git archive` of an earlier commit)
+        runs["other"] = []
     with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp:
         out = Path(tmp)
         for _ in range(repeat):
             runs["baseline"].append(run_measured(baseline_cmd(path), env))
+            if other is not None:
+                (out / "other").mkdir(exist_ok=True)
+                runs["other"].append(run_measured(finaudit_cmd(path, out / "other"),
+                                                  {**os.environ, "PYTHONPATH": str(other)}))
             runs["finaudit"].append(run_measured(finaudit_cmd(path, out), env))
         last = runs["finaudit"][-1]
         doc = json.loads((out / "out.json").read_text(encoding="utf-8")) if (out / "out.json").exists() else {}
@@ -163,6 +169,9 @@ def report(result: dict, median: bool) -> tuple[str, list[str]]:
     for k, f in fig.items():
         walls = " ".join(f"{r['wall']:.2f}" for r in runs[k])
         lines.append(f"{k:10} {f['wall']:8.2f} {f['cpu']:8.2f} {f['tree_mib']:9.0f} {f['max_mib']:8.0f}   {walls}")
+    if "other" in fig:
+        lines.append(f"other tree / fastexcel: time {fig['other']['wall'] / fig['baseline']['wall']:.2f}, "
+                     f"memory {fig['other']['tree_mib'] / fig['baseline']['tree_mib']:.2f}")
     lines.append(f"time ratio finaudit/fastexcel: {time_ratio:.2f} (target <= {TIME_TARGET}: "
                  f"{'met' if time_ratio <= TIME_TARGET else 'not met'})")
     lines.append(f"memory ratio finaudit/fastexcel: {memory_ratio:.2f} (target <= {MEMORY_TARGET}: "
@@ -276,12 +285,13 @@ def main(argv=None) -> int:
     parser.add_argument("--profile", action="store_true", help="cProfile one check instead")
     parser.add_argument("--stages", action="store_true", help="time the stages of one check instead")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--other", type=Path, help="also measure finaudit from this source tree, interleaved")
     args = parser.parse_args(argv)
     rows, repeat = (SMOKE_ROWS, 1) if args.smoke else (args.rows, args.repeat)
     if args.profile or args.stages:
         (profile if args.profile else stages)(rows)
         return 0
-    result = benchmark(rows, repeat)
+    result = benchmark(rows, repeat, args.other)
     text, problems = report(result, args.median)
     return harness.finish(result, text, problems, args.json)
 
