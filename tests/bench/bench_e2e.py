@@ -20,7 +20,8 @@ with CPU time (user + system from wait4; the parse server and its child, which t
 process does not reap, from /proc samples). Peak memory is reported two ways: the sum of VmRSS
 over the command's process tree sampled every 50 ms from /proc (what the command holds at
 once: the parent, its parse server and child; pages a fork shares are counted in each, so
-this overstates), and the largest single process (sampled, or wait4's ru_maxrss if larger).
+this overstates), and the largest single process (sampled, or wait4's ru_maxrss if larger);
+"own" is the command's own process alone, without its parse server and child.
 The ratios use the best wall time and the best tree peak of --repeat runs (`--median` for the
 medians); the memory ratio is of the tree sums.
 
@@ -61,13 +62,14 @@ def run_measured(cmd: list[str], env: dict | None = None) -> dict:
     process peak (MiB), exit code and output."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    peak, largest, cpu, done = [0], [0], {}, threading.Event()
+    peak, largest, own, cpu, done = [0], [0], [0], {}, threading.Event()
 
     def sample():
         while not done.is_set():
             each = harness.tree_processes(proc.pid)
             peak[0] = max(peak[0], sum(rss for rss, _ in each.values()))
             largest[0] = max([largest[0], *(rss for rss, _ in each.values())])
+            own[0] = max(own[0], each.get(proc.pid, (0, 0))[0])
             cpu.update({pid: seconds for pid, (_, seconds) in each.items()})
             done.wait(0.05)
 
@@ -87,7 +89,7 @@ def run_measured(cmd: list[str], env: dict | None = None) -> dict:
     # reaped by finaudit's process, so their CPU is taken from the samples (to within 50 ms).
     others = sum(seconds for pid, seconds in cpu.items() if pid != proc.pid)
     return {"wall": wall, "cpu": max(usage.ru_utime + usage.ru_stime, others), "tree_mib": peak[0] / 1024,
-            "max_mib": max(usage.ru_maxrss, largest[0]) / 1024, "code": proc.returncode, "stdout": "".join(out_chunks),
+            "max_mib": max(usage.ru_maxrss, largest[0]) / 1024, "own_mib": own[0] / 1024, "code": proc.returncode, "stdout": "".join(out_chunks),
             "stderr": err}
 
 
@@ -131,7 +133,7 @@ def benchmark(rows: int, repeat: int, other: Path | None = None) -> dict:
 
 
 def _plain(run: dict) -> dict:
-    return {k: run[k] for k in ("wall", "cpu", "tree_mib", "max_mib", "code")}
+    return {k: run[k] for k in ("wall", "cpu", "tree_mib", "max_mib", "own_mib", "code")}
 
 
 def _sheets(doc: dict) -> dict:
@@ -159,16 +161,17 @@ def _pick(values: list[float], median: bool) -> float:
 def report(result: dict, median: bool) -> tuple[str, list[str]]:
     how = "median" if median else "best"
     runs = result["runs"]
-    fig = {k: {m: _pick([r[m] for r in v], median) for m in ("wall", "cpu", "tree_mib", "max_mib")}
+    fig = {k: {m: _pick([r[m] for r in v], median) for m in ("wall", "cpu", "tree_mib", "max_mib", "own_mib")}
            for k, v in runs.items()}
     time_ratio = fig["finaudit"]["wall"] / fig["baseline"]["wall"]
     memory_ratio = fig["finaudit"]["tree_mib"] / fig["baseline"]["tree_mib"]
     lines = [f"workbook: {result['path']} ({result['rows']:,} budget rows), {result['repeat']} run(s) each, {how} kept",
              f"versions: {result['versions']}, python {result['python']}, commit {result['commit']}",
-             f"{'':10} {'wall s':>8} {'CPU s':>8} {'tree MiB':>9} {'max MiB':>8}   runs (wall s)"]
+             f"{'':10} {'wall s':>8} {'CPU s':>8} {'tree MiB':>9} {'max MiB':>8} {'own MiB':>8}   runs (wall s)"]
     for k, f in fig.items():
         walls = " ".join(f"{r['wall']:.2f}" for r in runs[k])
-        lines.append(f"{k:10} {f['wall']:8.2f} {f['cpu']:8.2f} {f['tree_mib']:9.0f} {f['max_mib']:8.0f}   {walls}")
+        lines.append(f"{k:10} {f['wall']:8.2f} {f['cpu']:8.2f} {f['tree_mib']:9.0f} {f['max_mib']:8.0f} "
+                     f"{f['own_mib']:8.0f}   {walls}")
     if "other" in fig:
         lines.append(f"other tree / fastexcel: time {fig['other']['wall'] / fig['baseline']['wall']:.2f}, "
                      f"memory {fig['other']['tree_mib'] / fig['baseline']['tree_mib']:.2f}")
