@@ -286,9 +286,15 @@ def _read_saved(path: str, folder: str) -> list[tuple[dict, str]]:
     saved: list[tuple[dict, str]] = []
 
     def save(raw) -> None:
+        import pyarrow as pa
+
         meta, file = _saved(raw, folder, len(saved))
         _write_json(os.path.join(folder, f"sheet{len(saved)}.json"), meta)
         saved.append((meta, file))
+        # Saved, its cells are the parent's now: freed here before the next sheet's parse,
+        # which the parent's load of this one overlaps (the two would add up otherwise).
+        raw.frame = None
+        pa.default_memory_pool().release_unused()
 
     raws = read_ledger(Path(path), on_sheet=save)
     return saved if len(saved) == len(raws) else [_saved(raw, folder, i) for i, raw in enumerate(raws)]

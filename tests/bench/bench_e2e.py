@@ -20,7 +20,9 @@ with CPU time (user + system from wait4; the parse server and its child, which t
 process does not reap, from /proc samples). Peak memory is reported two ways: the sum of VmRSS
 over the command's process tree sampled every 50 ms from /proc (what the command holds at
 once: the parent, its parse server and child; pages a fork shares are counted in each, so
-this overstates), and the largest single process (sampled, or wait4's ru_maxrss if larger);
+this overstates), the sum of their PSS (shared pages divided among the processes sharing them:
+the physical memory the command holds), and the largest single process (sampled, or wait4's
+ru_maxrss if larger: what `/usr/bin/time -v` or RUSAGE_CHILDREN report);
 "own" is the command's own process alone, without its parse server and child.
 The ratios use the best wall time and the best tree peak of --repeat runs (`--median` for the
 medians); the memory ratio is of the tree sums.
@@ -62,7 +64,7 @@ def run_measured(cmd: list[str], env: dict | None = None) -> dict:
     process peak (MiB), exit code and output."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    peak, largest, own, cpu, done = [0], [0], [0], {}, threading.Event()
+    peak, largest, own, pss, cpu, done = [0], [0], [0], [0], {}, threading.Event()
 
     def sample():
         while not done.is_set():
@@ -70,6 +72,7 @@ def run_measured(cmd: list[str], env: dict | None = None) -> dict:
             peak[0] = max(peak[0], sum(rss for rss, _ in each.values()))
             largest[0] = max([largest[0], *(rss for rss, _ in each.values())])
             own[0] = max(own[0], each.get(proc.pid, (0, 0))[0])
+            pss[0] = max(pss[0], sum(harness.pss_kib(pid) for pid in each))
             cpu.update({pid: seconds for pid, (_, seconds) in each.items()})
             done.wait(0.05)
 
@@ -89,7 +92,8 @@ def run_measured(cmd: list[str], env: dict | None = None) -> dict:
     # reaped by finaudit's process, so their CPU is taken from the samples (to within 50 ms).
     others = sum(seconds for pid, seconds in cpu.items() if pid != proc.pid)
     return {"wall": wall, "cpu": max(usage.ru_utime + usage.ru_stime, others), "tree_mib": peak[0] / 1024,
-            "max_mib": max(usage.ru_maxrss, largest[0]) / 1024, "own_mib": own[0] / 1024, "code": proc.returncode, "stdout": "".join(out_chunks),
+            "max_mib": max(usage.ru_maxrss, largest[0]) / 1024, "own_mib": own[0] / 1024,
+            "pss_mib": pss[0] / 1024, "code": proc.returncode, "stdout": "".join(out_chunks),
             "stderr": err}
 
 
@@ -133,7 +137,7 @@ def benchmark(rows: int, repeat: int, other: Path | None = None) -> dict:
 
 
 def _plain(run: dict) -> dict:
-    return {k: run[k] for k in ("wall", "cpu", "tree_mib", "max_mib", "own_mib", "code")}
+    return {k: run[k] for k in ("wall", "cpu", "tree_mib", "pss_mib", "max_mib", "own_mib", "code")}
 
 
 def _sheets(doc: dict) -> dict:
@@ -161,16 +165,16 @@ def _pick(values: list[float], median: bool) -> float:
 def report(result: dict, median: bool) -> tuple[str, list[str]]:
     how = "median" if median else "best"
     runs = result["runs"]
-    fig = {k: {m: _pick([r[m] for r in v], median) for m in ("wall", "cpu", "tree_mib", "max_mib", "own_mib")}
+    fig = {k: {m: _pick([r[m] for r in v], median) for m in ("wall", "cpu", "tree_mib", "pss_mib", "max_mib", "own_mib")}
            for k, v in runs.items()}
     time_ratio = fig["finaudit"]["wall"] / fig["baseline"]["wall"]
     memory_ratio = fig["finaudit"]["tree_mib"] / fig["baseline"]["tree_mib"]
     lines = [f"workbook: {result['path']} ({result['rows']:,} budget rows), {result['repeat']} run(s) each, {how} kept",
              f"versions: {result['versions']}, python {result['python']}, commit {result['commit']}",
-             f"{'':10} {'wall s':>8} {'CPU s':>8} {'tree MiB':>9} {'max MiB':>8} {'own MiB':>8}   runs (wall s)"]
+             f"{'':10} {'wall s':>8} {'CPU s':>8} {'tree MiB':>9} {'tree PSS':>9} {'max MiB':>8} {'own MiB':>8}   runs (wall s)"]
     for k, f in fig.items():
         walls = " ".join(f"{r['wall']:.2f}" for r in runs[k])
-        lines.append(f"{k:10} {f['wall']:8.2f} {f['cpu']:8.2f} {f['tree_mib']:9.0f} {f['max_mib']:8.0f} "
+        lines.append(f"{k:10} {f['wall']:8.2f} {f['cpu']:8.2f} {f['tree_mib']:9.0f} {f['pss_mib']:9.0f} {f['max_mib']:8.0f} "
                      f"{f['own_mib']:8.0f}   {walls}")
     if "other" in fig:
         lines.append(f"other tree / fastexcel: time {fig['other']['wall'] / fig['baseline']['wall']:.2f}, "
@@ -178,7 +182,8 @@ def report(result: dict, median: bool) -> tuple[str, list[str]]:
     lines.append(f"time ratio finaudit/fastexcel: {time_ratio:.2f} (target <= {TIME_TARGET}: "
                  f"{'met' if time_ratio <= TIME_TARGET else 'not met'})")
     lines.append(f"memory ratio finaudit/fastexcel: {memory_ratio:.2f} (target <= {MEMORY_TARGET}: "
-                 f"{'met' if memory_ratio <= MEMORY_TARGET else 'not met'}); largest process "
+                 f"{'met' if memory_ratio <= MEMORY_TARGET else 'not met'}); tree PSS "
+                 f"{fig['finaudit']['pss_mib'] / fig['baseline']['pss_mib']:.2f}; largest process "
                  f"{fig['finaudit']['max_mib'] / fig['baseline']['max_mib']:.2f}")
     sheets = result["sheets"]
     lines.append("sheets: " + ", ".join(f"{k} read {v[0]} rejected {v[1]}" for k, v in sheets.items()))
@@ -243,7 +248,10 @@ def stages(rows: int) -> None:
     start = time.perf_counter()
     spent: dict[str, float] = {}
     for module, name, label in _STAGES:
-        owner = importlib.import_module(module)
+        try:
+            owner = importlib.import_module(module)
+        except ImportError:             # an earlier tree (--other) without this stage
+            continue
         *outer, attr = name.split(".")
         for part in outer:
             owner = getattr(owner, part)

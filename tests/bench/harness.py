@@ -56,6 +56,19 @@ def tree_processes(root: int) -> dict[int, tuple[int, float]]:
     return each
 
 
+def pss_kib(pid: int) -> int:
+    """Proportional set size of a process in KiB (pages shared with others, as a forked
+    child shares its parent's, counted in part): 0 when it has gone or cannot be read."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def run_child(script: str, kind: str, path, *extra: str, timeout: float | None = None) -> dict:
     """Runs `script --child KIND --path PATH`, which prints its measurement as JSON on its last line."""
     cmd = [sys.executable, str(Path(script).resolve()), "--child", kind, "--path", str(path), *extra]
