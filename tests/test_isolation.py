@@ -313,30 +313,3 @@ def test_a_report_beside_the_workbooks_of_a_folder_with_a_symlink_loop_is_writte
     run = cli("check", county, "--json", out, "--quiet")
     assert run.exit_code == 1, run.output          # the skipped link is reported
     assert out.exists()
-
-
-def test_a_poll_that_fails_while_the_child_runs_stops_the_child_and_is_raised_as_it_was():
-    # What read_isolated's on_sheet does with a sheet the child has finished (the load into
-    # DuckDB) runs while the child still parses: its error must stop the child, not wait for it.
-    calls = []
-
-    def poll():
-        calls.append(time.monotonic())
-        if len(calls) == 3:
-            raise LedgerError("装载失败。", "The load failed.")
-
-    start = time.monotonic()
-    with pytest.raises(LedgerError, match="load failed"):
-        run_isolated(targets.sleeps, (), "县.xlsx", ParseLimits(3 * 1024 ** 3, 30, 20), poll)
-    assert len(calls) == 3 and time.monotonic() - start < 10
-    assert run_isolated(targets.answers, (5,), "县.xlsx", LIMITS) == {"x": 5}
-
-
-def test_sheets_handed_over_as_the_child_reads_them_are_the_sheets_it_returns():
-    seen = {}
-    raws = read_isolated(SAMPLES / "clean.xlsx", arrow=True, on_sheet=lambda i, raw: seen.update({i: raw}))
-    direct = read_ledger(SAMPLES / "clean.xlsx")
-    assert [r.sheet for r in raws] == [r.sheet for r in direct]
-    assert all(raws[i] is raw for i, raw in seen.items())       # handed over once, not rebuilt
-    for raw, same in zip(raws, direct):
-        assert raw.frame is None and raw.table.to_pandas().equals(same.frame)

@@ -1,4 +1,4 @@
-"""A workbook's plain sheets go straight into DuckDB (finaudit/intake/native_book.py) and give
+"""A workbook's plain sheets loaded straight into DuckDB (native=True; finaudit/intake/native_book.py) give
 exactly what the general path (ledger.load, pandas) gives: the same findings with the same
 cells and row numbers, the same row accounting, control totals and audit. Sheets with hidden
 rows or merged label cells keep the general path, beside plain sheets of the same workbook."""
@@ -31,7 +31,7 @@ def _run(path, native) -> dict:
 
 
 def assert_same_audit(path) -> dict:
-    (general, _), (native, _) = _run(path, False), _run(path, None)
+    (general, _), (native, _) = _run(path, False), _run(path, True)
     assert native["findings"] == general["findings"]
     assert native == general
     return general
@@ -45,7 +45,7 @@ def _routes(path) -> dict[str, str]:
     con = connect()
     try:
         create_tables(con)
-        ledger = _load(con, Path(path), None)
+        ledger = _load(con, Path(path), True)
     finally:
         con.close()
     return {name: "pandas" if sheet.frame is not None else "duckdb" for name, sheet in ledger.sheets.items()}
@@ -132,3 +132,16 @@ def test_a_generated_school_level_workbook_with_bad_cells_gives_the_same_audit_b
     rejected = {s["name"]: s["rows_rejected"] for s in general["run"]["inputs"][0]["sheets"]}
     # "１,２００.５" reads as 1200.5; the other six budget cells and the half student are refused.
     assert rejected == {"budget": 6, "enrollment": 1}
+
+
+def test_a_workbook_takes_the_pandas_way_unless_native_is_asked_for(samples):
+    from finaudit.audit.engine import _load
+    from finaudit.audit.session import connect, create_tables
+
+    con = connect()
+    try:
+        create_tables(con)
+        ledger = _load(con, samples / "clean.xlsx", None)
+    finally:
+        con.close()
+    assert all(sheet.frame is not None for sheet in ledger.sheets.values())

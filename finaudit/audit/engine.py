@@ -205,9 +205,11 @@ def _audit(con, ledger: Ledger, rules: dict[str, Rule], profile: str | None, yea
 
 
 def _load(con, path: Path, native: bool | None) -> Ledger:
-    """The ledger, its valid rows in the tables of `con`. `native` False: every sheet through
-    pandas (ledger.py); otherwise Parquet and a workbook's plain sheets by SQL in DuckDB."""
-    if native is not False and path.suffix.lower() in EXCEL_SUFFIXES and path.is_file():
+    """The ledger, its valid rows in the tables of `con`. `native` None: a Parquet ledger by
+    SQL in DuckDB (native.py), anything else through pandas (ledger.py); True: a workbook's
+    plain sheets by SQL too (native_book.py: no faster on a 1M-row workbook, and about 25% more
+    CPU for the load, so not the default; tests/bench/RESULTS.md); False: pandas always."""
+    if native is True and path.suffix.lower() in EXCEL_SUFFIXES and path.is_file():
         try:
             return native_book.load_into(con, path, _insert_frame)
         except duckdb.OutOfMemoryException as exc:

@@ -26,12 +26,10 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 from finaudit.errors import LedgerError
 from finaudit.intake import parse_server
-from finaudit.intake.parse_errors import died, memory, timeout
 from finaudit.intake.parse_limits import ENV_IN_PROCESS, ENV_MEMORY_MB, ENV_SECONDS, MIB, ParseLimits
 
 __all__ = ["ENV_IN_PROCESS", "ENV_MEMORY_MB", "ENV_SECONDS", "MIB", "ParseLimits", "children_cpu_seconds",
@@ -43,50 +41,33 @@ __all__ = ["ENV_IN_PROCESS", "ENV_MEMORY_MB", "ENV_SECONDS", "MIB", "ParseLimits
 
 # --- the parent's side --------------------------------------------------------------
 
-def read_isolated(path, limits: ParseLimits | None = None, arrow: bool = False, on_sheet=None) -> list:
+def read_isolated(path, limits: ParseLimits | None = None, arrow: bool = False) -> list:
     """readers.read_ledger(path), run in a child process; whatever the file does to the
     parser there (abort, panic, memory, time) is a LedgerError here. `arrow`: each sheet's
     cells stay the memory-mapped Arrow table the child wrote (RawSheet.table, frame None),
-    for a caller that hands them to DuckDB without a pandas copy. `on_sheet(index, raw)` is
-    given a workbook's sheets as the child finishes each, while it parses the next: work
-    done there overlaps the parse (the child may still fail, and then this raises)."""
+    for a caller that hands them to DuckDB without a pandas copy."""
     path = Path(path)
     if os.environ.get(ENV_IN_PROCESS) == "1":
         from finaudit.intake.readers import read_ledger   # for start-up: see the imports above
         return read_ledger(path)
     with tempfile.TemporaryDirectory(prefix="finaudit-parse-", ignore_cleanup_errors=True) as folder:
-        early: dict[int, object] = {}
-
-        def poll() -> None:
-            while os.path.exists(os.path.join(folder, f"sheet{len(early)}.json")):
-                index = len(early)
-                with open(os.path.join(folder, f"sheet{index}.json"), encoding="utf-8") as fh:
-                    meta = json.load(fh)
-                early[index] = _rebuild(meta, os.path.join(folder, f"sheet{index}.arrow"), arrow)
-                on_sheet(index, early[index])
-
-        saved = run_isolated(_read_saved, (str(path), folder), path.name, limits or ParseLimits.for_path(path),
-                             poll if on_sheet is not None else None)
+        saved = run_isolated(_read_saved, (str(path), folder), path.name, limits or ParseLimits.for_path(path))
         # A mapped file stays readable once its folder is removed (Linux keeps an unlinked
         # file's pages while a mapping holds them).
-        return [early[i] if i in early else _rebuild(meta, file, arrow) for i, (meta, file) in enumerate(saved)]
+        return [_rebuild(meta, file, arrow) for meta, file in saved]
 
 
-def run_isolated(work, args: tuple, name: str, limits: ParseLimits, poll=None):
+def run_isolated(work, args: tuple, name: str, limits: ParseLimits):
     """work(*args) in a child process under `limits`, and what it returned (as JSON: text,
     numbers, lists and dicts; never a pickle of the child's). Its LedgerError is raised here as it was; its death, a limit, a timeout or any other
-    exception is a LedgerError about the file `name`. `work` must be a module-level function.
-    `poll()` is called every few hundredths of a second while the child runs; what it raises
-    stops the child and is raised here."""
+    exception is a LedgerError about the file `name`. `work` must be a module-level function."""
     if not hasattr(os, "fork"):             # no fork server there: read in this process
         return work(*args)
     # A child orphaned by an interrupted exchange (the server is killed, the child is not) may
     # still be writing here while the folder is removed: that must not replace the interruption.
     with tempfile.TemporaryDirectory(prefix="finaudit-child-", ignore_cleanup_errors=True) as folder, _LOCK:
         try:
-            status, timed_out = _server().run(work, args, limits, folder, poll)
-        except _Polled as polled:
-            raise polled.args[0] from None
+            status, timed_out = _server().run(work, args, limits, folder)
         except _ServerFailed:
             raise LedgerError(
                 f"读取“{name}”的解析进程未能启动或意外结束，未能审计（可设置环境变量 {ENV_IN_PROCESS}=1 在本进程内读取）。",
@@ -94,9 +75,9 @@ def run_isolated(work, args: tuple, name: str, limits: ParseLimits, poll=None):
                 f"{ENV_IN_PROCESS}=1 to read in this process).") from None
         result = Path(folder) / "result.json"
         if timed_out:
-            raise timeout(name)
+            raise _timeout(name)
         if status != 0 or not result.exists():
-            raise died(name, status, Path(folder) / "stderr.log")
+            raise _died(name, status, Path(folder) / "stderr.log")
         with open(result, encoding="utf-8") as fh:
             message = json.load(fh)
     return _received(name, message)
@@ -106,17 +87,12 @@ class _ServerFailed(Exception):
     """The parse server did not start, or broke the protocol; it has been stopped."""
 
 
-class _Polled(Exception):
-    """The caller's poll() raised args[0]; the child and the server have been stopped."""
-
-
 # The server imports finaudit from the parent's path, never from the current folder: `-m`
 # would put that folder first, and a user's own finaudit.py there would run instead.
 _START = ("import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
           "from finaudit.intake.parse_server import main; main()")
 _START_SECONDS = 120                        # its imports take about a second; a loaded machine, more
 _REAP_SECONDS = 30                          # from a SIGKILL to the server's word that the child ended
-_POLL_SECONDS = 0.05                        # how often a caller's poll() looks for the child's sheets
 
 
 class _Server:
@@ -157,10 +133,9 @@ class _Server:
             raise _ServerFailed(tag)
         return message
 
-    def run(self, work, args, limits: ParseLimits, folder: str, poll=None) -> tuple[int, bool]:
+    def run(self, work, args, limits: ParseLimits, folder: str) -> tuple[int, bool]:
         """(the child's wait status, whether it overran its wall-clock deadline)."""
         settings = {k: v for k, v in os.environ.items() if k.startswith("FINAUDIT_")}
-        pid = None
         try:
             parse_server.send(self.process.stdin, (work, args, limits.memory_bytes, limits.cpu_seconds, folder,
                                                    settings, os.getcwd()))
@@ -168,7 +143,7 @@ class _Server:
             if started is None:
                 raise _ServerFailed("started")
             pid = started[1]
-            ended = self._wait_ended(limits.wall_seconds, poll)
+            ended = self._expect("ended", limits.wall_seconds)
             timed_out = ended is None
             if timed_out:
                 # The server has not reaped the child (it would have said so), so the pid is still its.
@@ -178,9 +153,6 @@ class _Server:
                 if ended is None:
                     raise _ServerFailed("ended")
         except BaseException as exc:        # KeyboardInterrupt too: the exchange is half done
-            if isinstance(exc, _Polled) and pid is not None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)    # not reaped: the server waits for it still
             self.stop()
             if isinstance(exc, (OSError, EOFError, TypeError)):
                 raise _ServerFailed(str(exc)) from None
@@ -188,21 +160,6 @@ class _Server:
         global _CHILDREN_CPU
         _CHILDREN_CPU += ended[3]
         return ended[1], timed_out
-
-    def _wait_ended(self, seconds: float, poll):
-        """The server's "ended", or None when `seconds` pass first; poll() called meanwhile."""
-        if poll is None:
-            return self._expect("ended", seconds)
-        deadline = time.monotonic() + seconds
-        while True:
-            left = deadline - time.monotonic()
-            ended = self._expect("ended", max(min(left, _POLL_SECONDS), 0))
-            if ended is not None or left <= 0:
-                return ended
-            try:
-                poll()
-            except BaseException as exc:    # noqa: BLE001  raised by run_isolated as it was
-                raise _Polled(exc) from None
 
 
 _LOCK = threading.Lock()
@@ -246,9 +203,9 @@ def _received(name: str, message):
     if kind == "refused":
         raise LedgerError(message[1], message[2])
     if kind == "timeout":
-        raise timeout(name)
+        raise _timeout(name)
     if kind == "memory":
-        raise memory(name)
+        raise _memory(name)
     # "failed": an exception that is neither a refusal nor a limit.
     _, exc_name, text, trace = message
     if os.environ.get("FINAUDIT_DEBUG"):
@@ -276,35 +233,66 @@ def _rebuild(meta: dict, file: str, arrow: bool = False):
     return RawSheet(schema=schema, frame=table.to_pandas(), **meta)
 
 
+def _died(name: str, status: int, log: Path) -> LedgerError:
+    """What a child that ended without a result tells: its signal, and the last line it printed."""
+    said = _last_line(log)
+    signum = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+    if signum == signal.SIGXCPU:
+        return _timeout(name)
+    if "memory allocation" in said or "out of memory" in said.lower() or "MemoryError" in said:
+        return _memory(name)
+    how = signal.Signals(signum).name if signum in set(signal.Signals) else (
+        f"signal {signum}" if signum else f"exit {os.WEXITSTATUS(status) if os.WIFEXITED(status) else status}")
+    detail_zh = f"（{how}{'：' + said if said else ''}）"
+    detail_en = f" ({how}{': ' + said if said else ''})"
+    return LedgerError(
+        f"解析“{name}”时读取程序崩溃{detail_zh}，文件可能已损坏或被篡改，未能审计。",
+        f"The reader crashed on '{name}'{detail_en}; the file may be damaged or crafted to crash a "
+        "reader; not audited.")
+
+
+def _timeout(name: str) -> LedgerError:
+    return LedgerError(
+        f"解析“{name}”超时，已停止读取，未能审计（上限可用环境变量 {ENV_SECONDS} 调整）。",
+        f"Parsing '{name}' ran out of time and was stopped; not audited (the limit is set by {ENV_SECONDS}).")
+
+
+def _memory(name: str) -> LedgerError:
+    return LedgerError(
+        f"解析“{name}”超出内存上限，已停止读取，未能审计（上限可用环境变量 {ENV_MEMORY_MB} 调整）。",
+        f"Parsing '{name}' went over its memory limit and was stopped; not audited "
+        f"(the limit is set by {ENV_MEMORY_MB}).")
+
+
+def _last_line(log: Path) -> str:
+    """What the child said last that tells why it ended: an allocation failure, a Rust
+    panic's message, else its last line that is not part of a backtrace."""
+    try:
+        with open(log, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(fh.tell() - 65536, 0))
+            lines = [line.strip() for line in fh.read().decode("utf-8", "replace").splitlines()]
+    except OSError:
+        return ""
+    told = [line for line in lines if line.startswith("memory allocation of")]
+    if not told:
+        panics = [i for i, line in enumerate(lines) if "panicked at" in line]
+        if panics:
+            told = [" ".join(lines[panics[-1]:panics[-1] + 2])]
+    if not told:
+        told = [line for line in lines if line and not line.startswith(("stack backtrace", "note:", "at "))
+                and not line[:1].isdigit()][-1:]
+    text = told[-1] if told else ""
+    return "".join(ch if ch.isprintable() else " " for ch in text)[:300]
+
+
 # --- the child's side ---------------------------------------------------------------
 
 def _read_saved(path: str, folder: str) -> list[tuple[dict, str]]:
-    """The child's work: the ledger's sheets, each frame saved in `folder`; a workbook's each
-    as soon as it is read, with its sheetN.json beside it (see _ready)."""
+    """The child's work: the ledger's sheets, each frame saved in `folder`."""
     from finaudit.intake.readers import read_ledger   # for start-up: see the imports above
 
-    saved: list[tuple[dict, str]] = []
-
-    def save(raw) -> None:
-        import pyarrow as pa
-
-        meta, file = _saved(raw, folder, len(saved))
-        _write_json(os.path.join(folder, f"sheet{len(saved)}.json"), meta)
-        saved.append((meta, file))
-        # Saved, its cells are the parent's now: freed here before the next sheet's parse,
-        # which the parent's load of this one overlaps (the two would add up otherwise).
-        raw.frame = None
-        pa.default_memory_pool().release_unused()
-
-    raws = read_ledger(Path(path), on_sheet=save)
-    return saved if len(saved) == len(raws) else [_saved(raw, folder, i) for i, raw in enumerate(raws)]
-
-
-def _write_json(path: str, value) -> None:
-    """Written whole or not at all: the parent may look for it while the child writes."""
-    with open(path + ".part", "w", encoding="utf-8") as fh:
-        json.dump(value, fh)
-    os.replace(path + ".part", path)
+    return [_saved(raw, folder, i) for i, raw in enumerate(read_ledger(Path(path)))]
 
 
 def _saved(raw, folder: str, index: int) -> tuple[dict, str]:

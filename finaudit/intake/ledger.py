@@ -29,9 +29,8 @@ def load(path, load_table=None) -> Ledger:
     """Reads and validates a ledger (workbook, CSV/Parquet file or folder of them). The
     file is parsed in a child process (isolation.py); its sha256 is of the bytes read: a
     file that changes while it is read is refused. `load_table(raw)`, when given, is offered
-    each sheet as the child's Arrow table first (native_book.py), a workbook's as soon as the
-    child has read it: it returns the loaded (sheet, findings), or None to have the sheet
-    loaded here, as a frame."""
+    each sheet as the child's Arrow table first (native_book.py): it returns the loaded
+    (sheet, findings), or None to have the sheet loaded here, as a frame."""
     path = Path(path)
     before = file_state(path)
     try:
@@ -39,15 +38,12 @@ def load(path, load_table=None) -> Ledger:
     except OSError as exc:              # gone, or unreadable, since it was listed
         raise LedgerError(f"无法读取“{exc.filename or path}”：{os_reason(exc, 'zh')}。",
                           f"Cannot read '{exc.filename or path}': {os_reason(exc, 'en')}.") from None
-    # A workbook's first sheet loads while the child parses the next one.
-    early: dict[int, tuple | None] = {}
-    raws = read_isolated(path, arrow=load_table is not None,
-                         on_sheet=(lambda i, raw: early.update({i: load_table(raw)})) if load_table else None)
+    raws = read_isolated(path, arrow=load_table is not None)
     if file_state(path) != before:
         raise changed_while_read(path)
     sheets, findings = {}, []
-    for index, raw in enumerate(raws):
-        loaded = early[index] if index in early else (load_table(raw) if load_table is not None else None)
+    for raw in raws:
+        loaded = load_table(raw) if load_table is not None else None
         if loaded is None and raw.frame is None:
             raw.frame, raw.table = raw.table.to_pandas(), None
         sheet, sheet_findings = loaded or _load_sheet(raw)

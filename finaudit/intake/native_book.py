@@ -6,10 +6,14 @@ the rules. The parse child's Arrow table is already what DuckDB reads: it is reg
 it lies in the memory-mapped file, and the per-row work is native.py's SQL, with the
 per-value work (normalize.py, validate.py) once per distinct text.
 
+It is asked for with native=True (check(path, native=True)): on the 1M-row benchmark
+workbook it loads no faster than the pandas way and uses about a quarter more CPU for the
+load (tests/bench/RESULTS.md), so workbooks take the pandas way by default.
+
 Only a plain sheet goes this way: its rows as they are in the sheet, one record per row,
 with no hidden rows, no merged label cells and no years across the columns (what the guard
 and the reader already found). Those need the general loader's findings and row numbering,
-so such a sheet, and every workbook loaded with native=False, takes the pandas way
+so such a sheet, and every workbook loaded without native=True, takes the pandas way
 (ledger.py). Both give the same findings, row accounting and audit
 (tests/test_native_book.py).
 """

@@ -17,9 +17,7 @@ from finaudit.intake.sheets import RawSheet, claim_sheet, require_sheets, schema
 from finaudit.intake.wide import unpivot
 
 
-def read_workbook(path: Path, on_sheet=None) -> list[RawSheet]:
-    """The ledger sheets of an xlsx workbook; each is also given to `on_sheet(raw)` as soon as
-    it is read (isolation.py hands it to the auditing process while the next one parses)."""
+def read_workbook(path: Path) -> list[RawSheet]:
     # Bombs, huge ranges, encryption, parts readers would resolve differently: refused before
     # any parser opens the file. Its view of the sheets is the one every reader must share.
     checked = check_workbook(path)
@@ -51,8 +49,6 @@ def read_workbook(path: Path, on_sheet=None) -> list[RawSheet]:
             raw = _read_excel_sheet(reader, path, load_schemas()[key], *probe)   # by name, never by position
             _apply_layout(raw, probe[1], checked.sheets.get(probe[0]))
             sheets.append(unpivot(raw, probe[1]))
-            if on_sheet is not None:
-                on_sheet(sheets[-1])
     except LedgerError:
         raise
     except Exception as exc:  # calamine's errors on XML that openpyxl's probe did not reach
