@@ -33,7 +33,7 @@ from finaudit.intake.validate import schema_finding
 
 PARQUET_SUFFIXES = {".parquet", ".pq"}
 NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
-            "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
+                 "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
 
 
 def ledger_files(path: Path) -> dict[str, Path] | None:
