@@ -22,6 +22,7 @@ from finaudit.audit.targets import plan_targets
 from finaudit.errors import LedgerError, UsageError
 from finaudit.findings import Finding, sort_key
 from finaudit.intake import native as native_mod
+from finaudit.intake import native_book
 from finaudit.intake.isolation import warm_up
 from finaudit.intake.ledger import load
 from finaudit.intake.model import Ledger
@@ -204,9 +205,15 @@ def _audit(con, ledger: Ledger, rules: dict[str, Rule], profile: str | None, yea
 
 
 def _load(con, path: Path, native: bool | None) -> Ledger:
-    """The ledger, its valid rows in the tables of `con`."""
-
-
+    """The ledger, its valid rows in the tables of `con`. `native` None: a Parquet ledger by
+    SQL in DuckDB (native.py), anything else through pandas (ledger.py); True: a workbook's
+    plain sheets by SQL too (native_book.py: no faster on a 1M-row workbook, and about 25% more
+    CPU for the load, so not the default; tests/bench/RESULTS.md); False: pandas always."""
+    if native is True and path.suffix.lower() in EXCEL_SUFFIXES and path.is_file():
+        try:
+            return native_book.load_into(con, path, _insert_frame)
+        except duckdb.OutOfMemoryException as exc:
+            raise out_of_memory(path.name, exc) from None
     try:
         if native is None:
             native = native_mod.can_load(con, path)
@@ -221,14 +228,20 @@ def _load(con, path: Path, native: bool | None) -> Ledger:
                           f"Cannot read the Parquet ledger '{path.name}': the file is damaged or incomplete "
                           f"({first}).") from None
     ledger = load(path)
-    for name, sheet in ledger.sheets.items():
-        money = [c for c in sheet.schema.columns if c.type == "money" and c.name in sheet.frame.columns]
-        exact = (f" REPLACE ({', '.join(f'{exact_money_sql(_quoted(c.name), c.limit_yuan)} AS {_quoted(c.name)}' for c in money)})"
-                 if money else "")
-        con.register(f"{name}_in", sheet.frame)
-        con.execute(f'INSERT INTO "{name}" BY NAME SELECT *{exact} FROM "{name}_in"')
-        con.unregister(f"{name}_in")
+    for sheet in ledger.sheets.values():
+        _insert_frame(con, sheet)
     return ledger
+
+
+def _insert_frame(con, sheet) -> None:
+    """Inserts the valid rows of a sheet loaded as a frame; money as exact DECIMAL."""
+    name = sheet.name
+    money = [c for c in sheet.schema.columns if c.type == "money" and c.name in sheet.frame.columns]
+    exact = (f" REPLACE ({', '.join(f'{exact_money_sql(_quoted(c.name), c.limit_yuan)} AS {_quoted(c.name)}' for c in money)})"
+             if money else "")
+    con.register(f"{name}_in", sheet.frame)
+    con.execute(f'INSERT INTO "{name}" BY NAME SELECT *{exact} FROM "{name}_in"')
+    con.unregister(f"{name}_in")
 
 
 def _quoted(name: str) -> str:

@@ -41,16 +41,20 @@ __all__ = ["ENV_IN_PROCESS", "ENV_MEMORY_MB", "ENV_SECONDS", "MIB", "ParseLimits
 
 # --- the parent's side --------------------------------------------------------------
 
-def read_isolated(path, limits: ParseLimits | None = None) -> list:
+def read_isolated(path, limits: ParseLimits | None = None, arrow: bool = False) -> list:
     """readers.read_ledger(path), run in a child process; whatever the file does to the
-    parser there (abort, panic, memory, time) is a LedgerError here."""
+    parser there (abort, panic, memory, time) is a LedgerError here. `arrow`: each sheet's
+    cells stay the memory-mapped Arrow table the child wrote (RawSheet.table, frame None),
+    for a caller that hands them to DuckDB without a pandas copy."""
     path = Path(path)
     if os.environ.get(ENV_IN_PROCESS) == "1":
         from finaudit.intake.readers import read_ledger   # for start-up: see the imports above
         return read_ledger(path)
     with tempfile.TemporaryDirectory(prefix="finaudit-parse-", ignore_cleanup_errors=True) as folder:
         saved = run_isolated(_read_saved, (str(path), folder), path.name, limits or ParseLimits.for_path(path))
-        return [_rebuild(meta, file) for meta, file in saved]
+        # A mapped file stays readable once its folder is removed (Linux keeps an unlinked
+        # file's pages while a mapping holds them).
+        return [_rebuild(meta, file, arrow) for meta, file in saved]
 
 
 def run_isolated(work, args: tuple, name: str, limits: ParseLimits):
@@ -211,7 +215,7 @@ def _received(name: str, message):
         f"The reader failed on '{name}' ({exc_name}: {text}); the file may be damaged or crafted; not audited.")
 
 
-def _rebuild(meta: dict, file: str):
+def _rebuild(meta: dict, file: str, arrow: bool = False):
     import pyarrow as pa
 
     # for start-up: see the imports at the top of this module
@@ -219,12 +223,14 @@ def _rebuild(meta: dict, file: str):
     from finaudit.intake.sheets import RawSheet
 
     with pa.memory_map(file) as source:
-        frame = pa.ipc.open_file(source).read_all().to_pandas()
+        table = pa.ipc.open_file(source).read_all()
     # JSON has no tuples and no integer keys: give the RawSheet back its own shapes.
     meta["ragged_rows"] = {int(row): tuple(counts) for row, counts in meta["ragged_rows"].items()}
     meta["filled"] = {col: [tuple(span) for span in spans] for col, spans in meta["filled"].items()}
     schema = load_schemas()[meta.pop("schema")]
-    return RawSheet(schema=schema, frame=frame, **meta)
+    if arrow:
+        return RawSheet(schema=schema, frame=None, table=table, **meta)
+    return RawSheet(schema=schema, frame=table.to_pandas(), **meta)
 
 
 def _died(name: str, status: int, log: Path) -> LedgerError:
@@ -297,6 +303,6 @@ def _saved(raw, folder: str, index: int) -> tuple[dict, str]:
     table = pa.Table.from_pandas(raw.frame, preserve_index=False)
     with pa.OSFile(file, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
-    meta = {f.name: getattr(raw, f.name) for f in dataclasses.fields(raw) if f.name not in ("frame", "schema")}
+    meta = {f.name: getattr(raw, f.name) for f in dataclasses.fields(raw) if f.name not in ("frame", "schema", "table")}
     meta["schema"] = raw.schema.name
     return meta, file

@@ -25,10 +25,12 @@ from finaudit.intake.validate import failure_cases, schema_finding
 
 __all__ = ["Ledger", "Sheet", "file_digest", "load"]   # the loaded ledger, from model.py, with its loader
 
-def load(path) -> Ledger:
+def load(path, load_table=None) -> Ledger:
     """Reads and validates a ledger (workbook, CSV/Parquet file or folder of them). The
     file is parsed in a child process (isolation.py); its sha256 is of the bytes read: a
-    file that changes while it is read is refused."""
+    file that changes while it is read is refused. `load_table(raw)`, when given, is offered
+    each sheet as the child's Arrow table first (native_book.py): it returns the loaded
+    (sheet, findings), or None to have the sheet loaded here, as a frame."""
     path = Path(path)
     before = file_state(path)
     try:
@@ -36,12 +38,15 @@ def load(path) -> Ledger:
     except OSError as exc:              # gone, or unreadable, since it was listed
         raise LedgerError(f"无法读取“{exc.filename or path}”：{os_reason(exc, 'zh')}。",
                           f"Cannot read '{exc.filename or path}': {os_reason(exc, 'en')}.") from None
-    raws = read_isolated(path)
+    raws = read_isolated(path, arrow=load_table is not None)
     if file_state(path) != before:
         raise changed_while_read(path)
     sheets, findings = {}, []
     for raw in raws:
-        sheet, sheet_findings = _load_sheet(raw)
+        loaded = load_table(raw) if load_table is not None else None
+        if loaded is None and raw.frame is None:
+            raw.frame, raw.table = raw.table.to_pandas(), None
+        sheet, sheet_findings = loaded or _load_sheet(raw)
         sheets[sheet.name] = sheet
         findings.extend(sheet_findings)
     return Ledger(path=path, sheets=sheets, findings=findings, digest=digest)

@@ -24,7 +24,7 @@ from finaudit.errors import LedgerError
 from finaudit.findings import Finding
 from finaudit.intake.checks import total, totalled
 from finaudit.intake.headers import column_letter, find_header
-from finaudit.intake.load_findings import plain_value, subtotal_finding
+from finaudit.intake.load_findings import defaulted_findings, plain_value, subtotal_finding
 from finaudit.intake.model import Ledger, Sheet, changed_while_read, file_digest, file_state
 from finaudit.intake.native_sql import Col, map_distinct, quote, typed_sql
 from finaudit.intake.schema import SheetSchema, load_schemas
@@ -32,8 +32,8 @@ from finaudit.intake.sheets import claim_sheet, require_sheets, schema_for_name,
 from finaudit.intake.validate import schema_finding
 
 PARQUET_SUFFIXES = {".parquet", ".pq"}
-_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
-            "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
+NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                 "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
 
 
 def ledger_files(path: Path) -> dict[str, Path] | None:
@@ -55,7 +55,7 @@ def can_load(con, path: Path) -> bool:
         return False
     for file in (files.values() if files else [path]):
         names, types = _describe(con, file)
-        if any(not (t.startswith(_NUMERIC) or t == "VARCHAR") for t in types):
+        if any(not (t.startswith(NUMERIC_TYPES) or t == "VARCHAR") for t in types):
             return False
         if _years_across(names, file):
             return False                # unpivoted by the general loader (wide.py)
@@ -123,13 +123,25 @@ def _load_sheet(con, schema: SheetSchema, file: Path) -> tuple[Sheet, list[Findi
         raise LedgerError(f"“{file.name}”的年度是横排的，原生 Parquet 读取不支持；请不指定 native 读取。",
                           f"'{file.name}' has its years across the columns, which the native Parquet load does not "
                           "read; load it without native.")
-    src = f"src_{schema.name}"
     cols = []
     for name, pos in sorted(match.columns.items(), key=lambda kv: kv[1]):
         column = schema.column(name)
-        cols.append(Col(column, names[pos], column_letter(pos), types[pos].startswith(_NUMERIC) and column.numeric))
+        cols.append(Col(column, names[pos], column_letter(pos), types[pos].startswith(NUMERIC_TYPES) and column.numeric))
     units = {c: (u or "元") for c, u in sheet_units(match, []).items() if schema.column(c).type == "money"}
 
+    def source(c, src: str) -> None:
+        c.read_parquet(str(file), file_row_number=True).create_view(src, replace=True)
+
+    return load_source(con, schema, source, cols, units, str(file), file.name, match.ignored)
+
+
+def load_source(con, schema: SheetSchema, source, cols: list[Col], units: dict[str, str], file: str, name: str,
+                ignored: list[str], hidden: bool = False) -> tuple[Sheet, list[Finding]]:
+    """Types, validates and inserts the rows of one sheet where DuckDB reads them:
+    `source(connection, view)` makes `view` on that connection, the sheet's cells under
+    `cols`' source names and `file_row_number` (the spreadsheet row less 2). `file` and
+    `name` are the file and the sheet (or file) name findings cite."""
+    src = f"src_{schema.name}"
     # Text columns exported by a system are clean: the rows are inserted as if every one
     # is, on a cursor of their own, while the distinct values are checked here in Python.
     # When a column turns out to need its values changed, those rows are taken out again
@@ -138,14 +150,14 @@ def _load_sheet(con, schema: SheetSchema, file: Path) -> tuple[Sheet, list[Findi
     with ThreadPoolExecutor(max_workers=1) as pool:
         cursor = con.cursor()
         try:
-            con.read_parquet(str(file), file_row_number=True).create_view(src, replace=True)
-            cursor.read_parquet(str(file), file_row_number=True).create_view(src, replace=True)
+            source(con, src)
+            source(cursor, src)
             guess = pool.submit(_insert, cursor, schema, f"({typed_sql(schema, src, cols, units)})", cols)
             for col in cols:
                 if not col.numeric:            # text, or a code or name stored as a number
                     map_distinct(con, schema, src, col)
-            if any(col.mapped for col in cols):
-                cursor.interrupt()
+                    if col.mapped:             # the guess is wrong: stop it taking a core now
+                        cursor.interrupt()
             try:
                 inserted = guess.result()
             except Exception:                  # interrupted, or failed: the general way decides
@@ -163,13 +175,15 @@ def _load_sheet(con, schema: SheetSchema, file: Path) -> tuple[Sheet, list[Findi
         f"SELECT count(*), count(*) FILTER (WHERE _blank), "
         f"count(*) FILTER (WHERE NOT _blank AND (_subtotal OR {bad})) FROM {typed}").fetchone()
     if rows_all != inserted + rows_blank + rejected:
-        raise LedgerError(f"工作表“{file.name}”的行数核对不平：{rows_all} ≠ {inserted} + {rows_blank} + {rejected}。",
-                          f"Rows of '{file.name}' do not add up: {rows_all} != {inserted} + {rows_blank} + {rejected}.")
-    sheet = Sheet(schema=schema, file=str(file), source=file.name, frame=None,
+        raise LedgerError(f"工作表“{name}”的行数核对不平：{rows_all} ≠ {inserted} + {rows_blank} + {rejected}。",
+                          f"Rows of '{name}' do not add up: {rows_all} != {inserted} + {rows_blank} + {rejected}.")
+    sheet = Sheet(schema=schema, file=file, source=name, frame=None,
                   letters={c.column.name: c.letter for c in cols}, units=units,
                   rows_read=rows_all - rows_blank, rows_rejected=rejected, rows_blank=rows_blank,
-                  ignored_headers=match.ignored)
-    findings = _findings(con, schema, sheet, typed, src, cols) if rejected else []
+                  hidden=hidden, ignored_headers=ignored)
+    # The columns the sheet lacks whose default decides what is audited, as ledger.load tells them.
+    findings = defaulted_findings(schema, name, {c.column.name for c in cols}, sheet.rows_read)
+    findings += _findings(con, schema, sheet, typed, src, cols) if rejected else []
     sheet.set_totals(_totals(con, schema, set(sheet.letters)))
     con.execute(f"DROP VIEW {typed}")
     con.execute(f"DROP VIEW {src}")

@@ -43,6 +43,7 @@ class RawSheet:
     # Years across the columns read as rows (wide.py): `_row` is then row x stride + column.
     stride: int = 0
     wide: dict | None = None         # how it was read: {headers, rows, blank_cells} (load_findings.wide_findings)
+    table: object = None             # the frame as a pyarrow Table, frame None (isolation.read_isolated(arrow=True))
 
 
 def schema_for_name(name: str) -> SheetSchema | None:

@@ -94,32 +94,6 @@ def workbooks(n: int, rows: int, seed: int = gen.SEED) -> Path:
 
 # --- measuring ----------------------------------------------------------------------
 
-def _tree_rss_kib(root: int) -> int:
-    """VmRSS of a process and all its descendants, in KiB (0 when it has gone)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat", "rb") as fh:
-                    ppid = int(fh.read().rsplit(b")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry))
-    total, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        todo.extend(children.get(pid, []))
-        try:
-            with open(f"/proc/{pid}/status", "rb") as fh:
-                for line in fh:
-                    if line.startswith(b"VmRSS:"):
-                        total += int(line.split()[1])
-                        break
-        except OSError:
-            pass
-    return total
-
-
 def run_measured(cmd: list[str], timeout: float | None = None) -> tuple[subprocess.CompletedProcess, float, float]:
     """Runs cmd; returns the process, its wall time (s) and the peak RSS of its tree (MiB)."""
     start = time.perf_counter()
@@ -129,7 +103,7 @@ def run_measured(cmd: list[str], timeout: float | None = None) -> tuple[subproce
 
     def sample():
         while not done.is_set():
-            peak[0] = max(peak[0], _tree_rss_kib(proc.pid))
+            peak[0] = max(peak[0], harness.tree_rss_kib(proc.pid))
             done.wait(0.02)
 
     sampler = threading.Thread(target=sample, daemon=True)

@@ -3,6 +3,7 @@ measured, and ending a run (report, optional JSON, a non-zero exit on wrong resu
 from __future__ import annotations
 
 import hashlib
+import os
 import json
 import resource
 import subprocess
@@ -16,6 +17,56 @@ def peak_rss_mib() -> float:
     """This process's peak resident memory in MiB."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB elsewhere
+
+
+def tree_rss_kib(root: int) -> int:
+    """VmRSS of a process and all its descendants, in KiB (0 when it has gone)."""
+    return sum(rss for rss, _ in tree_processes(root).values())
+
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def tree_processes(root: int) -> dict[int, tuple[int, float]]:
+    """{pid: (VmRSS KiB, CPU seconds so far)} of a process and each of its descendants."""
+    children: dict[int, list[int]] = {}
+    cpu: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as fh:
+                    fields = fh.read().rsplit(b")", 1)[1].split()
+                ppid = int(fields[1])
+                cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / _TICK    # utime + stime
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    each, todo = {}, [root]
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, []))
+        try:
+            with open(f"/proc/{pid}/status", "rb") as fh:
+                for line in fh:
+                    if line.startswith(b"VmRSS:"):
+                        each[pid] = (int(line.split()[1]), cpu.get(pid, 0.0))
+                        break
+        except OSError:
+            pass
+    return each
+
+
+def pss_kib(pid: int) -> int:
+    """Proportional set size of a process in KiB (pages shared with others, as a forked
+    child shares its parent's, counted in part): 0 when it has gone or cannot be read."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def run_child(script: str, kind: str, path, *extra: str, timeout: float | None = None) -> dict:
