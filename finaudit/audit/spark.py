@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import warnings
 import re
 
 import pyarrow as pa
@@ -30,6 +31,8 @@ def session(master: str | None = None):
         raise UsageError("找不到 Java 运行环境，Spark 无法启动。请安装 Java 17（如 apt-get install openjdk-17-jre-headless）或设置 JAVA_HOME。",
                          "No Java runtime was found, so Spark cannot start; install Java 17 (e.g. apt-get install "
                          "openjdk-17-jre-headless) or set JAVA_HOME.")
+    # pyspark warns on every pandas 3 it meets; the conversions finaudit uses are Arrow's, tested
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     master = master or "local[*]"
     builder = (SparkSession.builder.master(master).appName("finaudit")
                .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
@@ -54,8 +57,16 @@ class SparkRules:
         of its own on `spark`'s context: its tables are seen by this audit only."""
         self.spark, self._cached = spark.newSession(), []
         self._tables, self._macros = spark_sql.views(views_sql())
-        self._readers = {name: sum(1 for r in rules.values() if r.sql and re.search(rf"\b{name}\b", r.sql))
-                         for name, _ in self._tables}
+        sqls = [r.sql for r in rules.values() if r.stage == "sql" and r.sql]
+        self._many = len(sqls) > 1          # one rule reads each table once: nothing to cache
+        self._readers = {name: sum(1 for sql in sqls if _names(sql, name)) for name, _ in self._tables}
+        # the tables the run's rules read, and those these read: each one is planned by Spark
+        # when it is registered, a second or so for all of them, which a one-rule run need not pay
+        needed = {name for name, n in self._readers.items() if n}
+        for name, query in reversed(self._tables):
+            if name in needed:
+                needed |= {other for other, _ in self._tables if _names(query, other)}
+        self._tables = [(name, query) for name, query in self._tables if name in needed]
         for sheet in load_schemas():
             self._register(sheet, con.table(f'"{sheet}"').to_arrow_table())
 
@@ -64,7 +75,7 @@ class SparkRules:
 
     def create_views(self, general_budget_sources: dict, plan_targets: pa.Table) -> None:
         """engine.general_budget_sources, the plan targets, then views.sql's tables: cached
-        where two rules or more of the run read one, computed when first read."""
+        where two rules or more of the run (or another table) read one, computed when first read."""
         self._register("general_budget_sources", pa.table(general_budget_sources, schema=SOURCES_SCHEMA))
         self._register("plan_targets", plan_targets)
         for name, query in self._tables:
@@ -73,7 +84,7 @@ class SparkRules:
             except Exception as exc:
                 raise RuleError(f"rules/views.sql（{name}）在 Spark 上无法执行：{_first(exc)}",
                                 f"rules/views.sql ({name}) does not run on Spark: {_first(exc)}") from None
-            if self._readers.get(name, 0) > 1 or any(re.search(rf"\b{name}\b", q) for _, q in self._tables):
+            if self._many and (self._readers.get(name, 0) > 1 or any(_names(q, name) for _, q in self._tables)):
                 frame = frame.cache()
                 self._cached.append(frame)
             frame.createOrReplaceTempView(name)
@@ -103,6 +114,10 @@ class SparkRules:
         for frame in self._cached:
             frame.unpersist()
         self._cached = []
+
+
+def _names(sql: str, table: str) -> bool:
+    return re.search(rf"\b{table}\b", sql) is not None
 
 
 def _first(exc: Exception) -> str:
