@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import warnings
 import re
 
@@ -38,8 +39,10 @@ def session(master: str | None = None):
                .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.session.timeZone", "UTC"))
     if master.startswith("local"):
-        # a ledger's rule queries are small: 200 shuffle partitions would be 200 tiny tasks each
-        builder = builder.config("spark.sql.shuffle.partitions", "2")
+        # a ledger's rule queries are small: 200 shuffle partitions would be 200 tiny tasks each;
+        # and the driver is the executor: its default 1 GB heap ran out on a 1M-row ledger
+        builder = (builder.config("spark.sql.shuffle.partitions", "2")
+                   .config("spark.driver.memory", os.environ.get("FINAUDIT_SPARK_DRIVER_MEMORY", "4g")))
     try:
         spark = builder.getOrCreate()
         spark.sparkContext.setLogLevel("ERROR")     # Spark's warnings are not the auditor's business
@@ -56,6 +59,7 @@ class SparkRules:
         """Registers the ledger's sheets, loaded and validated into DuckDB `con`, in a session
         of its own on `spark`'s context: its tables are seen by this audit only."""
         self.spark, self._cached = spark.newSession(), []
+        self._folder = tempfile.TemporaryDirectory(prefix="finaudit-spark-")
         self._tables, self._macros = spark_sql.views(views_sql())
         sqls = [r.sql for r in rules.values() if r.stage == "sql" and r.sql]
         self._many = len(sqls) > 1          # one rule reads each table once: nothing to cache
@@ -68,7 +72,15 @@ class SparkRules:
                 needed |= {other for other, _ in self._tables if _names(query, other)}
         self._tables = [(name, query) for name, query in self._tables if name in needed]
         for sheet in load_schemas():
-            self._register(sheet, con.table(f'"{sheet}"').to_arrow_table())
+            rows = con.execute(f'SELECT count(*) FROM "{sheet}"').fetchall()[0][0]
+            if rows <= _IN_MEMORY_ROWS:
+                self._register(sheet, con.table(f'"{sheet}"').to_arrow_table())
+                continue
+            # A large sheet goes as a Parquet file Spark reads in parallel: handed over in
+            # memory it is one local relation in the driver's heap (1M rows did not fit in 1 GB)
+            file = os.path.join(self._folder.name, f"{sheet}.parquet")
+            con.execute(f"COPY \"{sheet}\" TO '{file}' (FORMAT parquet)")
+            self.spark.read.parquet(file).createOrReplaceTempView(sheet)
 
     def _register(self, name: str, table: pa.Table) -> None:
         self.spark.createDataFrame(table).createOrReplaceTempView(name)
@@ -114,6 +126,10 @@ class SparkRules:
         for frame in self._cached:
             frame.unpersist()
         self._cached = []
+        self._folder.cleanup()
+
+
+_IN_MEMORY_ROWS = 50_000       # a sheet up to this size goes to Spark as an Arrow table, larger ones as Parquet
 
 
 def _names(sql: str, table: str) -> bool:
