@@ -71,9 +71,12 @@ class SparkRules:
             if name in needed:
                 needed |= {other for other, _ in self._tables if _names(query, other)}
         self._tables = [(name, query) for name, query in self._tables if name in needed]
+        # a file in a local folder is read by executors of this machine only: on a cluster the
+        # rows go through the driver (until the ledger is read where it lives, issue 18 item 3)
+        local = spark.sparkContext.master.startswith("local")
         for sheet in load_schemas():
             rows = con.execute(f'SELECT count(*) FROM "{sheet}"').fetchall()[0][0]
-            if rows <= _IN_MEMORY_ROWS:
+            if rows <= _IN_MEMORY_ROWS or not local:
                 self._register(sheet, con.table(f'"{sheet}"').to_arrow_table())
                 continue
             # A large sheet goes as a Parquet file Spark reads in parallel: handed over in
