@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import warnings
 import re
 
 import pyarrow as pa
@@ -32,8 +31,6 @@ def session(master: str | None = None):
         raise UsageError("找不到 Java 运行环境，Spark 无法启动。请安装 Java 17（如 apt-get install openjdk-17-jre-headless）或设置 JAVA_HOME。",
                          "No Java runtime was found, so Spark cannot start; install Java 17 (e.g. apt-get install "
                          "openjdk-17-jre-headless) or set JAVA_HOME.")
-    # pyspark warns on every pandas 3 it meets; the conversions finaudit uses are Arrow's, tested
-    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     master = master or "local[*]"
     builder = (SparkSession.builder.master(master).appName("finaudit")
                .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
