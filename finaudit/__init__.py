@@ -13,6 +13,14 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+import warnings
+
+# Where pyspark is installed (the spark extra; CI installs it), pandera imports pyspark.pandas
+# on its own import, and pyspark warns about pandas 3 on stderr of every run, DuckDB's too:
+# a line a cron job or a test reading stderr would take for an error. The conversions finaudit
+# makes are Arrow's and are tested (tests/test_spark.py).
+warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+
 # The stages are imported on first call, not here: `import finaudit` (and so every
 # `finaudit --help`) stays fast for start-up, without pandas or DuckDB.
 

@@ -4,7 +4,10 @@
 -- region when it contains the known name without its 市/县/区 suffix (定州市 in 邢台市定州市
 -- is still 定州), or is a part of two characters or more of it (定州 for 定州市; 定 is not).
 WITH known AS (
-    SELECT unnest(map_keys($region_names)) AS region_code, unnest(map_values($region_names)) AS known_name
+    -- one unnest of the entries, not one of the keys beside one of the values: Spark
+    -- would make every key meet every value
+    SELECT e.key AS region_code, e.value AS known_name
+    FROM (SELECT unnest(map_entries($region_names)) AS e) AS entries
 ), labelled AS (
     SELECT region_code, region_name, 'budget' AS sheet, _row FROM budget
     UNION ALL SELECT region_code, region_name, 'enrollment', _row FROM enrollment

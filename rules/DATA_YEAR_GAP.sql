@@ -11,5 +11,7 @@ SELECT 'fail' AS outcome, sheet AS check_name, sheet, region_code, region_name, 
        CAST(NULL AS VARCHAR) AS level, CAST(NULL AS VARCHAR) AS school_id,
        CAST(NULL AS DOUBLE) AS actual, CAST(NULL AS DOUBLE) AS required, CAST(NULL AS DOUBLE) AS shortfall_yuan,
        first_year, last_year
-FROM spans, range(first_year + 1, last_year) AS r(y)
-WHERE NOT list_contains(years, y)
+-- generate_series and its guard, not range(): Spark has no lateral range(), and its sequence()
+-- counts down when the end is before the start (a region of a single year)
+FROM spans, unnest(generate_series(first_year + 1, last_year - 1)) AS r(y)
+WHERE y > first_year AND y < last_year AND NOT list_contains(years, y)

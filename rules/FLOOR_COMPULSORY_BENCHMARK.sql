@@ -26,6 +26,11 @@ private_schools AS (
 SELECT 'main' AS check_name, * FROM public_schools
 UNION ALL
 SELECT 'private' AS check_name,
-       * REPLACE (CASE WHEN reason = 'no_public_funds' THEN 'private_no_public_funds'
-                       WHEN reason = 'no_students' THEN 'private_no_students' ELSE reason END AS reason)
+       -- every column of per_student_floor by name, in its order: `* REPLACE` is DuckDB's
+       -- alone, and sqlglot writes no EXCLUDE for Postgres
+       outcome,
+       CASE WHEN reason = 'no_public_funds' THEN 'private_no_public_funds'
+            WHEN reason = 'no_students' THEN 'private_no_students' ELSE reason END AS reason,
+       actual, required, shortfall_yuan, region_code, region_name, year, level, school_id, school_name,
+       amount, students, budget_rows, enrollment_rows, per_student, floor
 FROM private_schools

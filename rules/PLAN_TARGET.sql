@@ -40,9 +40,9 @@ measured AS (
            -- the numerator (4 decimals) in ten-thousandths is an exact integer, + span/2 hundredths, // span
            CASE WHEN a.year < t.target_year AND a.year >= t.baseline_year THEN
                CAST(CAST(CAST((t.baseline * (t.target_year - t.baseline_year)
-                                + (t.target - t.baseline) * (a.year - t.baseline_year)) * 100 * 100 AS HUGEINT)
+                                + (t.target - t.baseline) * (a.year - t.baseline_year)) * 100 * 100 AS BIGINT)
                          + 50 * (t.target_year - t.baseline_year)
-                    AS HUGEINT) // (100 * (t.target_year - t.baseline_year)) AS DECIMAL(18, 0))
+                    AS BIGINT) // (100 * (t.target_year - t.baseline_year)) AS DECIMAL(18, 0))
                * CAST(0.01 AS DECIMAL(3, 2))
            END AS path
     FROM audited a

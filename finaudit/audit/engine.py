@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import tempfile
+from functools import partial
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,9 @@ from finaudit.intake.model import Ledger
 from finaudit.intake.sheets import EXCEL_SUFFIXES, OTHER_WORKBOOK_SUFFIXES
 from finaudit.intake.schema import load_schemas
 from finaudit.intake.validate import exact_money_sql
+
+
+ENGINES = ("duckdb", "spark")
 
 
 WORKBOOK_OR_TEXT_SUFFIXES = EXCEL_SUFFIXES | OTHER_WORKBOOK_SUFFIXES | {".csv", ".txt"}
@@ -111,14 +115,17 @@ def general_budget_sources(region_profiles: dict[str, str], years: list[int]) ->
 
 def check(path, profile: str | None = None, year: int | None = None, rules: dict[str, Rule] | None = None,
           native: bool | None = None, memory_limit: str | None = None,
-          draft_severity: str | None = None, stage=None) -> LedgerAudit:
+          draft_severity: str | None = None, stage=None, engine: str = "duckdb", spark=None,
+          spark_master: str | None = None) -> LedgerAudit:
     """Validates a ledger and runs every rule; returns the findings with the run's facts.
     `native`: load a Parquet ledger straight into DuckDB (native.py); None decides by the files.
     `memory_limit` (e.g. "4GB") caps DuckDB's memory: what does not fit goes to a temporary
     folder, removed afterwards (a national ledger on a laptop); default DuckDB's, 80% of RAM.
     `draft_severity` gives the failures of the draft pre-audit (rules of kind draft) that
     severity instead of the rule's or profile's; notes that could not be evaluated stay info.
-    `stage(name)` is told what the audit turns to: "read" (the ledger loads), "rules"."""
+    `stage(name)` is told what the audit turns to: "read" (the ledger loads), "rules".
+    `engine="spark"` runs the rules on Apache Spark (audit/spark.py): on `spark`, a
+    SparkSession, or one started on `spark_master` (default local[*])."""
     started_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
     if Path(path).suffix.lower() in WORKBOOK_OR_TEXT_SUFFIXES:
         warm_up()                   # the parse server starts while the rules load and prepare
@@ -126,6 +133,13 @@ def check(path, profile: str | None = None, year: int | None = None, rules: dict
     if profile is not None:
         profiles_mod.get(profile)
     check_draft_severity(draft_severity)
+    if engine not in ENGINES:
+        raise UsageError(f"未知的引擎“{engine}”。可选：{'、'.join(ENGINES)}。",
+                         f"Unknown engine '{engine}'. Valid: {', '.join(ENGINES)}.")
+    if engine == "spark" and spark is None:
+        # here, not at the top: start-up of every DuckDB run stays free of pyspark (an optional extra)
+        from finaudit.audit.spark import session
+        spark = session(spark_master)
     # DuckDB releases the GIL while a query runs: the rules are prepared (on a connection of
     # their own) while the ledger loads, and the findings of one rule are built while the
     # next rule's query runs. The audit's connection stays in this thread.
@@ -141,14 +155,22 @@ def check(path, profile: str | None = None, year: int | None = None, rules: dict
             prepared.result()
             if stage:
                 stage("rules")
-            return _audit(con, ledger, rules, profile, year, started_at, pool, draft_severity)
+            if engine == "duckdb":
+                return _audit(con, ledger, rules, profile, year, started_at, pool, draft_severity)
+            from finaudit.audit.spark import SparkRules   # here: start-up without pyspark (see above)
+            backend = SparkRules(spark, con, rules)
+            try:
+                return _audit(con, ledger, rules, profile, year, started_at, pool, draft_severity, backend)
+            finally:
+                backend.close()
         finally:
             con.close()             # before its spill folder goes
 
 
 def _audit(con, ledger: Ledger, rules: dict[str, Rule], profile: str | None, year: int | None, started_at: str,
-           pool, draft_severity: str | None = None) -> LedgerAudit:
-    """The rules run on the loaded ledger; `pool` builds findings beside the queries."""
+           pool, draft_severity: str | None = None, backend=None) -> LedgerAudit:
+    """The rules run on the loaded ledger; `pool` builds findings beside the queries.
+    `backend` (spark.SparkRules) runs views.sql and the rules instead of DuckDB."""
     _require_audit_sheets(ledger)
     years = _ledger_years(con)
     if year is not None:
@@ -158,7 +180,8 @@ def _audit(con, ledger: Ledger, rules: dict[str, Rule], profile: str | None, yea
         years = [year]
     regions = _ledger_regions(con)
     region_profiles = {r: (profile or profiles_mod.most_specific(r)) for r in regions}
-    create_views(con, general_budget_sources(region_profiles, years), plan_targets(region_profiles, years))
+    (backend.create_views if backend else partial(create_views, con))(
+        general_budget_sources(region_profiles, years), plan_targets(region_profiles, years))
 
     rejected = rejected_subjects(ledger)
     # One query per rule for every region: the parameters carry each region's profile.
@@ -192,7 +215,10 @@ def _audit(con, ledger: Ledger, rules: dict[str, Rule], profile: str | None, yea
                 continue
             params = {"regions": regions, "years": years, "region_names": profiles_mod.region_names(),
                       **{p: maps[p] for p in rule.parameters}}
-            query = cursors.submit(run_rule, rule, {k: v for k, v in params.items() if k in rule.bound})
+            bound = {k: v for k, v in params.items() if k in rule.bound}
+            # on Spark too two rules run side by side: each is a job of its own there
+            query = (cursors.submit(run_rule, rule, bound) if backend is None
+                     else cursors.submit(lambda _, rule=rule, bound=bound: backend.run(rule, bound)))
             pending.append(pool.submit(lambda rule=rule, query=query: results(rule, query.result())))
         for future in pending:               # in rule order: the result does not depend on timing
             evaluation, found = future.result()

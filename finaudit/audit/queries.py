@@ -27,6 +27,11 @@ _PREPARED: dict[str, tuple[str, str]] = {}    # rule id -> (its SQL, views.sql) 
 _DUMMY = {"number": 1.0, "boolean": True, "list": ["x"], "range": [1.0, 2.0]}
 
 
+def result_columns(rule: Rule) -> list[str]:
+    """The columns the rule's SQL returns, in order (known once prepare_rules has run it)."""
+    return list(_RESULT_COLUMNS[rule.id])
+
+
 def row_lists(rule: Rule) -> list[str]:
     return [c for c in _RESULT_COLUMNS.get(rule.id, []) if c.endswith("_rows")]
 

@@ -18,7 +18,7 @@ from finaudit.intake.schema import load_schemas
 # Money is exact decimal: sums of amounts like 100.10 + 200.20 must equal 300.30, or a
 # year spending the same as the last would be reported as a fall of 0.00 yuan.
 _SQL_TYPES = {"year": "INTEGER", "count": "BIGINT", "money": "DECIMAL(38, 4)", "number": "DECIMAL(18, 4)"}
-_SOURCES_SCHEMA = pa.schema([("region_code", pa.string()), ("year", pa.int32()), ("fund_source", pa.string())])
+SOURCES_SCHEMA = pa.schema([("region_code", pa.string()), ("year", pa.int32()), ("fund_source", pa.string())])
 
 
 def connect(memory_limit: str | None = None, folder: str | None = None):
@@ -116,7 +116,7 @@ def create_views(con, general_budget_sources: dict | None = None, plan_targets: 
     con.execute("CREATE OR REPLACE TABLE plan_targets AS SELECT * FROM plan_targets_in")
     con.unregister("plan_targets_in")
     sources = pa.table(general_budget_sources or {"region_code": [], "year": [], "fund_source": []},
-                       schema=_SOURCES_SCHEMA)
+                       schema=SOURCES_SCHEMA)
     con.register("general_budget_sources_in", sources)
     con.execute("CREATE OR REPLACE TABLE general_budget_sources AS SELECT * FROM general_budget_sources_in")
     con.unregister("general_budget_sources_in")

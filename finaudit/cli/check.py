@@ -98,6 +98,11 @@ def write_outputs(result, lang, *, json_path=None, html_path=None, annotate_path
 @click.option("--memory-limit",
               help="Cap the memory DuckDB uses, e.g. 4GB: what does not fit is written to a temporary folder "
                    "(a national ledger on a laptop). Default: DuckDB's, 80% of RAM.")
+@click.option("--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True,
+              help="Where the rules run: DuckDB on this machine, or Apache Spark (needs pyspark and Java: "
+                   "pip install 'finaudit[spark]').")
+@click.option("--spark-master", help="The Spark master to run on with --engine spark (default: local[*], every "
+                                     "core of this machine; e.g. spark://host:7077, yarn).")
 @click.option("--draft-severity", type=click.Choice(["violation", "warning", "info"]),
               help="Severity of what the pre-audit of draft budgets (口径 预算) finds (default: warning, "
                    "or what the profile says).")
@@ -145,7 +150,8 @@ def check(ctx, ledgers, **options):
                                                       progress=advance, stage=status.stage,
                                                       draft_severity=o["draft_severity"],
                                                       memory_limit=o["memory_limit"], history=o["history"],
-                                                      history_timeout=o["history_timeout"]))
+                                                      history_timeout=o["history_timeout"],
+                                                      engine=o["engine"], spark_master=o["spark_master"]))
         if not result.audited:
             status.close()
             fail(_nothing_audited(result, lang))

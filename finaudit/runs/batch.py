@@ -15,6 +15,7 @@ from pathlib import Path
 
 from finaudit.audit import engine, profiles
 from finaudit.audit.catalogue import check_draft_severity, load_rules
+from finaudit.audit.engine import ENGINES
 from finaudit.errors import FinauditError, UsageError, os_reason
 from finaudit.findings import sort_key
 from finaudit.intake.isolation import warm_up
@@ -25,14 +26,15 @@ from finaudit.runs.result import Audit, Result
 
 def audit_one(path: Path, profile: str | None = None, year: int | None = None, rules: dict | None = None,
               native: bool | None = None, draft_severity: str | None = None, memory_limit: str | None = None,
-              raise_errors: bool = False, stage=None) -> Audit:
+              raise_errors: bool = False, stage=None, on: dict | None = None) -> Audit:
     """Audits one ledger; an error that stops it becomes the Input's error, not an exception
-    (unless `raise_errors`: `finaudit.check` of one ledger raises it)."""
+    (unless `raise_errors`: `finaudit.check` of one ledger raises it). `on`: the engine
+    options of engine.check (engine, spark, spark_master); DuckDB when None."""
     item = Input(Path(path))
     start = time.perf_counter()
     try:
         found = engine.check(path, profile=profile, year=year, rules=rules, native=native,
-                             memory_limit=memory_limit, draft_severity=draft_severity, stage=stage)
+                             memory_limit=memory_limit, draft_severity=draft_severity, stage=stage, **(on or {}))
     except FinauditError as exc:
         if raise_errors:
             raise
@@ -77,6 +79,23 @@ def _checked_options(profile, draft_severity, memory_limit, history_timeout) -> 
     history_mod.valid_timeout(history_timeout, "history_timeout")
 
 
+def _engine_options(engine: str, spark, spark_master: str | None) -> dict | None:
+    """engine.check's engine options; a Spark session is started once, here, for every ledger."""
+    if engine == "duckdb" and spark is None and spark_master is None:
+        return None
+    if engine not in ENGINES:
+        raise UsageError(f"未知的引擎“{engine}”。可选：{'、'.join(ENGINES)}。",
+                         f"Unknown engine '{engine}'. Valid: {', '.join(ENGINES)}.")
+    if engine != "spark":
+        raise UsageError("spark 与 spark_master 只用于 Spark 引擎（engine=\"spark\"）。",
+                         "spark and spark_master apply to the Spark engine only (engine=\"spark\").")
+    if spark is None:
+        # here, not at the top: start-up of every DuckDB run stays free of pyspark (an optional extra)
+        from finaudit.audit.spark import session
+        spark = session(spark_master)
+    return {"engine": "spark", "spark": spark}
+
+
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
 
@@ -84,14 +103,16 @@ def _now() -> str:
 def check(path, profile: str | None = None, year: int | None = None, *, rules: dict | None = None,
           native: bool | None = None, draft_severity: str | None = None, memory_limit: str | None = None,
           history=None, history_timeout: float = history_mod.DEFAULT_TIMEOUT, jobs: int | None = 1,
-          progress=None) -> Result:
+          progress=None, engine: str = "duckdb", spark=None, spark_master: str | None = None) -> Result:
     """Audits one ledger and returns its Result; a ledger that cannot be audited raises the
     error (LedgerError, RuleError, UsageError) instead of becoming a finding. The options
     are check_many's; `jobs` is accepted for that sameness (one ledger takes one process)."""
     started_at = _now()
     _checked_options(profile, draft_severity, memory_limit, history_timeout)
     rules = rules if rules is not None else load_rules()
-    audit = audit_one(Path(path), profile, year, rules, native, draft_severity, memory_limit, raise_errors=True)
+    on = _engine_options(engine, spark, spark_master)
+    audit = audit_one(Path(path), profile, year, rules, native, draft_severity, memory_limit, raise_errors=True,
+                      on=on)
     if progress:
         progress(audit.input)
     result = Result.combine([audit], rules, started_at, _options(profile, year, draft_severity))
@@ -101,7 +122,8 @@ def check(path, profile: str | None = None, year: int | None = None, *, rules: d
 def check_many(inputs, profile: str | None = None, year: int | None = None, *, rules: dict | None = None,
                native: bool | None = None, draft_severity: str | None = None, memory_limit: str | None = None,
                history=None, history_timeout: float = history_mod.DEFAULT_TIMEOUT, jobs: int | None = 1,
-               progress=None, stage=None) -> Result:
+               progress=None, stage=None, engine: str = "duckdb", spark=None,
+               spark_master: str | None = None) -> Result:
     """Audits every ledger the inputs name (files, folders, globs; or Inputs from expand())
     and returns one Result. `draft_severity` overrides the severity of the draft pre-audit's
     failures (rules of kind draft; warning unless a profile says otherwise). `memory_limit`
@@ -114,9 +136,11 @@ def check_many(inputs, profile: str | None = None, year: int | None = None, *, r
     (auto_jobs). `progress(item)` is called as each ledger is done (in input order);
     `stage(name)` as an audit run in this process turns to reading or the rules. Raises
     UsageError only for a wrong call (an unknown profile); a ledger that cannot be read is a
-    finding."""
+    finding. `engine="spark"` runs the rules on Apache Spark (engine.check): one ledger after
+    another on one SparkSession, `spark` or one started on `spark_master`."""
     started_at = _now()
     _checked_options(profile, draft_severity, memory_limit, history_timeout)
+    on = _engine_options(engine, spark, spark_master)
     items = list(inputs) if inputs and all(isinstance(i, Input) for i in inputs) else expand(inputs)
     if not items:
         raise UsageError("没有指定要审计的台账。", "No ledger to audit was given.")
@@ -128,10 +152,12 @@ def check_many(inputs, profile: str | None = None, year: int | None = None, *, r
             progress(items[i])
     if jobs is None:
         jobs = auto_jobs(len(todo))
+    if on:
+        jobs = 1        # a SparkSession does not cross processes; Spark uses every core itself
     if jobs <= 1 or len(todo) <= 1:
         warm_up()   # the parse server imports the readers while this process imports the engine
     args = [(item.path, profile, year, rules, native, draft_severity, memory_limit) for _, item in todo]
-    for i, audit in zip([i for i, _ in todo], _run(args, jobs, stage)):
+    for i, audit in zip([i for i, _ in todo], _run(args, jobs, stage, on)):
         audits[i] = audit
         if progress:
             progress(audit.input)
@@ -145,11 +171,11 @@ def _options(profile, year, draft_severity) -> dict:
     return {"profile": profile, "year": year, "draft_severity": draft_severity}
 
 
-def _run(args: list[tuple], jobs: int, stage=None):
+def _run(args: list[tuple], jobs: int, stage=None, on: dict | None = None):
     """The audits, in the order given, as they finish in order."""
     if jobs <= 1 or len(args) <= 1:
         for a in args:
-            yield audit_one(*a, stage=stage)
+            yield audit_one(*a, stage=stage, on=on)
         return
     # spawn, not fork: the parent may already hold DuckDB's threads, which fork does not copy.
     context = multiprocessing.get_context("spawn")

@@ -1,0 +1,192 @@
+"""The rules on Apache Spark (issue 18): the same rule files as DuckDB runs, transpiled at run
+time (spark_sql.py), on the ledger's tables registered in a SparkSession; parameters bound
+as typed map and array literals (never formatted into the query's text). Spark is an
+optional extra (`pip install 'finaudit[spark]'`) and needs a Java runtime."""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import re
+
+import pyarrow as pa
+
+from finaudit.audit import profiles as profiles_mod
+from finaudit.audit import spark_sql
+from finaudit.audit.catalogue import Rule, views_sql
+from finaudit.audit.queries import EVIDENCE_LIMIT, NOTE_EVIDENCE_LIMIT, result_columns, row_lists
+from finaudit.audit.session import SOURCES_SCHEMA
+from finaudit.errors import LedgerError, RuleError, UsageError
+from finaudit.intake.schema import load_schemas
+
+def session(master: str | None = None):
+    """A local (or `master`'s) SparkSession; a clear one-line error when pyspark or Java is missing."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise UsageError("未安装 pyspark，无法使用 Spark 引擎。请安装：pip install 'finaudit[spark]'（另需 Java 17 运行环境）。",
+                         "pyspark is not installed, so the Spark engine cannot run; install it with "
+                         "pip install 'finaudit[spark]' (a Java 17 runtime is needed too).") from None
+    if not os.environ.get("JAVA_HOME") and shutil.which("java") is None:
+        raise UsageError("找不到 Java 运行环境，Spark 无法启动。请安装 Java 17（如 apt-get install openjdk-17-jre-headless）或设置 JAVA_HOME。",
+                         "No Java runtime was found, so Spark cannot start; install Java 17 (e.g. apt-get install "
+                         "openjdk-17-jre-headless) or set JAVA_HOME.")
+    master = master or "local[*]"
+    builder = (SparkSession.builder.master(master).appName("finaudit")
+               .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+               .config("spark.sql.session.timeZone", "UTC"))
+    if master.startswith("local"):
+        # a ledger's rule queries are small: 200 shuffle partitions would be 200 tiny tasks each;
+        # and the driver is the executor: its default 1 GB heap ran out on a 1M-row ledger
+        builder = (builder.config("spark.sql.shuffle.partitions", "2")
+                   .config("spark.driver.memory", os.environ.get("FINAUDIT_SPARK_DRIVER_MEMORY", "4g")))
+    try:
+        spark = builder.getOrCreate()
+        spark.sparkContext.setLogLevel("ERROR")     # Spark's warnings are not the auditor's business
+        return spark
+    except Exception as exc:  # py4j and the JVM raise many types; each means Spark did not start
+        first = " ".join(str(exc).split())[:200]
+        raise UsageError(f"Spark（{master}）无法启动：{first}", f"Spark ({master}) did not start: {first}") from None
+
+
+class SparkRules:
+    """The ledger's tables and rules/views.sql in a SparkSession, and the rules run there."""
+
+    def __init__(self, spark, con, rules):
+        """Registers the ledger's sheets, loaded and validated into DuckDB `con`, in a session
+        of its own on `spark`'s context: its tables are seen by this audit only."""
+        self.spark, self._cached = spark.newSession(), []
+        self._folder = tempfile.TemporaryDirectory(prefix="finaudit-spark-")
+        self._tables, self._macros = spark_sql.views(views_sql())
+        sqls = [r.sql for r in rules.values() if r.stage == "sql" and r.sql]
+        self._many = len(sqls) > 1          # one rule reads each table once: nothing to cache
+        self._readers = {name: sum(1 for sql in sqls if _names(sql, name)) for name, _ in self._tables}
+        # the tables the run's rules read, and those these read: each one is planned by Spark
+        # when it is registered, a second or so for all of them, which a one-rule run need not pay
+        needed = {name for name, n in self._readers.items() if n}
+        for name, query in reversed(self._tables):
+            if name in needed:
+                needed |= {other for other, _ in self._tables if _names(query, other)}
+        self._tables = [(name, query) for name, query in self._tables if name in needed]
+        # a file in a local folder is read by executors of this machine only: on a cluster the
+        # rows go through the driver (until the ledger is read where it lives, issue 18 item 3)
+        local = spark.sparkContext.master.startswith("local")
+        for sheet in load_schemas():
+            rows = con.execute(f'SELECT count(*) FROM "{sheet}"').fetchall()[0][0]
+            if rows <= _IN_MEMORY_ROWS or not local:
+                self._register(sheet, con.table(f'"{sheet}"').to_arrow_table())
+                continue
+            # A large sheet goes as a Parquet file Spark reads in parallel: handed over in
+            # memory it is one local relation in the driver's heap (1M rows did not fit in 1 GB)
+            file = os.path.join(self._folder.name, f"{sheet}.parquet")
+            con.execute(f"COPY \"{sheet}\" TO '{file}' (FORMAT parquet)")
+            self.spark.read.parquet(file).createOrReplaceTempView(sheet)
+
+    def _register(self, name: str, table: pa.Table) -> None:
+        self.spark.createDataFrame(table).createOrReplaceTempView(name)
+
+    def create_views(self, general_budget_sources: dict, plan_targets: pa.Table) -> None:
+        """engine.general_budget_sources, the plan targets, then views.sql's tables: cached
+        where two rules or more of the run (or another table) read one, computed when first read."""
+        self._register("general_budget_sources", pa.table(general_budget_sources, schema=SOURCES_SCHEMA))
+        self._register("plan_targets", plan_targets)
+        for name, query in self._tables:
+            try:
+                frame = self.spark.sql(query)
+            except Exception as exc:
+                raise RuleError(f"rules/views.sql（{name}）在 Spark 上无法执行：{_first(exc)}",
+                                f"rules/views.sql ({name}) does not run on Spark: {_first(exc)}") from None
+            if self._many and (self._readers.get(name, 0) > 1 or any(_names(q, name) for _, q in self._tables)):
+                frame = frame.cache()
+                self._cached.append(frame)
+            frame.createOrReplaceTempView(name)
+
+    def count(self, query: str) -> int:
+        return self.spark.sql(query).collect()[0][0]
+
+    def run(self, rule: Rule, params: dict) -> pa.Table:
+        """The rule's result as an Arrow table, as queries.run_rule gives it on DuckDB."""
+        query = _wrap(rule, spark_sql.rule(rule.sql, self._macros, f"rules/{rule.path.with_suffix('.sql').name}"))
+        if row_lists(rule):
+            params = {**params, "evidence_cap": EVIDENCE_LIMIT, "note_cap": NOTE_EVIDENCE_LIMIT}
+        args = {name: _literal(name, value) for name, value in params.items()}
+        try:
+            return self.spark.sql(query, args=args).toArrow()
+        except Exception as exc:
+            name = rule.path.with_suffix(".sql").name
+            if "ARITHMETIC_OVERFLOW" in str(exc) or "NUMERIC_VALUE_OUT_OF_RANGE" in str(exc):
+                raise LedgerError(f"规则 {rule.id} 无法在本台账的数据上计算（{_first(exc)}），请检查台账中过大或异常的数值。",
+                                  f"Rule {rule.id} cannot be computed on this ledger's figures ({_first(exc)}); check "
+                                  "the ledger for amounts that are too large or otherwise odd.") from None
+            raise RuleError(f"规则 rules/{name} 的查询在 Spark 上无法执行：{_first(exc)}",
+                            f"The query of rules/{name} does not run on Spark: {_first(exc)}") from None
+
+    def close(self) -> None:
+        """Frees what this audit cached; its tables go with its session."""
+        for frame in self._cached:
+            frame.unpersist()
+        self._cached = []
+        self._folder.cleanup()
+
+
+_IN_MEMORY_ROWS = 50_000       # a sheet up to this size goes to Spark as an Arrow table, larger ones as Parquet
+
+
+def _names(sql: str, table: str) -> bool:
+    return re.search(rf"\b{table}\b", sql) is not None
+
+
+def _first(exc: Exception) -> str:
+    return " ".join(str(exc).split())[:300]
+
+
+def _wrap(rule: Rule, sql: str) -> str:
+    """queries._wrap in Spark SQL: the evidence row lists cut to their smallest row numbers,
+    sorted; none for a pass, a few for a note; with each list's full length."""
+    lists = row_lists(rule)
+    if not lists:
+        return sql
+    columns = result_columns(rule)
+    cut = {c: (f"CASE WHEN outcome = 'pass' THEN NULL "
+               f"WHEN outcome = 'unevaluable' THEN slice(array_sort(`{c}`), 1, :note_cap) "
+               f"ELSE slice(array_sort(`{c}`), 1, :evidence_cap) END AS `{c}`") for c in lists}
+    selects = [cut.get(c, f"`{c}`") for c in columns]
+    totals = [f"CASE WHEN `{c}` IS NULL THEN NULL ELSE size(`{c}`) END AS `{c}_total`" for c in lists]
+    return f"SELECT {', '.join(selects + totals)} FROM (\n{sql}\n) AS rule_result"
+
+
+def _literal(name: str, value):
+    """A bound parameter as a Spark literal Column. Spark takes only literals and the
+    array()/map() constructors, without a cast: every array and map carries a first entry
+    of the type it holds (region "", year 0: never a subject), so an empty one is typed too."""
+    from pyspark.sql import functions as F
+    if name == "regions":
+        return F.array(F.lit(""), *[F.lit(str(v)) for v in value])
+    if name == "years":
+        return F.array(F.lit(0), *[F.lit(int(v)) for v in value])
+    if name in ("evidence_cap", "note_cap"):
+        return F.lit(int(value))
+    if name == "region_names":
+        return _map([""] + list(value["key"]), [F.lit("")] + [F.lit(str(v)) for v in value["value"]])
+    dummy = _DUMMIES[profiles_mod.parameter_registry()[name]["type"]]
+    per_region = [_map([0] + [int(y) for y in years["key"]], [_value(dummy)] + [_value(v) for v in years["value"]])
+                  for years in value["value"]]
+    return _map([""] + list(value["key"]), [_map([0], [_value(dummy)])] + per_region)
+
+
+# The typed first entry of each kind of parameter value.
+_DUMMIES = {"number": 0.0, "boolean": False, "list": [""], "range": [0.0, 0.0]}
+
+
+def _value(v):
+    from pyspark.sql import functions as F
+    if isinstance(v, (list, tuple)):
+        return F.array(*[F.lit(float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else x) for x in v])
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return F.lit(float(v))
+    return F.lit(v)
+
+
+def _map(keys: list, values: list):
+    from pyspark.sql import functions as F
+    return F.create_map(*[item for k, v in zip(keys, values) for item in (F.lit(k), v)])

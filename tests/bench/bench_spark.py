@@ -1,0 +1,64 @@
+"""Benchmark: the same audit on DuckDB and on Apache Spark in local mode, in one run (issue 18).
+
+    python tests/bench/bench_spark.py --rows 1000000          # the 1M-row Parquet ledger
+    python tests/bench/bench_spark.py --rows 20000 --master local[2]
+
+The ledger is gen.py's Parquet folder (cached under tests/bench/_data/). Both runs are
+finaudit.check end to end in this process: DuckDB first, then Spark on a session started
+before the clock (its start is timed apart). The findings are compared field by field
+(to_dict of each, by fingerprint); exit status 1 when they differ. Printed: seconds of each,
+the ratio spark / duckdb, and the Spark session's start.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import gen  # noqa: E402  (tests/bench/gen.py)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--master", default="local[*]")
+    args = parser.parse_args(argv)
+
+    import finaudit
+    from finaudit.audit.spark import session
+
+    path = gen.parquet_ledger_path(args.rows)
+    start = time.perf_counter()
+    spark = session(args.master)
+    started = time.perf_counter() - start
+
+    start = time.perf_counter()
+    duck = finaudit.check(path)
+    duck_s = time.perf_counter() - start
+    start = time.perf_counter()
+    sparked = finaudit.check(path, engine="spark", spark=spark)
+    spark_s = time.perf_counter() - start
+
+    a = {f.fingerprint: f.to_dict() for f in duck.findings}
+    b = {f.fingerprint: f.to_dict() for f in sparked.findings}
+    differ = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
+    report = {
+        "rows": args.rows, "master": args.master, "machine": platform.machine(), "python": platform.python_version(),
+        "spark_session_start_s": round(started, 2),
+        "duckdb_s": round(duck_s, 2), "spark_s": round(spark_s, 2), "ratio": round(spark_s / duck_s, 1),
+        "findings": len(a), "findings_differing": len(differ),
+    }
+    print(json.dumps(report, indent=2))
+    for k in differ[:5]:
+        print("differs:", k, a.get(k, {}).get("rule_id"), b.get(k, {}).get("rule_id"), file=sys.stderr)
+    spark.stop()
+    return 1 if differ else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
