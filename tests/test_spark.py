@@ -171,3 +171,20 @@ def test_an_unknown_engine_or_a_spark_master_without_spark_is_refused(samples):
     with pytest.raises(UsageError) as master:
         finaudit.check(samples / "clean.xlsx", spark_master="local[2]")
     assert "只用于 Spark 引擎" in master.value.message("zh")
+
+
+@pytest.mark.parametrize("master", ["bogus", "local[0]", "spark://", "local[2"])
+def test_a_master_spark_cannot_take_is_refused_before_a_jvm_starts(master, samples):
+    # No Java stack trace on stderr: the address is judged before Spark is started (or imported).
+    run = subprocess.run([sys.executable, "-m", "finaudit", "check", "--engine", "spark", "--spark-master", master,
+                          str(samples / "clean.xlsx")], capture_output=True, text=True, encoding="utf-8", timeout=120)
+    assert run.returncode == 2
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Spark 主节点地址“{master}”无效"), run.stderr
+
+
+def test_the_master_urls_spark_documents_are_taken():
+    from finaudit.audit.spark import _MASTER
+    for master in ["local", "local[*]", "local[4]", "local[4,2]", "local[*,3]", "local-cluster[2,1,1024]",
+                   "spark://host:7077", "spark://a:7077,b:7077", "yarn", "k8s://https://host:6443"]:
+        assert _MASTER.fullmatch(master), master

@@ -19,8 +19,18 @@ from finaudit.audit.session import SOURCES_SCHEMA
 from finaudit.errors import LedgerError, RuleError, UsageError
 from finaudit.intake.schema import load_schemas
 
+# The master URLs Spark 4 takes (its docs' "Master URLs"): anything else is refused here, in one
+# line, before a JVM starts and prints its own stack trace for it.
+_MASTER = re.compile(r"local(\[(\*|[1-9]\d*)(,[1-9]\d*)?\])?|local-cluster\[\d+,\d+,\d+\]"
+                     r"|spark://[^\s/]+(:\d+)?(,[^\s/]+(:\d+)?)*|yarn|k8s://\S+")
+
+
 def session(master: str | None = None):
     """A local (or `master`'s) SparkSession; a clear one-line error when pyspark or Java is missing."""
+    if master is not None and not _MASTER.fullmatch(master):
+        raise UsageError(f"Spark 主节点地址“{master}”无效：应为 local[*]、local[4]、spark://主机:7077、yarn 或 k8s://地址。",
+                         f"Spark master '{master}' is not valid: use local[*], local[4], spark://host:7077, "
+                         "yarn or k8s://address.")
     try:
         from pyspark.sql import SparkSession
     except ImportError:
