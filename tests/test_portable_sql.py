@@ -6,11 +6,12 @@ an unsupported construct, the translation must parse again in the target dialect
 every `$name` the rule binds must still be a placeholder there (`:name` in Spark,
 `%(name)s` in Postgres).
 
-What this does not promise: that the translation runs there. `param()` is finaudit's
-DuckDB macro and would have to exist as a function in the target, and sqlglot writes
-some list functions (flatten, arg_min, array_sort) that the target may lack. A table
-macro of views.sql (the floor rules' per_student_floor) would be a table function there;
-the target reads `CREATE MACRO` as an opaque command, so its body is checked on its own.
+What this does not promise: that the plain translation runs there. For Spark, the engine
+adds what sqlglot alone does not (audit/spark_sql.py: the macros written out, param() as a
+bound map, per_student_floor as a subquery, DOUBLE division), and tests/test_spark.py runs
+the rules there and compares the findings with DuckDB's. For PostgreSQL nothing runs:
+param() would have to exist there as a function, and some list functions sqlglot writes
+(flatten, arg_min, array_sort) may be missing.
 """
 from __future__ import annotations
 
