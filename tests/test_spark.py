@@ -188,3 +188,38 @@ def test_the_master_urls_spark_documents_are_taken():
     for master in ["local", "local[*]", "local[4]", "local[4,2]", "local[*,3]", "local-cluster[2,1,1024]",
                    "spark://host:7077", "spark://a:7077,b:7077", "yarn", "k8s://https://host:6443"]:
         assert _MASTER.fullmatch(master), master
+
+
+@pytest.mark.spark
+def test_a_zero_divisor_a_rule_leaves_out_does_not_stop_the_rule_on_spark(spark, tmp_path):
+    # Spark's ANSI mode raised DIVIDE_BY_ZERO on sum(total_pay) / sum(headcount) before the
+    # rule's HAVING sum(headcount) > 0 dropped the group; DuckDB never stopped there.
+    case = next(p.values[1] for p in _cases() if p.values[0] == "DATA_IMPLAUSIBLE_FIGURE"
+                and p.values[1]["name"] == "does not judge the average pay of a group with no staff")
+    ledger = write_ledger(tmp_path / "ledger", case["ledger"])
+    only = {"DATA_IMPLAUSIBLE_FIGURE": load_rules()["DATA_IMPLAUSIBLE_FIGURE"]}
+    duck = finaudit.check(ledger, profile="dingzhou", year=2023, rules=only)
+    sparked = finaudit.check(ledger, profile="dingzhou", year=2023, rules=only, engine="spark", spark=spark)
+    assert _differences(duck, sparked) == []
+
+
+@pytest.mark.spark
+def test_a_failure_handing_the_ledger_to_spark_is_one_ledger_error_and_leaves_no_copy(spark, samples, monkeypatch):
+    import glob
+    import tempfile
+
+    from py4j.protocol import Py4JError
+    from pyspark.sql import SparkSession
+
+    from finaudit.errors import LedgerError
+
+    def full_disk(*args, **kwargs):
+        raise Py4JError("java.io.IOException: No space left on device\n\tat org.apache.spark...")
+
+    monkeypatch.setattr(SparkSession, "createDataFrame", full_disk)
+    before = set(glob.glob(f"{tempfile.gettempdir()}/finaudit-spark-*"))
+    with pytest.raises(LedgerError) as failed:
+        finaudit.check(samples / "clean.xlsx", engine="spark", spark=spark)
+    assert failed.value.message("zh").startswith("台账未能交给 Spark：java.io.IOException: No space left on device")
+    assert "\n" not in failed.value.message("zh")
+    assert set(glob.glob(f"{tempfile.gettempdir()}/finaudit-spark-*")) == before

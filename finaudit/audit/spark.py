@@ -4,6 +4,7 @@ as typed map and array literals (never formatted into the query's text). Spark i
 optional extra (`pip install 'finaudit[spark]'`) and needs a Java runtime."""
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import tempfile
@@ -67,6 +68,15 @@ class SparkRules:
         of its own on `spark`'s context: its tables are seen by this audit only."""
         self.spark, self._cached = spark.newSession(), []
         self._folder = tempfile.TemporaryDirectory(prefix="finaudit-spark-")
+        try:
+            self._hand_over(spark, con, rules)
+        except BaseException as exc:
+            self.close()        # the Parquet copies of large sheets go now, not when collected
+            if isinstance(exc, _hand_over_errors()):
+                raise _not_handed_over(exc) from None
+            raise
+
+    def _hand_over(self, spark, con, rules) -> None:
         self._tables, self._macros = spark_sql.views(views_sql())
         sqls = [r.sql for r in rules.values() if r.stage == "sql" and r.sql]
         self._many = len(sqls) > 1          # one rule reads each table once: nothing to cache
@@ -93,7 +103,12 @@ class SparkRules:
             self.spark.read.parquet(file).createOrReplaceTempView(sheet)
 
     def _register(self, name: str, table: pa.Table) -> None:
-        self.spark.createDataFrame(table).createOrReplaceTempView(name)
+        try:
+            self.spark.createDataFrame(table).createOrReplaceTempView(name)
+        except Exception as exc:
+            if isinstance(exc, _hand_over_errors()):
+                raise _not_handed_over(exc) from None
+            raise
 
     def create_views(self, general_budget_sources: dict, plan_targets: pa.Table) -> None:
         """engine.general_budget_sources, the plan targets, then views.sql's tables: cached
@@ -110,9 +125,6 @@ class SparkRules:
                 frame = frame.cache()
                 self._cached.append(frame)
             frame.createOrReplaceTempView(name)
-
-    def count(self, query: str) -> int:
-        return self.spark.sql(query).collect()[0][0]
 
     def run(self, rule: Rule, params: dict) -> pa.Table:
         """The rule's result as an Arrow table, as queries.run_rule gives it on DuckDB."""
@@ -137,6 +149,21 @@ class SparkRules:
             frame.unpersist()
         self._cached = []
         self._folder.cleanup()
+
+
+@functools.cache
+def _hand_over_errors() -> tuple:
+    """What the JVM (through py4j), pyspark and DuckDB's COPY raise when the ledger does not
+    reach Spark (a full disk, a lost executor); a bug of finaudit's stays what it is. Imported
+    when needed: this module is imported without pyspark to tell that it is missing."""
+    import duckdb
+    from py4j.protocol import Py4JError
+    from pyspark.errors import PySparkException
+    return (Py4JError, PySparkException, duckdb.Error, OSError)
+
+
+def _not_handed_over(exc: Exception) -> LedgerError:
+    return LedgerError(f"台账未能交给 Spark：{_first(exc)}", f"The ledger could not be handed to Spark: {_first(exc)}")
 
 
 _IN_MEMORY_ROWS = 50_000       # a sheet up to this size goes to Spark as an Arrow table, larger ones as Parquet

@@ -5,7 +5,8 @@ views.sql (a scalar macro is written out where it is called, the table macro
 per_student_floor becomes a subquery), `param()` (a lookup in the bound map parameter:
 the values stay bound, never text in the query) and DuckDB's `/`, which always divides
 as DOUBLE where Spark would divide decimals as decimals, rounded to 6 places: the
-numerator is cast, so both engines compute the same ratios and shortfalls."""
+numerator is cast, so both engines compute the same ratios and shortfalls; and a zero
+divisor gives NULL (try_divide) where Spark's ANSI mode would stop the query."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -137,10 +138,13 @@ def _spark_functions(node):
         p, region, year = node.expressions
         return exp.Anonymous(this="try_element_at", expressions=[
             exp.Anonymous(this="try_element_at", expressions=[p.copy(), region.copy()]), year.copy()])
-    if isinstance(node, exp.Div) and not _is_double(node.this):
-        node = node.copy()
-        node.set("this", exp.cast(node.this, "DOUBLE"))
-        return node
+    if isinstance(node, exp.Div):
+        # try_divide: Spark's ANSI mode stops the query at a zero divisor even where the rule
+        # drops that row afterwards (DATA_IMPLAUSIBLE_FIGURE's HAVING sum(headcount) > 0)
+        # (the arguments first: transform does not go into the node that replaces this one)
+        left, right = (part.transform(_spark_functions) for part in (node.this, node.expression))
+        left = left if _is_double(left) else exp.cast(left, "DOUBLE")
+        return exp.Anonymous(this="try_divide", expressions=[left, right])
     return node
 
 
