@@ -113,6 +113,24 @@ def general_budget_sources(region_profiles: dict[str, str], years: list[int]) ->
     return out
 
 
+def spark_session(engine: str, spark=None, spark_master: str | None = None):
+    """The SparkSession a run on `engine` uses, `spark` or one started on `spark_master`;
+    None on DuckDB. An unknown engine, or Spark's options given to DuckDB, are refused."""
+    if engine not in ENGINES:
+        raise UsageError(f"未知的引擎“{engine}”。可选：{'、'.join(ENGINES)}。",
+                         f"Unknown engine '{engine}'. Valid: {', '.join(ENGINES)}.")
+    if engine != "spark":
+        if spark is not None or spark_master is not None:
+            raise UsageError("spark 与 spark_master 只用于 Spark 引擎（engine=\"spark\"）。",
+                             "spark and spark_master apply to the Spark engine only (engine=\"spark\").")
+        return None
+    if spark is None:
+        # here, not at the top: start-up of every DuckDB run stays free of pyspark (an optional extra)
+        from finaudit.audit.spark import session
+        spark = session(spark_master)
+    return spark
+
+
 def check(path, profile: str | None = None, year: int | None = None, rules: dict[str, Rule] | None = None,
           native: bool | None = None, memory_limit: str | None = None,
           draft_severity: str | None = None, stage=None, engine: str = "duckdb", spark=None,
@@ -133,13 +151,7 @@ def check(path, profile: str | None = None, year: int | None = None, rules: dict
     if profile is not None:
         profiles_mod.get(profile)
     check_draft_severity(draft_severity)
-    if engine not in ENGINES:
-        raise UsageError(f"未知的引擎“{engine}”。可选：{'、'.join(ENGINES)}。",
-                         f"Unknown engine '{engine}'. Valid: {', '.join(ENGINES)}.")
-    if engine == "spark" and spark is None:
-        # here, not at the top: start-up of every DuckDB run stays free of pyspark (an optional extra)
-        from finaudit.audit.spark import session
-        spark = session(spark_master)
+    spark = spark_session(engine, spark, spark_master)
     # DuckDB releases the GIL while a query runs: the rules are prepared (on a connection of
     # their own) while the ledger loads, and the findings of one rule are built while the
     # next rule's query runs. The audit's connection stays in this thread.

@@ -130,7 +130,7 @@ def _usage_line(exc: click.UsageError, lang: str) -> str:
     if extra:
         if zh:
             return f"多余的参数：{extra.group(1)}。" + hint
-        return f"Unexpected extra argument: {extra.group(1)}." + hint
+        return f"Unexpected extra argument{'s' if ' ' in extra.group(1) else ''}: {extra.group(1)}." + hint
     unknown = re.match(r"No such command '(.*)'", exc.message or "")
     if unknown:
         if zh:

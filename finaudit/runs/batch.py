@@ -15,7 +15,6 @@ from pathlib import Path
 
 from finaudit.audit import engine, profiles
 from finaudit.audit.catalogue import check_draft_severity, load_rules
-from finaudit.audit.engine import ENGINES
 from finaudit.errors import FinauditError, UsageError, os_reason
 from finaudit.findings import sort_key
 from finaudit.intake.isolation import warm_up
@@ -79,21 +78,10 @@ def _checked_options(profile, draft_severity, memory_limit, history_timeout) -> 
     history_mod.valid_timeout(history_timeout, "history_timeout")
 
 
-def _engine_options(engine: str, spark, spark_master: str | None) -> dict | None:
+def _engine_options(engine_name: str, spark, spark_master: str | None) -> dict | None:
     """engine.check's engine options; a Spark session is started once, here, for every ledger."""
-    if engine == "duckdb" and spark is None and spark_master is None:
-        return None
-    if engine not in ENGINES:
-        raise UsageError(f"未知的引擎“{engine}”。可选：{'、'.join(ENGINES)}。",
-                         f"Unknown engine '{engine}'. Valid: {', '.join(ENGINES)}.")
-    if engine != "spark":
-        raise UsageError("spark 与 spark_master 只用于 Spark 引擎（engine=\"spark\"）。",
-                         "spark and spark_master apply to the Spark engine only (engine=\"spark\").")
-    if spark is None:
-        # here, not at the top: start-up of every DuckDB run stays free of pyspark (an optional extra)
-        from finaudit.audit.spark import session
-        spark = session(spark_master)
-    return {"engine": "spark", "spark": spark}
+    spark = engine.spark_session(engine_name, spark, spark_master)
+    return None if spark is None else {"engine": "spark", "spark": spark}
 
 
 def _now() -> str:
@@ -140,10 +128,10 @@ def check_many(inputs, profile: str | None = None, year: int | None = None, *, r
     another on one SparkSession, `spark` or one started on `spark_master`."""
     started_at = _now()
     _checked_options(profile, draft_severity, memory_limit, history_timeout)
-    on = _engine_options(engine, spark, spark_master)
     items = list(inputs) if inputs and all(isinstance(i, Input) for i in inputs) else expand(inputs)
     if not items:
         raise UsageError("没有指定要审计的台账。", "No ledger to audit was given.")
+    on = _engine_options(engine, spark, spark_master)     # after: no JVM is started for nothing to audit
     rules = rules if rules is not None else load_rules()
     todo = [(i, item) for i, item in enumerate(items) if item.error is None]
     audits: dict[int, Audit] = {i: Audit(item, [], None, {}) for i, item in enumerate(items) if item.error}

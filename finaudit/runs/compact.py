@@ -50,9 +50,6 @@ class Places:
 
     def __init__(self, inputs: list[dict]):
         self.inputs = inputs
-        self._by_path = {}
-        for i, item in enumerate(inputs):
-            self._by_path.setdefault(item["path"], i)
         self._known: dict[tuple, int | None] = {}
 
     def index(self, file: str, sheet: str | None = None) -> int | None:
