@@ -1,7 +1,7 @@
 """The rules on Apache Spark (issue 18): the same rule files as DuckDB runs, transpiled at run
 time (spark_sql.py), on the ledger's tables registered in a SparkSession; parameters bound
 as typed map and array literals (never formatted into the query's text). Spark is an
-optional extra (`pip install 'finaudit[spark]'`) and needs a Java runtime."""
+optional extra (requirements-spark.txt, or the `spark` extra) and needs a Java runtime."""
 from __future__ import annotations
 
 import functools
@@ -26,6 +26,9 @@ _MASTER = re.compile(r"local(\[(\*|[1-9]\d*)(,[1-9]\d*)?\])?|local-cluster\[\d+,
                      r"|spark://[^\s/]+(:\d+)?(,[^\s/]+(:\d+)?)*|yarn|k8s://\S+")
 
 
+_INSTALL = "pip install --require-hashes -r requirements-spark.txt"     # pinned pyspark and py4j
+
+
 def session(master: str | None = None):
     """A local (or `master`'s) SparkSession; a clear one-line error when pyspark or Java is missing."""
     if master is not None and not _MASTER.fullmatch(master):
@@ -35,9 +38,10 @@ def session(master: str | None = None):
     try:
         from pyspark.sql import SparkSession
     except ImportError:
-        raise UsageError("未安装 pyspark，无法使用 Spark 引擎。请安装：pip install 'finaudit[spark]'（另需 Java 17 运行环境）。",
-                         "pyspark is not installed, so the Spark engine cannot run; install it with "
-                         "pip install 'finaudit[spark]' (a Java 17 runtime is needed too).") from None
+        raise UsageError("未安装 pyspark，无法使用 Spark 引擎。请在 finaudit 的文件夹中安装："
+                         f"{_INSTALL}（另需 Java 17 运行环境）。",
+                         "pyspark is not installed, so the Spark engine cannot run; install it in finaudit's "
+                         f"folder with {_INSTALL} (a Java 17 runtime is needed too).") from None
     if not os.environ.get("JAVA_HOME") and shutil.which("java") is None:
         raise UsageError("找不到 Java 运行环境，Spark 无法启动。请安装 Java 17（如 apt-get install openjdk-17-jre-headless）或设置 JAVA_HOME。",
                          "No Java runtime was found, so Spark cannot start; install Java 17 (e.g. apt-get install "

@@ -100,7 +100,7 @@ def write_outputs(result, lang, *, json_path=None, html_path=None, annotate_path
                    "(a national ledger on a laptop). Default: DuckDB's, 80% of RAM.")
 @click.option("--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True,
               help="Where the rules run: DuckDB on this machine, or Apache Spark (needs pyspark and Java: "
-                   "pip install 'finaudit[spark]').")
+                   "pip install --require-hashes -r requirements-spark.txt).")
 @click.option("--spark-master", help="The Spark master to run on with --engine spark (default: local[*], every "
                                      "core of this machine; e.g. spark://host:7077, yarn).")
 @click.option("--draft-severity", type=click.Choice(["violation", "warning", "info"]),

@@ -40,7 +40,7 @@ HELP: dict[str, dict] = {
             "--quiet": "不输出任何内容，只用退出码表示结果（用于定时任务）。",
             "--jobs": "同时审计的台账数（多进程；默认：16 个台账起每核一个，否则 1）。",
             "--memory-limit": "限制 DuckDB 使用的内存，如 4GB；放不下的部分写入临时文件夹（默认：内存的 80%）。",
-            "--engine": "规则在哪里运行：duckdb 本机，或 spark 即 Apache Spark（需安装 pyspark 与 Java：pip install 'finaudit[spark]'）。",
+            "--engine": "规则在哪里运行：duckdb 本机，或 spark 即 Apache Spark（需安装 pyspark 与 Java：pip install --require-hashes -r requirements-spark.txt）。",
             "--spark-master": "--engine spark 时连接的 Spark master（默认：local[*]，本机所有核；如 spark://主机:7077、yarn）。",
             "--draft-severity": "预算草案（口径“预算”）预审发现的级别（默认：警示，或配置中的规定）。",
             "--history": "把本次运行及其发现记入历史文件（DuckDB，不存在则新建），并与同一地区的上次运行比较：新增、未变、有变化。",
