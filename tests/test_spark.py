@@ -223,3 +223,15 @@ def test_a_failure_handing_the_ledger_to_spark_is_one_ledger_error_and_leaves_no
     assert failed.value.message("zh").startswith("台账未能交给 Spark：java.io.IOException: No space left on device")
     assert "\n" not in failed.value.message("zh")
     assert set(glob.glob(f"{tempfile.gettempdir()}/finaudit-spark-*")) == before
+
+
+@pytest.mark.spark
+def test_a_failure_on_a_session_finaudit_starts_leaves_no_java_stack_on_stderr(spark_installed):
+    # The one line is finaudit's (RuleError, LedgerError); Spark's log of the same failure was
+    # some 11 kB of Java stack and JSON records on stderr. Only its start-up lines remain.
+    code = ("from finaudit.audit.spark import session\n"
+            "s = session('local[1]')\n"
+            "try:\n    s.sql('SELECT 1/0').collect()\nexcept Exception as exc:\n    print(type(exc).__name__)\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, encoding="utf-8", timeout=300)
+    assert run.stdout.strip() == "ArithmeticException", run.stderr
+    assert "DIVIDE_BY_ZERO" not in run.stderr and "\tat org.apache" not in run.stderr, run.stderr

@@ -57,11 +57,24 @@ def session(master: str | None = None):
                    .config("spark.driver.memory", os.environ.get("FINAUDIT_SPARK_DRIVER_MEMORY", "4g")))
     try:
         spark = builder.getOrCreate()
-        spark.sparkContext.setLogLevel("ERROR")     # Spark's warnings are not the auditor's business
+        _quiet(spark)
         return spark
     except Exception as exc:  # py4j and the JVM raise many types; each means Spark did not start
         first = " ".join(str(exc).split())[:200]
         raise UsageError(f"Spark（{master}）无法启动：{first}", f"Spark ({master}) did not start: {first}") from None
+
+
+def _quiet(spark) -> None:
+    """A failure on Spark reaches the auditor as one line (RuleError, LedgerError, with Spark's
+    own message): the JVM's log and pyspark's JSON records of the same failure (pages of Java
+    stack on stderr) are off, in a session finaudit starts; a caller's own session keeps its."""
+    import logging
+
+    from pyspark.logger import PySparkLogger
+
+    spark.sparkContext.setLogLevel("OFF")
+    for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+        PySparkLogger.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
 class SparkRules:
