@@ -235,3 +235,22 @@ def test_a_failure_on_a_session_finaudit_starts_leaves_no_java_stack_on_stderr(s
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, encoding="utf-8", timeout=300)
     assert run.stdout.strip() == "ArithmeticException", run.stderr
     assert "DIVIDE_BY_ZERO" not in run.stderr and "\tat org.apache" not in run.stderr, run.stderr
+
+
+@pytest.mark.spark
+def test_a_running_session_is_used_as_it_is_and_another_master_is_refused(spark, samples):
+    # getOrCreate returned the running session whatever master was asked, and wrote
+    # finaudit's settings (shuffle partitions, time zone) into the caller's session.
+    from finaudit.audit.spark import session
+    from finaudit.errors import UsageError
+
+    before = spark.conf.get("spark.sql.shuffle.partitions")
+    spark.conf.set("spark.sql.shuffle.partitions", "7")
+    try:
+        assert session() is spark and session(spark.sparkContext.master) is spark
+        assert spark.conf.get("spark.sql.shuffle.partitions") == "7"
+    finally:
+        spark.conf.set("spark.sql.shuffle.partitions", before)
+    with pytest.raises(UsageError) as other:
+        finaudit.check(samples / "clean.xlsx", engine="spark", spark_master="local[1]")
+    assert other.value.message("zh").startswith(f"本进程已有运行在 {spark.sparkContext.master} 上的 Spark 会话")

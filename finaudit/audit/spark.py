@@ -46,6 +46,15 @@ def session(master: str | None = None):
         raise UsageError("找不到 Java 运行环境，Spark 无法启动。请安装 Java 17（如 apt-get install openjdk-17-jre-headless）或设置 JAVA_HOME。",
                          "No Java runtime was found, so Spark cannot start; install Java 17 (e.g. apt-get install "
                          "openjdk-17-jre-headless) or set JAVA_HOME.")
+    running = SparkSession.getActiveSession()
+    if running is not None:      # the caller's: used as it is, not changed by finaudit's settings
+        if master is not None and master != running.sparkContext.master:
+            where = running.sparkContext.master
+            raise UsageError(f"本进程已有运行在 {where} 上的 Spark 会话，不能再在 {master} 上启动；"
+                             "请不指定主节点地址（使用该会话），或先停止它。",
+                             f"This process already runs a Spark session on {where}, so none can start on "
+                             f"{master}; leave the master out (that session is used) or stop it first.")
+        return running
     master = master or "local[*]"
     builder = (SparkSession.builder.master(master).appName("finaudit")
                .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
