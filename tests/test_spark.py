@@ -254,3 +254,17 @@ def test_a_running_session_is_used_as_it_is_and_another_master_is_refused(spark,
     with pytest.raises(UsageError) as other:
         finaudit.check(samples / "clean.xlsx", engine="spark", spark_master="local[1]")
     assert other.value.message("zh").startswith(f"本进程已有运行在 {spark.sparkContext.master} 上的 Spark 会话")
+
+
+@pytest.mark.spark
+def test_a_year_the_ledger_lacks_is_refused_before_the_ledger_is_copied_to_spark(spark, samples, monkeypatch):
+    from finaudit.audit import spark as spark_mod
+    from finaudit.errors import UsageError
+
+    def copied(*args, **kwargs):
+        raise AssertionError("the ledger was handed to Spark before the year was checked")
+
+    monkeypatch.setattr(spark_mod.SparkRules, "__init__", copied)
+    with pytest.raises(UsageError) as refused:
+        finaudit.check(samples / "clean.xlsx", year=1990, engine="spark", spark=spark)
+    assert refused.value.message("zh").startswith("台账中没有1990年的数据。")

@@ -170,6 +170,7 @@ def check(path, profile: str | None = None, year: int | None = None, rules: dict
             if engine == "duckdb":
                 return _audit(con, ledger, rules, profile, year, started_at, pool, draft_severity)
             from finaudit.audit.spark import SparkRules   # here: start-up without pyspark (see above)
+            _audit_years(con, ledger, year)     # refused before the ledger is copied to Spark
             backend = SparkRules(spark, con, rules)
             try:
                 return _audit(con, ledger, rules, profile, year, started_at, pool, draft_severity, backend)
@@ -179,10 +180,8 @@ def check(path, profile: str | None = None, year: int | None = None, rules: dict
             con.close()             # before its spill folder goes
 
 
-def _audit(con, ledger: Ledger, rules: dict[str, Rule], profile: str | None, year: int | None, started_at: str,
-           pool, draft_severity: str | None = None, backend=None) -> LedgerAudit:
-    """The rules run on the loaded ledger; `pool` builds findings beside the queries.
-    `backend` (spark.SparkRules) runs views.sql and the rules instead of DuckDB."""
+def _audit_years(con, ledger: Ledger, year: int | None) -> list[int]:
+    """The years to audit; a ledger that cannot be audited, or a year it lacks, is refused."""
     _require_audit_sheets(ledger)
     years = _ledger_years(con)
     if year is not None:
@@ -190,6 +189,14 @@ def _audit(con, ledger: Ledger, rules: dict[str, Rule], profile: str | None, yea
             raise UsageError(f"台账中没有{year}年的数据。已有年度：{'、'.join(map(str, years)) or '无'}。",
                              f"The ledger has no data for {year}. Years present: {', '.join(map(str, years)) or 'none'}.")
         years = [year]
+    return years
+
+
+def _audit(con, ledger: Ledger, rules: dict[str, Rule], profile: str | None, year: int | None, started_at: str,
+           pool, draft_severity: str | None = None, backend=None) -> LedgerAudit:
+    """The rules run on the loaded ledger; `pool` builds findings beside the queries.
+    `backend` (spark.SparkRules) runs views.sql and the rules instead of DuckDB."""
+    years = _audit_years(con, ledger, year)
     regions = _ledger_regions(con)
     region_profiles = {r: (profile or profiles_mod.most_specific(r)) for r in regions}
     (backend.create_views if backend else partial(create_views, con))(
