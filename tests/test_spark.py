@@ -247,7 +247,9 @@ def test_a_running_session_is_used_as_it_is_and_another_master_is_refused(spark,
     before = spark.conf.get("spark.sql.shuffle.partitions")
     spark.conf.set("spark.sql.shuffle.partitions", "7")
     try:
-        assert session() is spark and session(spark.sparkContext.master) is spark
+        # the running one (the fixture's, or an audit's session on the same context)
+        assert session().sparkContext is spark.sparkContext
+        assert session(spark.sparkContext.master).sparkContext is spark.sparkContext
         assert spark.conf.get("spark.sql.shuffle.partitions") == "7"
     finally:
         spark.conf.set("spark.sql.shuffle.partitions", before)
