@@ -23,6 +23,7 @@ import pytest
 import finaudit
 from finaudit.errors import LedgerError
 from finaudit.intake.guard import _CHUNK, _OVERLAP, MIB, Limits, check_workbook
+from finaudit.intake.isolation import read_isolated
 
 from conftest import CLEAN
 
@@ -423,3 +424,49 @@ def test_validate_reads_the_clean_sample_ledger_under_the_same_limit():
 
 def test_every_hostile_kind_is_run_through_the_cli(hostile):
     assert sorted(hostile.kinds) == sorted(EXPECTED)
+
+
+# --- the scan beside the readers (the parse child) ----------------------------------
+
+RANGE_KINDS = ["cells at A1 and XFD1048576", "cells without references", "cells with a namespace prefix",
+               "references in single quotes"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the parse child is forked: POSIX only")
+@pytest.mark.parametrize("kind", RANGE_KINDS)
+def test_read_in_the_child_a_workbook_the_scan_refuses_is_refused_as_the_scan_says(hostile, kind):
+    # The readers start while the worksheets are scanned: whichever ends first, the guard's
+    # refusal is what the auditor reads, not a reader's crash or its own error.
+    path = hostile(kind)
+    with pytest.raises(LedgerError) as caught:
+        read_isolated(path)
+
+    assert (caught.value.zh, caught.value.en) == (refusal(path).zh, refusal(path).en)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the parse child is forked: POSIX only")
+def test_a_reader_dying_before_the_scan_ends_is_told_as_the_guards_refusal(monkeypatch, hostile):
+    import isolation_targets
+
+    from finaudit.intake import isolation
+
+    path = hostile("cells at A1 and XFD1048576")
+    monkeypatch.setattr(isolation, "_read_saved", isolation_targets.dies_reading)
+    with pytest.raises(LedgerError) as caught:
+        read_isolated(path)
+
+    assert caught.value.zh == refusal(path).zh
+    assert "崩溃" not in caught.value.zh
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the parse child is forked: POSIX only")
+def test_a_reader_dying_on_a_workbook_the_guard_passes_is_told_as_a_crash(monkeypatch, ledger):
+    import isolation_targets
+
+    from finaudit.intake import isolation
+
+    monkeypatch.setattr(isolation, "_read_saved", isolation_targets.dies_reading)
+    with pytest.raises(LedgerError) as caught:
+        read_isolated(ledger)
+
+    assert "读取程序崩溃" in caught.value.zh and "SIGABRT" in caught.value.zh

@@ -51,7 +51,16 @@ def read_isolated(path, limits: ParseLimits | None = None, arrow: bool = False) 
         from finaudit.intake.readers import read_ledger   # for start-up: see the imports above
         return read_ledger(path)
     with tempfile.TemporaryDirectory(prefix="finaudit-parse-", ignore_cleanup_errors=True) as folder:
-        saved = run_isolated(_read_saved, (str(path), folder), path.name, limits or ParseLimits.for_path(path))
+        limits = limits or ParseLimits.for_path(path)
+        try:
+            saved = run_isolated(_read_saved, (str(path), folder), path.name, limits)
+        except _Stopped as stopped:
+            # The guard's scan ran beside the readers there: a reader may have crashed, or run
+            # out of memory or time, on a file the scan would have refused, before it did. The
+            # guard alone says whether it does, and why; else the reader's end is the reason.
+            with contextlib.suppress(_Stopped):
+                run_isolated(_guard_alone, (str(path),), path.name, limits)
+            raise stopped from None
         # A mapped file stays readable once its folder is removed (Linux keeps an unlinked
         # file's pages while a mapping holds them).
         return [_rebuild(meta, file, arrow) for meta, file in saved]
@@ -81,6 +90,10 @@ def run_isolated(work, args: tuple, name: str, limits: ParseLimits):
         with open(result, encoding="utf-8") as fh:
             message = json.load(fh)
     return _received(name, message)
+
+
+class _Stopped(LedgerError):
+    """The parse child died, or was stopped at a limit, before it gave its result."""
 
 
 class _ServerFailed(Exception):
@@ -245,20 +258,20 @@ def _died(name: str, status: int, log: Path) -> LedgerError:
         f"signal {signum}" if signum else f"exit {os.WEXITSTATUS(status) if os.WIFEXITED(status) else status}")
     detail_zh = f"（{how}{'：' + said if said else ''}）"
     detail_en = f" ({how}{': ' + said if said else ''})"
-    return LedgerError(
+    return _Stopped(
         f"解析“{name}”时读取程序崩溃{detail_zh}，文件可能已损坏或被篡改，未能审计。",
         f"The reader crashed on '{name}'{detail_en}; the file may be damaged or crafted to crash a "
         "reader; not audited.")
 
 
 def _timeout(name: str) -> LedgerError:
-    return LedgerError(
+    return _Stopped(
         f"解析“{name}”超时，已停止读取，未能审计（上限可用环境变量 {ENV_SECONDS} 调整）。",
         f"Parsing '{name}' ran out of time and was stopped; not audited (the limit is set by {ENV_SECONDS}).")
 
 
 def _memory(name: str) -> LedgerError:
-    return LedgerError(
+    return _Stopped(
         f"解析“{name}”超出内存上限，已停止读取，未能审计（上限可用环境变量 {ENV_MEMORY_MB} 调整）。",
         f"Parsing '{name}' went over its memory limit and was stopped; not audited "
         f"(the limit is set by {ENV_MEMORY_MB}).")
@@ -292,7 +305,16 @@ def _read_saved(path: str, folder: str) -> list[tuple[dict, str]]:
     """The child's work: the ledger's sheets, each frame saved in `folder`."""
     from finaudit.intake.readers import read_ledger   # for start-up: see the imports above
 
-    return [_saved(raw, folder, i) for i, raw in enumerate(read_ledger(Path(path)))]
+    return [_saved(raw, folder, i) for i, raw in enumerate(read_ledger(Path(path), scan_beside=True))]
+
+
+def _guard_alone(path: str) -> None:
+    """The guard's checks of an xlsx workbook, without a reader: its LedgerError, if any."""
+    from finaudit.intake.guard import check_workbook
+    from finaudit.intake.sheets import EXCEL_SUFFIXES
+
+    if Path(path).suffix.lower() in EXCEL_SUFFIXES:
+        check_workbook(path)
 
 
 def _saved(raw, folder: str, index: int) -> tuple[dict, str]:

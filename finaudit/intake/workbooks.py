@@ -3,6 +3,7 @@ where the file is strict OOXML), .xls/.xlsb/.ods through calamine; header rows, 
 sheets and rows, merged label cells and cells typed as text."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -10,19 +11,42 @@ import numpy as np
 import pandas as pd
 
 from finaudit.errors import LedgerError, join_names
-from finaudit.intake.guard import check_other, check_workbook
+from finaudit.intake.guard import check_other, open_workbook
 from finaudit.intake.headers import HEADER_SCAN_ROWS, column_letter, find_header
 from finaudit.intake.schema import SheetSchema, load_schemas
 from finaudit.intake.sheets import RawSheet, claim_sheet, require_sheets, schema_for_name, sheet_units
 from finaudit.intake.wide import unpivot
 
 
-def read_workbook(path: Path) -> list[RawSheet]:
-    # Bombs, huge ranges, encryption, parts readers would resolve differently: refused before
-    # any parser opens the file. Its view of the sheets is the one every reader must share.
-    checked = check_workbook(path)
-    if checked.view.strict:
+def read_workbook(path: Path, scan_beside: bool = False) -> list[RawSheet]:
+    """The ledger sheets of an xlsx/xlsm. `scan_beside`: the guard's scan of the worksheets
+    runs in a thread while the readers parse, for a caller in a disposable process (the parse
+    child, isolation.py), where a reader that crashes on a file the scan would have refused
+    costs only that process, and whose parent asks the guard alone for the reason."""
+    # Bombs, parts readers would resolve differently, encryption: refused before any parser
+    # opens the file. Its view of the sheets is the one every reader must share.
+    opened = open_workbook(path)
+    if opened.view.strict:
         raise _strict(path)
+    if not scan_beside:
+        checked = opened.scan()                 # huge ranges too, before any parser
+        return _read_workbook(path, opened, lambda: checked)
+    with ThreadPoolExecutor(1, thread_name_prefix="finaudit-guard") as pool:
+        scanning = pool.submit(opened.scan)
+        try:
+            return _read_workbook(path, opened, scanning.result)
+        except BaseException as exc:
+            # The guard's refusal wins: it names what is wrong with the file, where a reader
+            # fed what the guard refuses fails in its own terms. (fastexcel's PanicException
+            # derives from BaseException.)
+            if not isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                scanning.result()
+            raise
+
+
+def _read_workbook(path: Path, opened, scanned) -> list[RawSheet]:
+    """The sheets, read by openpyxl (the first rows) and fastexcel; `scanned()` gives the
+    guard's CheckedWorkbook, waiting for its scan when it runs beside."""
     import openpyxl  # defusedxml makes openpyxl refuse entity declarations
 
     try:
@@ -30,12 +54,12 @@ def read_workbook(path: Path) -> list[RawSheet]:
     except Exception as exc:  # openpyxl raises many types for a file that is not a workbook
         raise _unreadable(path, exc) from None
     try:
-        _same_sheets(path, checked.view.names, book.sheetnames, "openpyxl")
-        probes = _probe_sheets(path, book, checked)
+        _same_sheets(path, opened.view.names, book.sheetnames, "openpyxl")
+        probes = _probe_sheets(path, book)
     except LedgerError:
         raise
     except Exception as exc:  # malformed sheet XML: openpyxl raises ParseError, ValueError, ...
-        checked.refuse_string_indexes()     # IndexError: a string index past the table, named
+        scanned().refuse_string_indexes()     # IndexError: a string index past the table, named
         raise _unreadable(path, exc) from None
     finally:
         book.close()
@@ -43,16 +67,22 @@ def read_workbook(path: Path) -> list[RawSheet]:
 
     try:
         reader = fastexcel.read_excel(_source(path))   # one reader for every sheet of the workbook
-        _same_sheets(path, checked.view.names, reader.sheet_names, "calamine")
+        _same_sheets(path, opened.view.names, reader.sheet_names, "calamine")
+        raws = {key: _read_excel_sheet(reader, path, load_schemas()[key], *probe)   # by name, never by position
+                for key, probe in probes.items()}
+        checked = scanned()
         sheets = []
-        for key, probe in probes.items():
-            raw = _read_excel_sheet(reader, path, load_schemas()[key], *probe)   # by name, never by position
-            _apply_layout(raw, probe[1], checked.sheets.get(probe[0]))
-            sheets.append(unpivot(raw, probe[1]))
+        for key, raw in raws.items():
+            name, match = probes[key][0], probes[key][1]
+            # A formula saved without its result reads as empty, or 0: refused, not read as that.
+            checked.refuse_formulas_without_value(name, [column_letter(pos) for _, pos in match.read_columns()],
+                                                  match.row_index + 2)
+            _apply_layout(raw, match, checked.sheets.get(name))
+            sheets.append(unpivot(raw, match))
     except LedgerError:
         raise
     except Exception as exc:  # calamine's errors on XML that openpyxl's probe did not reach
-        checked.refuse_string_indexes()
+        scanned().refuse_string_indexes()
         raise _unreadable(path, exc) from None
     return sheets
 
@@ -98,7 +128,7 @@ def _unreadable(path: Path, exc: Exception) -> LedgerError:
     )
 
 
-def _probe_sheets(path: Path, book, checked) -> dict:
+def _probe_sheets(path: Path, book) -> dict:
     """Each ledger sheet's name, header match, first rows and hidden state, from openpyxl's
     streaming read of the first rows (the bulk read is fastexcel's)."""
     probes = {}
@@ -113,8 +143,6 @@ def _probe_sheets(path: Path, book, checked) -> dict:
         if not schema.required and not any(c is not None and str(c).strip() for row in head for c in row):
             continue  # an optional sheet left empty is the same as no sheet
         match = find_header(head, schema, name)
-        checked.refuse_formulas_without_value(name, [column_letter(pos) for _, pos in match.read_columns()],
-                                              match.row_index + 2)
         probes[schema.name] = (name, match, head, ws.sheet_state != "visible")
     require_sheets(probes, book.sheetnames, path)
     return probes

@@ -36,7 +36,7 @@ from finaudit.intake.guard.xlsb import check_xlsb
 _OVERLAP = OVERLAP          # the sheet scan's seam between chunks (archive.OVERLAP)
 
 __all__ = ["ENV_MAX_UNZIPPED_MB", "MIB", "Limits", "SheetReport", "SheetPart", "CheckedWorkbook",
-           "check_workbook", "check_other", "_CHUNK", "_OVERLAP"]
+           "OpenedWorkbook", "check_workbook", "open_workbook", "check_other", "_CHUNK", "_OVERLAP"]
 
 
 @dataclass
@@ -88,6 +88,41 @@ def check_workbook(path, limits: Limits | None = None) -> CheckedWorkbook:
     """Refuses, with LedgerError, a file that is not a readable xlsx workbook, that would make
     a reader run out of memory, or that readers would read differently; returns what the scan
     of its worksheets found."""
+    return open_workbook(path, limits).scan()
+
+
+@dataclass
+class OpenedWorkbook:
+    """An xlsx whose container, workbook parts and shared strings passed the guard: what is
+    left to check is its worksheets, scan() (most of the guard's time)."""
+
+    path: Path
+    limits: Limits
+    view: WorkbookView
+    recalc: bool
+    strings: int | None
+    sheets: list                            # the worksheets' zip infos, in the archive's order
+
+    def scan(self) -> CheckedWorkbook:
+        """Scans every worksheet part: refuses ranges too large to read, entities, encodings,
+        shared-string indexes past the table; returns the used ranges, formula cells, hidden
+        rows and merged ranges found."""
+        name = self.path.name
+        by_member = {sheet.member: sheet.name for sheet in self.view.sheets}
+        try:
+            with open(self.path, "rb") as fp:
+                reports = {by_member[info.filename]: scan_sheet(fp, info, name, by_member[info.filename], self.limits,
+                                                                self.recalc, self.strings)
+                           for info in self.sheets}
+        except ZIP_ERRORS:
+            raise damaged(name) from None
+        return CheckedWorkbook(self.path, reports, self.recalc, self.view, self.strings)
+
+
+def open_workbook(path, limits: Limits | None = None) -> OpenedWorkbook:
+    """check_workbook's first part, before any parser may open the file: the signature, the
+    zip's directory and sizes, the workbook's parts and relationships, the shared strings,
+    every part but the worksheets inflated and held to its declared size."""
     path = Path(path)
     limits = limits or Limits()
     name = path.name
@@ -101,18 +136,17 @@ def check_workbook(path, limits: Limits | None = None) -> CheckedWorkbook:
             # The strings first: the sheets' shared-string cells are checked against their number.
             strings = scan_strings(fp, members[STRINGS], name) if STRINGS in members else None
             by_member = {sheet.member: sheet.name for sheet in view.sheets}
-            reports = {}
+            sheets = []
             for info in infos:
-                sheet = by_member.get(info.filename)
-                if sheet is not None and info.filename.endswith(".xml"):
-                    reports[sheet] = scan_sheet(fp, info, name, sheet, limits, recalc, strings)
+                if info.filename in by_member and info.filename.endswith(".xml"):
+                    sheets.append(info)
                 elif info.filename != STRINGS:
                     drain(fp, info, name)
     except ZIP_ERRORS:
         # LookupError: an XML declaration naming no known encoding; MemoryError: a directory
         # declaring a 4 GB part that zipfile tries to read at once.
         raise damaged(name) from None
-    return CheckedWorkbook(path, reports, recalc, view, strings)
+    return OpenedWorkbook(path, limits, view, recalc, strings, sheets)
 
 
 def check_other(path, limits: Limits | None = None) -> dict[str, SheetReport | None]:
