@@ -275,7 +275,7 @@ def view(result, lang: str = "zh") -> dict:
     summary = result.summary
     profiles = load_profiles()
     baseline = result.baseline          # set when the run was recorded in a history
-    evaluated_rules = set(result.evaluations["rule_id"])
+    evaluated_rules = set(result.evaluations["rule_id"].unique())
     by_rule = defaultdict(list)
     for finding in result.findings:
         by_rule[finding.rule_id].append(finding)

@@ -229,7 +229,9 @@ def profile_years(evaluations, rule_id: str) -> list[tuple[str, int]]:
     """(profile, year) of every subject a rule evaluated: the years each profile's clauses are
     cited for in a rule's section, passes included."""
     ev = evaluations[(evaluations["rule_id"] == rule_id) & evaluations["year"].notna() & evaluations["profile"].notna()]
-    return sorted({(p, int(y)) for p, y in zip(ev["profile"], ev["year"])})
+    # A rule evaluates every school of a national ledger: its (profile, year) pairs are few.
+    pairs = ev[["profile", "year"]].drop_duplicates()
+    return sorted({(p, int(y)) for p, y in zip(pairs["profile"], pairs["year"])})
 
 
 def local_time(stamp) -> str:
