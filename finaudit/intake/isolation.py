@@ -305,7 +305,7 @@ def _read_saved(path: str, folder: str) -> list[tuple[dict, str]]:
     """The child's work: the ledger's sheets, each frame saved in `folder`."""
     from finaudit.intake.readers import read_ledger   # for start-up: see the imports above
 
-    return [_saved(raw, folder, i) for i, raw in enumerate(read_ledger(Path(path), scan_beside=True))]
+    return [_saved(raw, folder, i) for i, raw in enumerate(read_ledger(Path(path), scan_beside=True, arrow=True))]
 
 
 def _guard_alone(path: str) -> None:
@@ -322,7 +322,7 @@ def _saved(raw, folder: str, index: int) -> tuple[dict, str]:
     import pyarrow as pa
 
     file = os.path.join(folder, f"sheet{index}.arrow")
-    table = pa.Table.from_pandas(raw.frame, preserve_index=False)
+    table = raw.table if raw.frame is None else pa.Table.from_pandas(raw.frame, preserve_index=False)
     with pa.OSFile(file, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
     meta = {f.name: getattr(raw, f.name) for f in dataclasses.fields(raw) if f.name not in ("frame", "schema", "table")}

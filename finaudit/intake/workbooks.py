@@ -18,11 +18,13 @@ from finaudit.intake.sheets import RawSheet, claim_sheet, require_sheets, schema
 from finaudit.intake.wide import unpivot
 
 
-def read_workbook(path: Path, scan_beside: bool = False) -> list[RawSheet]:
+def read_workbook(path: Path, scan_beside: bool = False, arrow: bool = False) -> list[RawSheet]:
     """The ledger sheets of an xlsx/xlsm. `scan_beside`: the guard's scan of the worksheets
     runs in a thread while the readers parse, for a caller in a disposable process (the parse
     child, isolation.py), where a reader that crashes on a file the scan would have refused
-    costs only that process, and whose parent asks the guard alone for the reason."""
+    costs only that process, and whose parent asks the guard alone for the reason. `arrow`:
+    a sheet nothing had to change is kept as the reader's Arrow table (RawSheet.table, frame
+    None), for a caller that writes it on as Arrow: no pandas copy made and undone."""
     # Bombs, parts readers would resolve differently, encryption: refused before any parser
     # opens the file. Its view of the sheets is the one every reader must share.
     opened = open_workbook(path)
@@ -30,11 +32,11 @@ def read_workbook(path: Path, scan_beside: bool = False) -> list[RawSheet]:
         raise _strict(path)
     if not scan_beside:
         checked = opened.scan()                 # huge ranges too, before any parser
-        return _read_workbook(path, opened, lambda: checked)
+        return _read_workbook(path, opened, lambda: checked, arrow)
     with ThreadPoolExecutor(1, thread_name_prefix="finaudit-guard") as pool:
         scanning = pool.submit(opened.scan)
         try:
-            return _read_workbook(path, opened, scanning.result)
+            return _read_workbook(path, opened, scanning.result, arrow)
         except BaseException as exc:
             # The guard's refusal wins: it names what is wrong with the file, where a reader
             # fed what the guard refuses fails in its own terms. (fastexcel's PanicException
@@ -44,7 +46,7 @@ def read_workbook(path: Path, scan_beside: bool = False) -> list[RawSheet]:
             raise
 
 
-def _read_workbook(path: Path, opened, scanned) -> list[RawSheet]:
+def _read_workbook(path: Path, opened, scanned, arrow: bool) -> list[RawSheet]:
     """The sheets, read by openpyxl (the first rows) and fastexcel; `scanned()` gives the
     guard's CheckedWorkbook, waiting for its scan when it runs beside."""
     import openpyxl  # defusedxml makes openpyxl refuse entity declarations
@@ -78,6 +80,8 @@ def _read_workbook(path: Path, opened, scanned) -> list[RawSheet]:
             checked.refuse_formulas_without_value(name, [column_letter(pos) for _, pos in match.read_columns()],
                                                   match.row_index + 2)
             _apply_layout(raw, match, checked.sheets.get(name))
+            if match.years or not arrow:
+                as_frame(raw)
             sheets.append(unpivot(raw, match))
     except LedgerError:
         raise
@@ -177,6 +181,7 @@ def read_other_workbook(path: Path) -> list[RawSheet]:
         for key, raw in raws.items():
             name, match = probes[key][0], probes[key][1]
             _apply_layout(raw, match, _xls_merges(path, name) if suffix == ".xls" else layouts.get(name))
+            as_frame(raw)
         return [unpivot(raw, probes[key][1]) for key, raw in raws.items()]
     except LedgerError:
         raise
@@ -223,8 +228,7 @@ def _apply_layout(raw: RawSheet, match, report) -> None:
     if report is None:
         return
     first = match.row_index + 2                     # the first data row, 1-based
-    frame = raw.frame
-    last = first + len(frame) - 1
+    last = first + (len(raw.frame) if raw.frame is not None else raw.table.num_rows) - 1
     raw.hidden_rows = sorted(r for r in report.hidden_rows if first <= r <= last)
     positions = {pos + 1: col for col, pos in match.columns.items()
                  if raw.schema.column(col).type in _LABEL_TYPES}
@@ -232,6 +236,7 @@ def _apply_layout(raw: RawSheet, match, report) -> None:
         col = positions.get(left)
         if col is None or bottom <= top or top < first or top > last:
             continue
+        frame = as_frame(raw)
         bottom = min(bottom, last)
         below = slice(top - first + 1, bottom - first + 1)
         frame.iloc[below, frame.columns.get_loc(col)] = frame.iat[top - first, frame.columns.get_loc(col)]
@@ -252,20 +257,35 @@ def _read_excel_sheet(reader, path: Path, schema: SheetSchema, name: str, match,
     sheet = reader.load_sheet(name, header_row=None, skip_rows=match.row_index + 1,
                               use_columns=[pos for _, pos in positions], dtypes=dtypes)
     table, errors = sheet.to_arrow_with_errors()
-    frame = table.to_pandas()
-    if frame.shape[1] != len(positions):
+    if table.num_columns != len(positions):
         raise LedgerError(
-            f"读取工作表“{name}”时列数不符（{frame.shape[1]} ≠ {len(positions)}）。",
-            f"Sheet '{name}' came back with {frame.shape[1]} columns instead of {len(positions)}.",
+            f"读取工作表“{name}”时列数不符（{table.num_columns} ≠ {len(positions)}）。",
+            f"Sheet '{name}' came back with {table.num_columns} columns instead of {len(positions)}.",
         )
-    frame.columns = [col for col, _ in positions]
+    rows = np.arange(table.num_rows, dtype=np.int64) + match.row_index + 2
+    frame = None
     if errors is not None and errors.errors and numeric:
+        frame = table.to_pandas()
+        frame.columns = [col for col, _ in positions]
         frame = _recover_text_cells(reader, name, match, positions, numeric, frame)
-    frame["_row"] = np.arange(len(frame), dtype=np.int64) + match.row_index + 2
+        frame["_row"] = rows
+        table = None
+    else:
+        import pyarrow as pa
+
+        table = pa.Table.from_batches([table]).rename_columns([col for col, _ in positions]).append_column(
+            "_row", pa.array(rows))
     return RawSheet(
-        schema=schema, file=str(path), sheet=name, frame=frame, letters=letters,
+        schema=schema, file=str(path), sheet=name, frame=frame, table=table, letters=letters,
         units=sheet_units(match, head), hidden=hidden, ignored_headers=match.ignored,
     )
+
+
+def as_frame(raw: RawSheet) -> pd.DataFrame:
+    """The sheet's cells as a pandas frame, made from its Arrow table if it has none yet."""
+    if raw.frame is None:
+        raw.frame, raw.table = raw.table.to_pandas(), None
+    return raw.frame
 
 
 def _recover_text_cells(reader, name, match, positions, numeric, frame) -> pd.DataFrame:
