@@ -219,3 +219,14 @@ def test_no_status_line_off_a_terminal_or_for_a_quick_run(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "finaudit", "check", str(CLEAN)], capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0 and "审计中" not in proc.stderr and proc.stderr == ""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the parse server forks: POSIX only")
+def test_a_command_stops_the_parse_server_after_its_last_read_an_api_run_keeps_it(samples):
+    # The server's memory (115 MB of readers) would otherwise count beside the audit's own peak.
+    from finaudit.intake import isolation
+
+    check_many([samples / "clean.xlsx"], release_parser=True)
+    assert isolation._SERVER is None
+    check_many([samples / "clean.xlsx"])
+    assert isolation._SERVER is not None and isolation._SERVER.alive()

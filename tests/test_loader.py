@@ -597,3 +597,12 @@ def test_every_bad_cell_of_a_row_is_reported(write_xlsx, sheets):
     cells = sorted(e.cell for f in ledger.findings for e in f.evidence)
     assert cells == ["教育经费!D2", "教育经费!H2"]
     assert ledger.sheets["budget"].rows_rejected == 1
+
+
+def test_the_warm_up_sheets_load_without_error_one_row_each():
+    # The warm-up (loading these while the parse child reads the file) swallows its errors, so
+    # a sample the loader refuses would silently warm nothing: the first sheet would pay again.
+    from finaudit.intake.ledger import _load_sheet, sample_sheets
+
+    loaded = [_load_sheet(raw)[0] for raw in sample_sheets()]
+    assert loaded and all(sheet.rows_read == 1 for sheet in loaded)

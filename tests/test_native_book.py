@@ -45,7 +45,7 @@ def _routes(path) -> dict[str, str]:
     con = connect()
     try:
         create_tables(con)
-        ledger = _load(con, Path(path), True)
+        ledger = _load(lambda: con, Path(path), True)
     finally:
         con.close()
     return {name: "pandas" if sheet.frame is not None else "duckdb" for name, sheet in ledger.sheets.items()}
@@ -141,7 +141,7 @@ def test_a_workbook_takes_the_pandas_way_unless_native_is_asked_for(samples):
     con = connect()
     try:
         create_tables(con)
-        ledger = _load(con, samples / "clean.xlsx", None)
+        ledger = _load(lambda: con, samples / "clean.xlsx", None)
     finally:
         con.close()
     assert all(sheet.frame is not None for sheet in ledger.sheets.values())

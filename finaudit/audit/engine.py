@@ -18,8 +18,8 @@ from finaudit.audit.catalogue import Rule, check_draft_severity, load_rules
 from finaudit.audit.evaluations import (concat_evaluations, evaluated_subjects, rejected_subjects,
                                          withhold_on_rejected_rows)
 from finaudit.audit.outcomes import missing_sheets_finding, profile_of, reported, to_finding
-from finaudit.audit.queries import prepare_rules, run_rule
-from finaudit.audit.session import Cursors, connect, create_tables, create_views, out_of_memory
+from finaudit.audit.queries import AuditConnection, run_rule
+from finaudit.audit.session import Cursors, create_views, out_of_memory
 from finaudit.audit.targets import plan_targets
 from finaudit.errors import LedgerError, UsageError
 from finaudit.findings import Finding, sort_key
@@ -135,7 +135,7 @@ def spark_session(engine: str, spark=None, spark_master: str | None = None):
 def check(path, profile: str | None = None, year: int | None = None, rules: dict[str, Rule] | None = None,
           native: bool | None = None, memory_limit: str | None = None,
           draft_severity: str | None = None, stage=None, engine: str = "duckdb", spark=None,
-          spark_master: str | None = None) -> LedgerAudit:
+          spark_master: str | None = None, release_parser: bool = False) -> LedgerAudit:
     """Validates a ledger and runs every rule; returns the findings with the run's facts.
     `native`: load a Parquet ledger straight into DuckDB (native.py); None decides by the files.
     `memory_limit` (e.g. "4GB") caps DuckDB's memory: what does not fit goes to a temporary
@@ -144,7 +144,8 @@ def check(path, profile: str | None = None, year: int | None = None, rules: dict
     severity instead of the rule's or profile's; notes that could not be evaluated stay info.
     `stage(name)` is told what the audit turns to: "read" (the ledger loads), "rules".
     `engine="spark"` runs the rules on Apache Spark (audit/spark.py): on `spark`, a
-    SparkSession, or one started on `spark_master` (default local[*])."""
+    SparkSession, or one started on `spark_master` (default local[*]). `release_parser`:
+    the parse server is stopped once the file is read (the last file of a command)."""
     started_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
     if Path(path).suffix.lower() in WORKBOOK_OR_TEXT_SUFFIXES:
         warm_up()                   # the parse server starts while the rules load and prepare
@@ -158,14 +159,16 @@ def check(path, profile: str | None = None, year: int | None = None, rules: dict
     # next rule's query runs. The audit's connection stays in this thread.
     with ThreadPoolExecutor(max_workers=1) as pool, \
             (tempfile.TemporaryDirectory(prefix="finaudit-") if memory_limit else contextlib.nullcontext()) as spill:
-        prepared = pool.submit(prepare_rules, rules)
-        con = connect(memory_limit, spill)
+        # A workbook is parsed first (in a child process), DuckDB set up after: see AuditConnection.
+        audit_con = AuditConnection(pool, rules, memory_limit, spill, release_parser)
+        if Path(path).suffix.lower() not in WORKBOOK_OR_TEXT_SUFFIXES or memory_limit or native is not None:
+            audit_con()
         try:
-            create_tables(con)
             if stage:
                 stage("read")
-            ledger = _load(con, Path(path), native)
-            prepared.result()
+            ledger = _load(audit_con, Path(path), native)
+            con = audit_con()
+            audit_con.prepared.result()
             if stage:
                 stage("rules")
             if engine == "duckdb":
@@ -178,7 +181,7 @@ def check(path, profile: str | None = None, year: int | None = None, rules: dict
             finally:
                 backend.close()
         finally:
-            con.close()             # before its spill folder goes
+            audit_con.close()       # before its spill folder goes
 
 
 def _audit_years(con, ledger: Ledger, year: int | None) -> list[int]:
@@ -250,11 +253,15 @@ def _audit(con, ledger: Ledger, rules: dict[str, Rule], profile: str | None, yea
                        region_profiles=region_profiles, years=years, started_at=started_at)
 
 
-def _load(con, path: Path, native: bool | None) -> Ledger:
-    """The ledger, its valid rows in the tables of `con`. `native` None: a Parquet ledger by
+def _load(audit_con, path: Path, native: bool | None) -> Ledger:
+    """The ledger, its valid rows in the tables of `audit_con`'s connection. `native` None: a Parquet ledger by
     SQL in DuckDB (native.py), anything else through pandas (ledger.py); True: a workbook's
     plain sheets by SQL too (native_book.py: no faster on a 1M-row workbook, and about 25% more
     CPU for the load, so not the default; tests/bench/RESULTS.md); False: pandas always."""
+    if native is None and path.suffix.lower() in WORKBOOK_OR_TEXT_SUFFIXES:
+        ledger = load(path, after_read=audit_con)       # DuckDB set up once the file is parsed
+        return _inserted(audit_con(), ledger)
+    con = audit_con()
     if native is True and path.suffix.lower() in EXCEL_SUFFIXES and path.is_file():
         try:
             return native_book.load_into(con, path, _insert_frame)
@@ -273,7 +280,10 @@ def _load(con, path: Path, native: bool | None) -> Ledger:
         raise LedgerError(f"无法读取 Parquet 台账“{path.name}”：文件已损坏或不完整（{first}）。",
                           f"Cannot read the Parquet ledger '{path.name}': the file is damaged or incomplete "
                           f"({first}).") from None
-    ledger = load(path)
+    return _inserted(con, load(path))
+
+
+def _inserted(con, ledger: Ledger) -> Ledger:
     for sheet in ledger.sheets.values():
         _insert_frame(con, sheet)
     return ledger

@@ -151,7 +151,8 @@ def check(ctx, ledgers, **options):
                                                       draft_severity=o["draft_severity"],
                                                       memory_limit=o["memory_limit"], history=o["history"],
                                                       history_timeout=o["history_timeout"],
-                                                      engine=o["engine"], spark_master=o["spark_master"]))
+                                                      engine=o["engine"], spark_master=o["spark_master"],
+                                                      release_parser=True))
         if not result.audited:
             status.close()
             fail(_nothing_audited(result, lang))

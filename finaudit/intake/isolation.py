@@ -197,10 +197,24 @@ def _server() -> _Server:
     return _SERVER
 
 
+def stop_server() -> None:
+    """Stops this process's parse server, if it runs; the next read starts another."""
+    global _SERVER
+    with _LOCK:
+        if _SERVER is not None:
+            _SERVER.stop()
+            _SERVER = None
+
+
+def in_child() -> bool:
+    """Whether read_isolated parses in a child process (else in this one)."""
+    return hasattr(os, "fork") and os.environ.get(ENV_IN_PROCESS) != "1"
+
+
 def warm_up() -> None:
     """Starts the parse server now, beside whatever the caller does next (its imports take
     about as long as the caller's own), rather than when the first file is read."""
-    if hasattr(os, "fork") and os.environ.get(ENV_IN_PROCESS) != "1":
+    if in_child():
         threading.Thread(target=_start, daemon=True).start()
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from finaudit.audit import engine, profiles
 from finaudit.audit.catalogue import check_draft_severity, load_rules
+from finaudit.audit.session import connect
 from finaudit.errors import FinauditError, UsageError, os_reason
 from finaudit.findings import sort_key
 from finaudit.intake.isolation import warm_up
@@ -25,7 +26,7 @@ from finaudit.runs.result import Audit, Result
 
 def audit_one(path: Path, profile: str | None = None, year: int | None = None, rules: dict | None = None,
               native: bool | None = None, draft_severity: str | None = None, memory_limit: str | None = None,
-              raise_errors: bool = False, stage=None, on: dict | None = None) -> Audit:
+              raise_errors: bool = False, stage=None, on: dict | None = None, release_parser: bool = False) -> Audit:
     """Audits one ledger; an error that stops it becomes the Input's error, not an exception
     (unless `raise_errors`: `finaudit.check` of one ledger raises it). `on`: the engine
     options of engine.check (engine, spark, spark_master); DuckDB when None."""
@@ -33,7 +34,8 @@ def audit_one(path: Path, profile: str | None = None, year: int | None = None, r
     start = time.perf_counter()
     try:
         found = engine.check(path, profile=profile, year=year, rules=rules, native=native,
-                             memory_limit=memory_limit, draft_severity=draft_severity, stage=stage, **(on or {}))
+                             memory_limit=memory_limit, draft_severity=draft_severity, stage=stage,
+                             release_parser=release_parser, **(on or {}))
     except FinauditError as exc:
         if raise_errors:
             raise
@@ -74,7 +76,7 @@ def _checked_options(profile, draft_severity, memory_limit, history_timeout) -> 
         profiles.get(profile)
     check_draft_severity(draft_severity)
     if memory_limit is not None:
-        engine.connect(memory_limit).close()
+        connect(memory_limit).close()
     history_mod.valid_timeout(history_timeout, "history_timeout")
 
 
@@ -111,7 +113,7 @@ def check_many(inputs, profile: str | None = None, year: int | None = None, *, r
                native: bool | None = None, draft_severity: str | None = None, memory_limit: str | None = None,
                history=None, history_timeout: float = history_mod.DEFAULT_TIMEOUT, jobs: int | None = 1,
                progress=None, stage=None, engine: str = "duckdb", spark=None,
-               spark_master: str | None = None) -> Result:
+               spark_master: str | None = None, release_parser: bool = False) -> Result:
     """Audits every ledger the inputs name (files, folders, globs; or Inputs from expand())
     and returns one Result. `draft_severity` overrides the severity of the draft pre-audit's
     failures (rules of kind draft; warning unless a profile says otherwise). `memory_limit`
@@ -125,7 +127,9 @@ def check_many(inputs, profile: str | None = None, year: int | None = None, *, r
     `stage(name)` as an audit run in this process turns to reading or the rules. Raises
     UsageError only for a wrong call (an unknown profile); a ledger that cannot be read is a
     finding. `engine="spark"` runs the rules on Apache Spark (engine.check): one ledger after
-    another on one SparkSession, `spark` or one started on `spark_master`."""
+    another on one SparkSession, `spark` or one started on `spark_master`. `release_parser`:
+    the parse server is stopped once the last ledger is read (a command about to exit; a
+    later read starts another, at a second's cost)."""
     started_at = _now()
     _checked_options(profile, draft_severity, memory_limit, history_timeout)
     items = list(inputs) if inputs and all(isinstance(i, Input) for i in inputs) else expand(inputs)
@@ -145,7 +149,7 @@ def check_many(inputs, profile: str | None = None, year: int | None = None, *, r
     if jobs <= 1 or len(todo) <= 1:
         warm_up()   # the parse server imports the readers while this process imports the engine
     args = [(item.path, profile, year, rules, native, draft_severity, memory_limit) for _, item in todo]
-    for i, audit in zip([i for i, _ in todo], _run(args, jobs, stage, on)):
+    for i, audit in zip([i for i, _ in todo], _run(args, jobs, stage, on, release_parser)):
         audits[i] = audit
         if progress:
             progress(audit.input)
@@ -159,11 +163,11 @@ def _options(profile, year, draft_severity) -> dict:
     return {"profile": profile, "year": year, "draft_severity": draft_severity}
 
 
-def _run(args: list[tuple], jobs: int, stage=None, on: dict | None = None):
+def _run(args: list[tuple], jobs: int, stage=None, on: dict | None = None, release_parser: bool = False):
     """The audits, in the order given, as they finish in order."""
     if jobs <= 1 or len(args) <= 1:
-        for a in args:
-            yield audit_one(*a, stage=stage, on=on)
+        for n, a in enumerate(args, 1):
+            yield audit_one(*a, stage=stage, on=on, release_parser=release_parser and n == len(args))
         return
     # spawn, not fork: the parent may already hold DuckDB's threads, which fork does not copy.
     context = multiprocessing.get_context("spawn")
