@@ -88,10 +88,13 @@ def run_measured(cmd: list[str], env: dict | None = None) -> dict:
     sampler.join()
     reader.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
-    # wait4 counts the children the command reaped; the parse server and its child are not
-    # reaped by finaudit's process, so their CPU is taken from the samples (to within 50 ms).
-    others = sum(seconds for pid, seconds in cpu.items() if pid != proc.pid)
-    return {"wall": wall, "cpu": max(usage.ru_utime + usage.ru_stime, others), "tree_mib": peak[0] / 1024,
+    # wait4 counts the command and the children it reaped; a parse server it leaves running
+    # is not among them, so the CPU of every process of the tree is also summed from the
+    # samples (each to within 50 ms), and the larger of the two kept. (Until 2026-12-07 the
+    # samples' sum left the command's own process out: a parse server never reaped made the
+    # figure the larger of the command alone and its parse processes alone, not their sum.)
+    sampled = sum(cpu.values())
+    return {"wall": wall, "cpu": max(usage.ru_utime + usage.ru_stime, sampled), "tree_mib": peak[0] / 1024,
             "max_mib": max(usage.ru_maxrss, largest[0]) / 1024, "own_mib": own[0] / 1024,
             "pss_mib": pss[0] / 1024, "code": proc.returncode, "stdout": "".join(out_chunks),
             "stderr": err}
