@@ -222,11 +222,23 @@ def test_no_status_line_off_a_terminal_or_for_a_quick_run(tmp_path):
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="the parse server forks: POSIX only")
-def test_a_command_stops_the_parse_server_after_its_last_read_an_api_run_keeps_it(samples):
-    # The server's memory (115 MB of readers) would otherwise count beside the audit's own peak.
+@pytest.mark.parametrize("options", [{}, {"memory_limit": "2GB"}, {"native": False}])
+def test_a_command_stops_the_parse_server_after_its_last_read_an_api_run_keeps_it(samples, options):
+    # The server's memory (115 MB of readers) would otherwise count beside the audit's own peak;
+    # with --memory-limit or native= DuckDB is set up before the read, and it must still go.
     from finaudit.intake import isolation
 
-    check_many([samples / "clean.xlsx"], release_parser=True)
+    check_many([samples / "clean.xlsx"], release_parser=True, **options)
     assert isolation._SERVER is None
-    check_many([samples / "clean.xlsx"])
+    check_many([samples / "clean.xlsx"], **options)
     assert isolation._SERVER is not None and isolation._SERVER.alive()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the parse server forks: POSIX only")
+def test_a_command_whose_last_ledger_is_refused_stops_the_parse_server_too(tmp_path):
+    from finaudit.intake import isolation
+
+    bad = tmp_path / "bad.xlsx"
+    bad.write_text("not a workbook", encoding="utf-8")
+    result = check_many([bad], release_parser=True)
+    assert not result.audited and isolation._SERVER is None

@@ -15,6 +15,7 @@ import resource
 import struct
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -470,3 +471,48 @@ def test_a_reader_dying_on_a_workbook_the_guard_passes_is_told_as_a_crash(monkey
         read_isolated(ledger)
 
     assert "读取程序崩溃" in caught.value.zh and "SIGABRT" in caught.value.zh
+
+
+class _Panic(BaseException):
+    """Shaped like pyo3's PanicException: not an Exception."""
+
+
+def test_a_reader_panicking_beside_a_refusing_scan_gives_the_scans_refusal(monkeypatch, hostile):
+    # In process, with the reader made to panic at once (the real one would abort on this file):
+    # whatever the reader raises, the scan beside it is waited for and its refusal raised.
+    import fastexcel
+
+    from finaudit.intake.workbooks import read_workbook
+
+    def panics(*args, **kwargs):
+        raise _Panic("index out of bounds")
+
+    path = hostile("cells at A1 and XFD1048576")
+    monkeypatch.setattr(fastexcel, "read_excel", panics)
+    with pytest.raises(LedgerError) as caught:
+        read_workbook(path, scan_beside=True)
+
+    assert caught.value.zh == refusal(path).zh
+
+
+def test_without_fork_a_workbook_is_scanned_before_any_reader_opens_it(monkeypatch, ledger):
+    # No parse child to cost a crash: the scan must come first, as in process.
+    import openpyxl
+
+    from finaudit.intake.guard import OpenedWorkbook
+
+    order = []
+    scan, load = OpenedWorkbook.scan, openpyxl.load_workbook
+
+    def slow_scan(self):        # a scan beside the readers would end after openpyxl opened the file
+        time.sleep(0.3)
+        checked = scan(self)
+        order.append("scanned")
+        return checked
+
+    monkeypatch.setattr(OpenedWorkbook, "scan", slow_scan)
+    monkeypatch.setattr(openpyxl, "load_workbook", lambda *a, **k: order.append("openpyxl") or load(*a, **k))
+    monkeypatch.delattr(os, "fork")
+    read_isolated(ledger)
+
+    assert order[:2] == ["scanned", "openpyxl"]

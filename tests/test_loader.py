@@ -602,7 +602,8 @@ def test_every_bad_cell_of_a_row_is_reported(write_xlsx, sheets):
 def test_the_warm_up_sheets_load_without_error_one_row_each():
     # The warm-up (loading these while the parse child reads the file) swallows its errors, so
     # a sample the loader refuses would silently warm nothing: the first sheet would pay again.
-    from finaudit.intake.ledger import _load_sheet, sample_sheets
+    from finaudit.intake.ledger import _load_sheet, _sample_sheets
 
-    loaded = [_load_sheet(raw)[0] for raw in sample_sheets()]
-    assert loaded and all(sheet.rows_read == 1 for sheet in loaded)
+    loaded = [_load_sheet(raw) for raw in _sample_sheets()]
+    assert loaded and all(sheet.rows_read == 1 and sheet.rows_rejected == 0 for sheet, _ in loaded)
+    assert [finding for _, findings in loaded for finding in findings] == []

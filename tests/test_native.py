@@ -129,14 +129,14 @@ def test_parquet_ledgers_take_the_native_way_and_workbooks_never_do(tmp_path, sa
 def test_a_ledger_too_large_for_the_memory_says_so_and_does_not_blame_a_rule(monkeypatch):
     import duckdb
 
-    from finaudit.audit import queries
+    from finaudit.audit import session
     from finaudit.errors import UsageError
 
     def small(*args):
         return duckdb.connect(config={"memory_limit": "8MB", "autoinstall_known_extensions": False,
                                       "autoload_known_extensions": False})
 
-    monkeypatch.setattr(queries, "connect", small)
+    monkeypatch.setattr(session, "connect", small)
     with pytest.raises(UsageError) as caught:
         check(gen.parquet_ledger_path(20_000))
     assert "内存不足" in caught.value.zh and "Not enough memory" in caught.value.en

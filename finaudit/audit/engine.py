@@ -11,26 +11,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from finaudit.audit import profiles as profiles_mod
 from finaudit.audit.catalogue import Rule, check_draft_severity, load_rules
 from finaudit.audit.evaluations import (concat_evaluations, evaluated_subjects, rejected_subjects,
                                          withhold_on_rejected_rows)
 from finaudit.audit.outcomes import missing_sheets_finding, profile_of, reported, to_finding
-from finaudit.audit.queries import AuditConnection, run_rule
-from finaudit.audit.session import Cursors, create_views, out_of_memory
+from finaudit.audit.queries import prepare_rules, run_rule
+from finaudit.audit.session import (AuditConnection, Cursors, create_views, insert_frame, insert_sheets,
+                                    out_of_memory)
 from finaudit.audit.targets import plan_targets
 from finaudit.errors import LedgerError, UsageError
 from finaudit.findings import Finding, sort_key
 from finaudit.intake import native as native_mod
 from finaudit.intake import native_book
-from finaudit.intake.isolation import warm_up
+from finaudit.intake.isolation import stop_server, warm_up
 from finaudit.intake.ledger import load
 from finaudit.intake.model import Ledger
 from finaudit.intake.sheets import EXCEL_SUFFIXES, OTHER_WORKBOOK_SUFFIXES
 from finaudit.intake.schema import load_schemas
-from finaudit.intake.validate import exact_money_sql
 
 
 ENGINES = ("duckdb", "spark")
@@ -148,25 +147,33 @@ def check(path, profile: str | None = None, year: int | None = None, rules: dict
     the parse server is stopped once the file is read (the last file of a command)."""
     started_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
     if Path(path).suffix.lower() in WORKBOOK_OR_TEXT_SUFFIXES:
-        warm_up()                   # the parse server starts while the rules load and prepare
+        warm_up()                   # the parse server starts while the rules load
     rules = rules if rules is not None else load_rules()
     if profile is not None:
         profiles_mod.get(profile)
     check_draft_severity(draft_severity)
     spark = spark_session(engine, spark, spark_master)
     # DuckDB releases the GIL while a query runs: the rules are prepared (on a connection of
-    # their own) while the ledger loads, and the findings of one rule are built while the
-    # next rule's query runs. The audit's connection stays in this thread.
+    # their own) while the sheets load (a Parquet ledger: while it is read), and the findings
+    # of one rule are built while the next rule's query runs. The audit's connection stays in
+    # this thread.
     with ThreadPoolExecutor(max_workers=1) as pool, \
             (tempfile.TemporaryDirectory(prefix="finaudit-") if memory_limit else contextlib.nullcontext()) as spill:
         # A workbook is parsed first (in a child process), DuckDB set up after: see AuditConnection.
-        audit_con = AuditConnection(pool, rules, memory_limit, spill, release_parser)
-        if Path(path).suffix.lower() not in WORKBOOK_OR_TEXT_SUFFIXES or memory_limit or native is not None:
+        audit_con = AuditConnection(pool, partial(prepare_rules, rules), memory_limit, spill)
+
+        def after_read() -> None:
+            if release_parser:      # its 115 MB of readers would count beside the audit's peak
+                stop_server()
             audit_con()
+
         try:
+            if not _parsed_first(Path(path), memory_limit, native):
+                audit_con()
             if stage:
                 stage("read")
-            ledger = _load(audit_con, Path(path), native)
+            ledger = _load(audit_con, Path(path), native, after_read)
+            after_read()
             con = audit_con()
             audit_con.prepared.result()
             if stage:
@@ -182,6 +189,8 @@ def check(path, profile: str | None = None, year: int | None = None, rules: dict
                 backend.close()
         finally:
             audit_con.close()       # before its spill folder goes
+            if release_parser:
+                stop_server()       # a ledger refused, or not parsed in a child
 
 
 def _audit_years(con, ledger: Ledger, year: int | None) -> list[int]:
@@ -253,18 +262,24 @@ def _audit(con, ledger: Ledger, rules: dict[str, Rule], profile: str | None, yea
                        region_profiles=region_profiles, years=years, started_at=started_at)
 
 
-def _load(audit_con, path: Path, native: bool | None) -> Ledger:
+def _parsed_first(path: Path, memory_limit: str | None, native: bool | None) -> bool:
+    """Whether the ledger is parsed (in a child process) before DuckDB is set up: a workbook
+    or text file read the general way; --memory-limit is tried on DuckDB at once."""
+    return native is None and memory_limit is None and path.suffix.lower() in WORKBOOK_OR_TEXT_SUFFIXES
+
+
+def _load(audit_con, path: Path, native: bool | None, after_read=None) -> Ledger:
     """The ledger, its valid rows in the tables of `audit_con`'s connection. `native` None: a Parquet ledger by
     SQL in DuckDB (native.py), anything else through pandas (ledger.py); True: a workbook's
     plain sheets by SQL too (native_book.py: no faster on a 1M-row workbook, and about 25% more
     CPU for the load, so not the default; tests/bench/RESULTS.md); False: pandas always."""
     if native is None and path.suffix.lower() in WORKBOOK_OR_TEXT_SUFFIXES:
-        ledger = load(path, after_read=audit_con)       # DuckDB set up once the file is parsed
-        return _inserted(audit_con(), ledger)
+        ledger = load(path, after_read=after_read or audit_con)
+        return insert_sheets(audit_con(), ledger)
     con = audit_con()
     if native is True and path.suffix.lower() in EXCEL_SUFFIXES and path.is_file():
         try:
-            return native_book.load_into(con, path, _insert_frame)
+            return native_book.load_into(con, path, insert_frame)
         except duckdb.OutOfMemoryException as exc:
             raise out_of_memory(path.name, exc) from None
     try:
@@ -280,34 +295,7 @@ def _load(audit_con, path: Path, native: bool | None) -> Ledger:
         raise LedgerError(f"无法读取 Parquet 台账“{path.name}”：文件已损坏或不完整（{first}）。",
                           f"Cannot read the Parquet ledger '{path.name}': the file is damaged or incomplete "
                           f"({first}).") from None
-    return _inserted(con, load(path))
-
-
-def _inserted(con, ledger: Ledger) -> Ledger:
-    for sheet in ledger.sheets.values():
-        _insert_frame(con, sheet)
-    return ledger
-
-
-def _insert_frame(con, sheet) -> None:
-    """Inserts the valid rows of a sheet loaded as a frame; money as exact DECIMAL."""
-    name = sheet.name
-    money = [c for c in sheet.schema.columns if c.type == "money" and c.name in sheet.frame.columns]
-    exact = (f" REPLACE ({', '.join(f'{exact_money_sql(_quoted(c.name), c.limit_yuan)} AS {_quoted(c.name)}' for c in money)})"
-             if money else "")
-    # As Arrow: DuckDB scans a pandas frame's Arrow-backed text column by column slower than
-    # the same columns as an Arrow table (1M rows: 0.45 s against 0.23 s, conversion included).
-    try:
-        rows = pa.Table.from_pandas(sheet.frame, preserve_index=False)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):       # a column of mixed objects: scanned as it is
-        rows = sheet.frame
-    con.register(f"{name}_in", rows)
-    con.execute(f'INSERT INTO "{name}" BY NAME SELECT *{exact} FROM "{name}_in"')
-    con.unregister(f"{name}_in")
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+    return insert_sheets(con, load(path))
 
 
 def _require_audit_sheets(ledger: Ledger) -> None:

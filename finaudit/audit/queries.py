@@ -124,31 +124,3 @@ def _check_result_columns(rule: Rule) -> None:
         raise RuleError(f"规则 rules/{name} 的结果列不符合约定：{'、'.join(what)}（见 rules/README.md）。",
                         f"The query of rules/{name} returns the wrong columns: {', '.join(what)} (see rules/README.md).")
 
-
-class AuditConnection:
-    """The audit's DuckDB connection, with its tables, and the rules prepared beside it (on
-    `pool`), made on the first call. A workbook's audit calls it once the parse child is
-    done: DuckDB keeps the memory it takes (the connection and the rules prepared, about
-    70 MB), which beside the child's peak would raise the run's. `release_parser`: the parse
-    server is stopped then too (the last file a command reads: its 115 MB would count beside
-    the audit's own peak)."""
-
-    def __init__(self, pool, rules: dict[str, Rule], memory_limit: str | None, folder: str | None,
-                 release_parser: bool = False):
-        self._pool, self._rules, self._release = pool, rules, release_parser
-        self._memory_limit, self._folder = memory_limit, folder
-        self.con, self.prepared = None, None
-
-    def __call__(self):
-        if self.con is None:
-            if self._release:
-                from finaudit.intake.isolation import stop_server   # no reader is imported here
-                stop_server()
-            self.prepared = self._pool.submit(prepare_rules, self._rules)
-            self.con = connect(self._memory_limit, self._folder)
-            create_tables(self.con)
-        return self.con
-
-    def close(self) -> None:
-        if self.con is not None:
-            self.con.close()

@@ -14,6 +14,7 @@ from finaudit.audit.catalogue import views_sql
 from finaudit.audit.targets import SCHEMA as TARGETS_SCHEMA
 from finaudit.errors import RuleError, UsageError
 from finaudit.intake.schema import load_schemas
+from finaudit.intake.validate import exact_money_sql
 
 # Money is exact decimal: sums of amounts like 100.10 + 200.20 must equal 300.30, or a
 # year spending the same as the last would be reported as a fall of 0.00 yuan.
@@ -139,3 +140,53 @@ def create_views(con, general_budget_sources: dict | None = None, plan_targets: 
     except Exception as exc:
         raise RuleError(f"rules/views.sql 无法执行：{str(exc).splitlines()[0]}",
                         f"rules/views.sql does not run: {str(exc).splitlines()[0]}") from None
+
+
+def insert_sheets(con, ledger):
+    """Inserts the valid rows of every sheet of a ledger loaded as frames; the ledger."""
+    for sheet in ledger.sheets.values():
+        insert_frame(con, sheet)
+    return ledger
+
+
+def insert_frame(con, sheet) -> None:
+    """Inserts the valid rows of a sheet loaded as a frame; money as exact DECIMAL."""
+    name = sheet.name
+    money = [c for c in sheet.schema.columns if c.type == "money" and c.name in sheet.frame.columns]
+    exact = (f" REPLACE ({', '.join(f'{exact_money_sql(_quoted(c.name), c.limit_yuan)} AS {_quoted(c.name)}' for c in money)})"
+             if money else "")
+    # As Arrow: DuckDB scans a pandas frame's Arrow-backed text column by column slower than
+    # the same columns as an Arrow table (1M rows: 0.45 s against 0.23 s, conversion included).
+    try:
+        rows = pa.Table.from_pandas(sheet.frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):       # a column of mixed objects: scanned as it is
+        rows = sheet.frame
+    con.register(f"{name}_in", rows)
+    con.execute(f'INSERT INTO "{name}" BY NAME SELECT *{exact} FROM "{name}_in"')
+    con.unregister(f"{name}_in")
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+class AuditConnection:
+    """The audit's DuckDB connection, with its tables, and `prepare(rules)` run beside on
+    `pool`, made on the first call. A workbook's audit calls it once the parse child is
+    done: DuckDB keeps the memory it takes (the connection and the rules prepared, about
+    70 MB), which beside the child's peak would raise the run's."""
+
+    def __init__(self, pool, prepare, memory_limit: str | None, folder: str | None):
+        self._pool, self._prepare = pool, prepare
+        self._memory_limit, self._folder = memory_limit, folder
+        self.con, self.prepared = None, None
+
+    def __call__(self):
+        if self.con is None:
+            self.prepared = self._pool.submit(self._prepare)
+            self.con = connect(self._memory_limit, self._folder)
+            create_tables(self.con)
+        return self.con
+
+    def close(self) -> None:
+        if self.con is not None:
+            self.con.close()

@@ -2,8 +2,9 @@
 
 The fast spreadsheet readers are Rust: on a hostile file they abort the whole process
 (an allocation failure), or raise a PanicException that derives from BaseException and
-passes every `except Exception`. The pre-parse guard (guard.py) refuses what it can
-recognise; whatever it misses must still cost only that file. read_isolated runs
+passes every `except Exception`. The guard (guard/) refuses what it can recognise (in the
+child, an xlsx's worksheet scan runs beside the readers and its refusal wins: see
+read_isolated); whatever it misses must still cost only that file. read_isolated runs
 readers.read_ledger in a child process under an address-space and a CPU-time limit,
 with a wall-clock deadline: an abort, a panic, a limit or a timeout becomes a
 LedgerError naming the file and what happened, and the run goes on.
@@ -47,7 +48,7 @@ def read_isolated(path, limits: ParseLimits | None = None, arrow: bool = False) 
     cells stay the memory-mapped Arrow table the child wrote (RawSheet.table, frame None),
     for a caller that hands them to DuckDB without a pandas copy."""
     path = Path(path)
-    if os.environ.get(ENV_IN_PROCESS) == "1":
+    if not in_child():      # read here, the guard's scan before any reader (no fallback below)
         from finaudit.intake.readers import read_ledger   # for start-up: see the imports above
         return read_ledger(path)
     with tempfile.TemporaryDirectory(prefix="finaudit-parse-", ignore_cleanup_errors=True) as folder:
@@ -55,10 +56,10 @@ def read_isolated(path, limits: ParseLimits | None = None, arrow: bool = False) 
         try:
             saved = run_isolated(_read_saved, (str(path), folder), path.name, limits)
         except _Stopped as stopped:
-            # The guard's scan ran beside the readers there: a reader may have crashed, or run
-            # out of memory or time, on a file the scan would have refused, before it did. The
-            # guard alone says whether it does, and why; else the reader's end is the reason.
-            with contextlib.suppress(_Stopped):
+            # An xlsx's worksheet scan ran beside the readers there: a reader may have ended so on
+            # a file the scan would have refused, before it did. The guard alone says whether it
+            # does, and why; else (or if it fails too) the reader's end is the reason.
+            with contextlib.suppress(_Stopped, _Failed):
                 run_isolated(_guard_alone, (str(path),), path.name, limits)
             raise stopped from None
         # A mapped file stays readable once its folder is removed (Linux keeps an unlinked
@@ -78,7 +79,7 @@ def run_isolated(work, args: tuple, name: str, limits: ParseLimits):
         try:
             status, timed_out = _server().run(work, args, limits, folder)
         except _ServerFailed:
-            raise LedgerError(
+            raise _Failed(
                 f"读取“{name}”的解析进程未能启动或意外结束，未能审计（可设置环境变量 {ENV_IN_PROCESS}=1 在本进程内读取）。",
                 f"The parse process for '{name}' did not start or ended unexpectedly; not audited (set "
                 f"{ENV_IN_PROCESS}=1 to read in this process).") from None
@@ -94,6 +95,10 @@ def run_isolated(work, args: tuple, name: str, limits: ParseLimits):
 
 class _Stopped(LedgerError):
     """The parse child died, or was stopped at a limit, before it gave its result."""
+
+
+class _Failed(LedgerError):
+    """The parse child failed otherwise than by a refusal, or could not be started."""
 
 
 class _ServerFailed(Exception):
@@ -114,8 +119,9 @@ class _Server:
     a half-finished exchange would pair the next request with this one's answers."""
 
     def __init__(self):
-        self.process = subprocess.Popen([sys.executable, "-c", _START], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, bufsize=0, close_fds=True)
+        # Two malloc arenas: each thread's own arena reserves 64 MiB of the child's address space.
+        self.process = subprocess.Popen([sys.executable, "-c", _START], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        bufsize=0, close_fds=True, env={"MALLOC_ARENA_MAX": "2", **os.environ})
         try:
             parse_server.send(self.process.stdin, list(sys.path))
             if self._expect("ready", _START_SECONDS) is None:
@@ -237,7 +243,7 @@ def _received(name: str, message):
     _, exc_name, text, trace = message
     if os.environ.get("FINAUDIT_DEBUG"):
         raise RuntimeError(f"{exc_name}: {text}\n--- in the parse child process ---\n{trace}")
-    raise LedgerError(
+    raise _Failed(
         f"解析“{name}”时读取程序出错（{exc_name}：{text}），文件可能已损坏或被篡改，未能审计。",
         f"The reader failed on '{name}' ({exc_name}: {text}); the file may be damaged or crafted; not audited.")
 
@@ -324,8 +330,8 @@ def _read_saved(path: str, folder: str) -> list[tuple[dict, str]]:
 
 def _guard_alone(path: str) -> None:
     """The guard's checks of an xlsx workbook, without a reader: its LedgerError, if any."""
-    from finaudit.intake.guard import check_workbook
-    from finaudit.intake.sheets import EXCEL_SUFFIXES
+    from finaudit.intake.guard import check_workbook   # for start-up: see the imports above
+    from finaudit.intake.sheets import EXCEL_SUFFIXES  # for start-up: see the imports above
 
     if Path(path).suffix.lower() in EXCEL_SUFFIXES:
         check_workbook(path)

@@ -21,7 +21,7 @@ from finaudit.intake.load_findings import (defaulted_findings, layout_findings, 
 from finaudit.intake.model import Ledger, Sheet, changed_while_read, file_digest, file_state
 from finaudit.intake.normalize import RawColumn, TypeFailure, normalize_column
 from finaudit.intake.sheets import RawSheet
-from finaudit.intake.schema import SheetSchema, load_schemas
+from finaudit.intake.schema import SheetSchema, enums, load_schemas
 from finaudit.intake.validate import failure_cases, schema_finding
 
 __all__ = ["Ledger", "Sheet", "file_digest", "load"]   # the loaded ledger, from model.py, with its loader
@@ -141,6 +141,7 @@ def _load_sheet(raw: RawSheet) -> tuple[Sheet, list[Finding]]:
 
 
 _WARMED = False
+_WARM_LOCK = threading.Lock()
 _SAMPLE = {"year": 2023.0, "count": 1.0, "money": 1.0, "number": 1.0, "region_code": "110000"}
 
 
@@ -151,9 +152,10 @@ def _warm_up() -> threading.Thread | None:
     otherwise come after the parse, on the run's path. In process, the parse holds the
     interpreter: nothing is gained there."""
     global _WARMED
-    if _WARMED or not in_child():
-        return None
-    _WARMED = True
+    with _WARM_LOCK:
+        if _WARMED or not in_child():
+            return None
+        _WARMED = True
     thread = threading.Thread(target=_load_samples, name="finaudit-warm-up", daemon=True)
     thread.start()
     return thread
@@ -161,22 +163,28 @@ def _warm_up() -> threading.Thread | None:
 
 def _load_samples() -> None:
     try:
-        for raw in sample_sheets():
+        for raw in _sample_sheets():
             _load_sheet(raw)
     except Exception:  # noqa: BLE001  a warm-up only: the ledger's own load says what is wrong
         pass
 
 
-def sample_sheets() -> list[RawSheet]:
+def _sample_sheets() -> list[RawSheet]:
     """A one-row sheet of each schema, cells as a workbook's reader gives them."""
     sheets = []
     for schema in load_schemas().values():
-        frame = pd.DataFrame({c.name: pd.array([_SAMPLE.get(c.type, "x")], dtype="float64" if c.numeric else "str")
+        frame = pd.DataFrame({c.name: pd.array([_sample_value(c)], dtype="float64" if c.numeric else "str")
                               for c in schema.columns})
         frame["_row"] = np.array([2], dtype=np.int64)
         sheets.append(RawSheet(schema=schema, file="", sheet=schema.name, frame=frame,
                                letters={c.name: "A" for c in schema.columns}, units={}))
     return sheets
+
+
+def _sample_value(column):
+    if column.type == "enum":
+        return next(iter(enums()[column.enum]))
+    return _SAMPLE.get(column.type, "x")
 
 
 def _first(told: set, key: tuple) -> bool:

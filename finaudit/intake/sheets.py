@@ -28,7 +28,7 @@ class RawSheet:
     schema: SheetSchema
     file: str
     sheet: str                       # the sheet (or file) name as the ledger spells it
-    frame: pd.DataFrame              # canonical columns + `_row`
+    frame: pd.DataFrame | None       # canonical columns + `_row` (None: in `table`)
     letters: dict[str, str]          # canonical column -> column letter
     units: dict[str, str | None]     # canonical column -> unit declared for it
     hidden: bool = False
@@ -43,7 +43,7 @@ class RawSheet:
     # Years across the columns read as rows (wide.py): `_row` is then row x stride + column.
     stride: int = 0
     wide: dict | None = None         # how it was read: {headers, rows, blank_cells} (load_findings.wide_findings)
-    table: object = None             # the frame as a pyarrow Table, frame None (isolation.read_isolated(arrow=True))
+    table: object = None             # the cells as a pyarrow Table, frame None (read_isolated(arrow=True), read_workbook(arrow=True))
 
 
 def schema_for_name(name: str) -> SheetSchema | None:

@@ -34,7 +34,11 @@ def read_workbook(path: Path, scan_beside: bool = False, arrow: bool = False) ->
         checked = opened.scan()                 # huge ranges too, before any parser
         return _read_workbook(path, opened, lambda: checked, arrow)
     with ThreadPoolExecutor(1, thread_name_prefix="finaudit-guard") as pool:
-        scanning = pool.submit(opened.scan)
+        try:
+            scanning = _start(pool, opened.scan)
+        except RuntimeError:                    # no thread under the memory limit: scan first
+            checked = opened.scan()
+            return _read_workbook(path, opened, lambda: checked, arrow)
         try:
             return _read_workbook(path, opened, scanning.result, arrow)
         except BaseException as exc:
@@ -44,6 +48,21 @@ def read_workbook(path: Path, scan_beside: bool = False, arrow: bool = False) ->
             if not isinstance(exc, (KeyboardInterrupt, SystemExit)):
                 scanning.result()
             raise
+
+
+def _start(pool, work):
+    """work() submitted to a thread with a small stack: under the child's address-space limit
+    the default 8 MiB is taken from the parse (the scan streams in bounded chunks)."""
+    import threading
+
+    before = threading.stack_size(_SCAN_STACK)
+    try:
+        return pool.submit(work)
+    finally:
+        threading.stack_size(before)
+
+
+_SCAN_STACK = 1024 * 1024
 
 
 def _read_workbook(path: Path, opened, scanned, arrow: bool) -> list[RawSheet]:

@@ -90,9 +90,7 @@ def run_measured(cmd: list[str], env: dict | None = None) -> dict:
     proc.returncode = os.waitstatus_to_exitcode(status)
     # wait4 counts the command and the children it reaped; a parse server it leaves running
     # is not among them, so the CPU of every process of the tree is also summed from the
-    # samples (each to within 50 ms), and the larger of the two kept. (Until 2026-12-07 the
-    # samples' sum left the command's own process out: a parse server never reaped made the
-    # figure the larger of the command alone and its parse processes alone, not their sum.)
+    # samples (each to within 50 ms), and the larger of the two kept.
     sampled = sum(cpu.values())
     return {"wall": wall, "cpu": max(usage.ru_utime + usage.ru_stime, sampled), "tree_mib": peak[0] / 1024,
             "max_mib": max(usage.ru_maxrss, largest[0]) / 1024, "own_mib": own[0] / 1024,
@@ -231,7 +229,7 @@ _STAGES = [  # (module, function, label): wall time spent inside each, in one co
     ("finaudit.intake.ledger", "read_isolated", "parse in the child (guard, fastexcel, Arrow file)"),
     ("finaudit.intake.ledger", "_load_sheet", "pandas load of a sheet (normalise, pandera)"),
     ("finaudit.intake.native_book", "load_table", "SQL load of a sheet (DuckDB)"),
-    ("finaudit.audit.engine", "_insert_frame", "frame inserted into DuckDB"),
+    ("finaudit.audit.session", "insert_frame", "frame inserted into DuckDB"),
     ("finaudit.audit.engine", "_load", "load in all"),
     ("finaudit.audit.engine", "_audit", "rules"),
     ("finaudit.runs.result", "Result.to_json", "JSON text"),

@@ -1,4 +1,4 @@
-"""Refusing hostile or unreadable workbooks before any spreadsheet parser opens them.
+"""Refusing hostile or unreadable workbooks before any spreadsheet parser reads them.
 
 fastexcel and python-calamine abort the whole process, uncatchably, when an allocation fails:
 a zip that inflates to gigabytes, a tiny sheet whose cells reach from A1 to XFD1048576
@@ -114,6 +114,8 @@ class OpenedWorkbook:
                 reports = {by_member[info.filename]: scan_sheet(fp, info, name, by_member[info.filename], self.limits,
                                                                 self.recalc, self.strings)
                            for info in self.sheets}
+        except MemoryError:
+            raise                           # the parse's memory limit (beside the readers), not damage
         except ZIP_ERRORS:
             raise damaged(name) from None
         return CheckedWorkbook(self.path, reports, self.recalc, self.view, self.strings)
