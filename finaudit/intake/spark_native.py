@@ -180,9 +180,9 @@ def _load_sheet(spark, schema: SheetSchema, path: str, name: str, types: list[tu
                                          [type(f.dataType).__name__ in _SPARK_NUMBERS for f in fields], name)
     src, typed = f"src_{schema.name}", f"typed_{schema.name}"
     _source(spark, raw).createOrReplaceTempView(src)
-    for col in cols:
-        if not col.numeric:
-            _map_distinct(spark, schema, src, col)
+    texts = [c for c in cols if not c.numeric]
+    for col, distinct in zip(texts, _distinct(spark, src, texts)):
+        _map_distinct(spark, schema, col, distinct)
     # Computed once and kept on the executors, its plan cut there: each rule's query then plans
     # over a stored table, not over the file scan, the joins and the checks again (twice as slow)
     frame = spark.sql(_spark(typed_sql(schema, src, cols, units))).localCheckpoint(eager=True)
@@ -240,11 +240,28 @@ def _source(spark, raw):
             .drop("_file", "_index", "_offset"))
 
 
-def _map_distinct(spark, schema: SheetSchema, src: str, col: Col) -> None:
-    """native_sql.map_distinct on Spark: the distinct values to the driver, their map back."""
+def _distinct(spark, src: str, cols: list[Col]) -> list:
+    """Each column's distinct values (NULL among them when a cell is empty) as an Arrow array of
+    the file's type: one job for the sheet, not one a column."""
     import pyarrow as pa
 
-    distinct = spark.sql(f"SELECT DISTINCT {_spark(quote(col.source))} AS raw FROM {src}").toArrow()
+    if not cols:
+        return []
+    parts = [f"collect_set({quote(c.source)}) AS d{i}, max(CASE WHEN {quote(c.source)} IS NULL THEN 1 ELSE 0 END) AS n{i}"
+             for i, c in enumerate(cols)]
+    row = spark.sql(_spark(f"SELECT {', '.join(parts)} FROM {src}")).toArrow()
+    out = []
+    for i in range(len(cols)):
+        values = row.column(f"d{i}")[0].values
+        out.append(pa.concat_arrays([values, pa.nulls(1, values.type)]) if row.column(f"n{i}")[0].as_py() else values)
+    return out
+
+
+def _map_distinct(spark, schema: SheetSchema, col: Col, values) -> None:
+    """native_sql.map_distinct on Spark: the distinct `values` mapped here, their map sent back."""
+    import pyarrow as pa
+
+    distinct = pa.table({"raw": values})
     frame = distinct_map(schema, col, _arrow_df(distinct)["raw"])
     if frame is None:
         return
