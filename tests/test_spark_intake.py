@@ -155,3 +155,17 @@ def test_a_url_spark_cannot_read_is_one_ledger_error(spark, tmp_path):
         finaudit.check(f"file://{tmp_path}/nowhere", engine="spark", spark=spark)
     assert failed.value.message("zh").startswith(f"Spark 无法读取 Parquet 台账“file://{tmp_path}/nowhere”")
     assert "\n" not in failed.value.message("zh")
+
+
+@pytest.mark.spark
+@pytest.mark.skipif(not EVERYTHING, reason="a JVM started per run (some 45 s): with FINAUDIT_SPARK_ALL=1")
+def test_the_cli_audits_part_files_at_a_file_url_on_spark_as_duckdb_audits_the_one_file(spark_installed, tmp_path):
+    single = messy_ledger(tmp_path / "single")
+    url = "file://" + str(part_files(single, tmp_path / "parts"))
+    runs = [subprocess.run([sys.executable, "-m", "finaudit", "check", "--no-config", *args],
+                           capture_output=True, text=True, encoding="utf-8", timeout=600)
+            for args in (["--engine", "spark", "--spark-master", "local[2]", url], [str(single)])]
+    assert [r.returncode for r in runs] == [1, 1], runs[0].stderr[-2000:]
+    assert "Traceback" not in runs[0].stderr
+    assert runs[0].stdout.replace(url, "LEDGER") == runs[1].stdout.replace(str(single), "LEDGER")
+    assert "拒绝行" in runs[0].stdout and runs[0].stdout.startswith(f"台账：{url}")
