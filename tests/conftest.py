@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -122,3 +124,34 @@ def kindergartens(folder: Path, n: int, name=lambda i: f"第{i}幼儿园") -> Pa
                  ).to_parquet(folder / "budget.parquet")
     pd.DataFrame([{**base, "students": 100, "school_id": s} for s in schools]).to_parquet(folder / "enrollment.parquet")
     return folder
+
+
+def _why_no_spark() -> str | None:
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return "pyspark is not installed (.ci/run installs requirements-spark.txt)"
+    if not os.environ.get("JAVA_HOME") and shutil.which("java") is None:
+        return "no Java runtime (.ci/run installs openjdk-17-jre-headless with apt where it can)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def spark_installed():
+    """Skips, saying why, where pyspark or Java is missing; starts nothing."""
+    reason = _why_no_spark()
+    if reason:
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local SparkSession for every Spark test of the session (a JVM start costs seconds;
+    test_spark.py and test_spark_intake.py share it)."""
+    reason = _why_no_spark()
+    if reason:
+        pytest.skip(reason)
+    from finaudit.audit.spark import session
+    spark = session("local[2]")
+    yield spark
+    spark.stop()

@@ -12,7 +12,6 @@ FINAUDIT_SPARK_ALL=1 runs every case and every sample (about 9 and 6 minutes mor
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -42,36 +41,6 @@ def _chosen_cases() -> list:
         if case.get("expected") and "layout" not in case:
             first.setdefault(rule_id, param)
     return list(first.values())
-
-
-def _why_no_spark() -> str | None:
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        return "pyspark is not installed (.ci/run installs requirements-spark.txt)"
-    if not os.environ.get("JAVA_HOME") and shutil.which("java") is None:
-        return "no Java runtime (.ci/run installs openjdk-17-jre-headless with apt where it can)"
-    return None
-
-
-@pytest.fixture(scope="module")
-def spark_installed():
-    """Skips, saying why, where pyspark or Java is missing; starts nothing."""
-    reason = _why_no_spark()
-    if reason:
-        pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def spark():
-    """One local SparkSession for the module's Spark tests (a JVM start costs seconds)."""
-    reason = _why_no_spark()
-    if reason:
-        pytest.skip(reason)
-    from finaudit.audit.spark import session
-    spark = session("local[2]")
-    yield spark
-    spark.stop()
 
 
 def _differences(duck, sparked) -> list[str]:

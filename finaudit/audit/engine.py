@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 
 from finaudit.audit import profiles as profiles_mod
+from finaudit.audit.bound import general_budget_sources, parameter_maps
 from finaudit.audit.catalogue import Rule, check_draft_severity, load_rules
 from finaudit.audit.evaluations import (concat_evaluations, evaluated_subjects, rejected_subjects,
                                          withhold_on_rejected_rows)
@@ -25,6 +26,7 @@ from finaudit.errors import LedgerError, UsageError
 from finaudit.findings import Finding, sort_key
 from finaudit.intake import native as native_mod
 from finaudit.intake import native_book
+from finaudit.intake import spark_native      # pyspark itself is imported when Spark runs
 from finaudit.intake.isolation import stop_server, warm_up
 from finaudit.intake.ledger import load
 from finaudit.intake.model import Ledger
@@ -56,61 +58,26 @@ class LedgerAudit:
 _SUBJECT_SHEETS = ("budget", "enrollment", "surcharge", "salaries", "fiscal", "indicators")
 
 
-def _distinct(con, column: str) -> list:
+def _distinct(ask, column: str) -> list:
     union = " UNION ALL ".join(f"SELECT {column} FROM {sheet}" for sheet in _SUBJECT_SHEETS)
-    rows = con.execute(f"SELECT DISTINCT {column} FROM ({union}) ORDER BY 1").fetchall()
+    rows = ask(f"SELECT DISTINCT {column} FROM ({union}) AS subjects ORDER BY 1")
     return [r[0] for r in rows if r[0] is not None]
 
 
-def _ledger_years(con) -> list[int]:
-    return _distinct(con, "year")
+def _ledger_years(ask) -> list[int]:
+    return _distinct(ask, "year")
 
 
-def _ledger_regions(con) -> list[str]:
-    return _distinct(con, "region_code")
+def _ledger_regions(ask) -> list[str]:
+    return _distinct(ask, "region_code")
 
 
-def _parameter_maps(region_profiles: dict[str, str], years: list[int]) -> dict[str, dict]:
-    """Each parameter as MAP(region -> MAP(year -> value in force under the region's profile)),
-    over the ledger's years and the one before; a year with nothing in force has no key."""
-    span = sorted(set(years) | {y - 1 for y in years})
-    registry = profiles_mod.parameter_registry()
-    maps = {}
-    for name, spec in registry.items():
-        per_profile = {}
-        for pid in set(region_profiles.values()):
-            keys, values = [], []
-            for year in span:
-                entry = profiles_mod.parameter(pid, name, year)
-                if entry is not None:
-                    keys.append(year)
-                    values.append(float(entry["value"]) if spec["type"] == "number"
-                                  else [float(v) for v in entry["value"]] if spec["type"] == "range"
-                                  else entry["value"])
-            per_profile[pid] = {"key": keys, "value": values}
-        regions = sorted(region_profiles)
-        maps[name] = {"key": regions, "value": [per_profile[region_profiles[r]] for r in regions]}
-    return maps
-
-
-# What 一般公共预算教育支出 is made of where no profile says: the general budget's own rows.
-GENERAL_BUDGET_DEFAULT = ["general_budget"]
-
-
-def general_budget_sources(region_profiles: dict[str, str], years: list[int]) -> dict[str, list]:
-    """The fund sources counted as general-budget education spending, per region and year
-    (the ledger's years and the ones before): the profile's dated `general_budget_fund_sources`,
-    as columns of the table views.sql reads (general_budget_sources)."""
-    span = sorted(set(years) | {y - 1 for y in years})
-    out = {"region_code": [], "year": [], "fund_source": []}
-    for region, pid in sorted(region_profiles.items()):
-        for year in span:
-            entry = profiles_mod.parameter(pid, "general_budget_fund_sources", year)
-            for source in (entry["value"] if entry else GENERAL_BUDGET_DEFAULT):
-                out["region_code"].append(region)
-                out["year"].append(year)
-                out["fund_source"].append(source)
-    return out
+def _asker(con, backend=None):
+    """Where the audit's small questions of the ledger (its years, regions, whether it has a
+    draft) are asked: Spark when the ledger was read there, else the DuckDB tables."""
+    if backend is not None and backend.ledger_on_spark:
+        return backend.ask
+    return lambda sql: con.execute(sql).fetchall()
 
 
 def spark_session(engine: str, spark=None, spark_master: str | None = None):
@@ -153,6 +120,7 @@ def check(path, profile: str | None = None, year: int | None = None, rules: dict
         profiles_mod.get(profile)
     check_draft_severity(draft_severity)
     spark = spark_session(engine, spark, spark_master)
+    where = _where(path, engine)
     # DuckDB releases the GIL while a query runs: the rules are prepared (on a connection of
     # their own) while the sheets load (a Parquet ledger: while it is read), and the findings
     # of one rule are built while the next rule's query runs. The audit's connection stays in
@@ -172,18 +140,27 @@ def check(path, profile: str | None = None, year: int | None = None, rules: dict
                 audit_con()
             if stage:
                 stage("read")
-            ledger = _load(audit_con, Path(path), native, after_read)
+            sheets = None
+            if engine == "spark" and native is not False:     # Spark reads a Parquet ledger itself
+                sheets = spark_native.parquet_sheets(spark, where)
+            ledger = _load(audit_con, Path(path), native, after_read) if sheets is None else None
             after_read()
             con = audit_con()
             audit_con.prepared.result()
-            if stage:
-                stage("rules")
             if engine == "duckdb":
+                if stage:
+                    stage("rules")
                 return _audit(con, ledger, rules, profile, year, started_at, pool, draft_severity)
             from finaudit.audit.spark import SparkRules   # here: start-up without pyspark (see above)
-            _audit_years(con, ledger, year)     # refused before the ledger is copied to Spark
-            backend = SparkRules(spark, con, rules)
+            if sheets is None:
+                _audit_years(_asker(con), ledger, year)     # refused before the ledger is copied to Spark
+                backend = SparkRules(spark, con, rules)
+            else:
+                backend = _read_on_spark(spark, con, rules, where, sheets)
+                ledger = backend.ledger
             try:
+                if stage:
+                    stage("rules")
                 return _audit(con, ledger, rules, profile, year, started_at, pool, draft_severity, backend)
             finally:
                 backend.close()
@@ -193,10 +170,35 @@ def check(path, profile: str | None = None, year: int | None = None, rules: dict
                 stop_server()       # a ledger refused, or not parsed in a child
 
 
-def _audit_years(con, ledger: Ledger, year: int | None) -> list[int]:
+def _where(path, engine: str):
+    """The ledger's location: a Path, or for the Spark engine a URL Spark reads (hdfs://, s3a://,
+    file://); DuckDB reads files of this machine only, and says so."""
+    if not spark_native.is_url(str(path)):
+        return Path(path)
+    if engine != "spark":
+        raise UsageError(f"“{path}”是一个 URL 地址：只有 Spark 引擎（--engine spark）能读取，DuckDB 引擎只读取本机的文件或文件夹。",
+                         f"'{path}' is a URL, which only the Spark engine (--engine spark) reads; the DuckDB "
+                         "engine reads files and folders of this machine.")
+    return spark_native.location(str(path))
+
+
+def _read_on_spark(spark, con, rules, where, sheets):
+    """SparkRules over a ledger read and validated on Spark (intake/spark_native.py), in the
+    session the rules then run in; each sheet's table typed as DuckDB's (from `con`)."""
+    from finaudit.audit.spark import SparkRules   # here: start-up without pyspark (see check)
+
+    types = {name: [(c, t) for c, t, *_ in con.execute(f'DESCRIBE "{name}"').fetchall()] for name in load_schemas()}
+    session = spark.newSession()
+    ledger, cached = spark_native.load(session, where, sheets, types)
+    backend = SparkRules(spark, None, rules, session=session, cached=cached)
+    backend.ledger, backend.ledger_on_spark = ledger, True
+    return backend
+
+
+def _audit_years(ask, ledger: Ledger, year: int | None) -> list[int]:
     """The years to audit; a ledger that cannot be audited, or a year it lacks, is refused."""
     _require_audit_sheets(ledger)
-    years = _ledger_years(con)
+    years = _ledger_years(ask)
     if year is not None:
         if year not in years:
             raise UsageError(f"台账中没有{year}年的数据。已有年度：{'、'.join(map(str, years)) or '无'}。",
@@ -209,15 +211,17 @@ def _audit(con, ledger: Ledger, rules: dict[str, Rule], profile: str | None, yea
            pool, draft_severity: str | None = None, backend=None) -> LedgerAudit:
     """The rules run on the loaded ledger; `pool` builds findings beside the queries.
     `backend` (spark.SparkRules) runs views.sql and the rules instead of DuckDB."""
-    years = _audit_years(con, ledger, year)
-    regions = _ledger_regions(con)
+    # On Spark the ledger's rows stay there: only these few values come to the driver
+    ask = _asker(con, backend)
+    years = _audit_years(ask, ledger, year)
+    regions = _ledger_regions(ask)
     region_profiles = {r: (profile or profiles_mod.most_specific(r)) for r in regions}
     (backend.create_views if backend else partial(create_views, con))(
         general_budget_sources(region_profiles, years), plan_targets(region_profiles, years))
 
     rejected = rejected_subjects(ledger)
     # One query per rule for every region: the parameters carry each region's profile.
-    maps = _parameter_maps(region_profiles, years)
+    maps = parameter_maps(region_profiles, years)
     findings = list(ledger.findings)
     evaluations = []
 
@@ -232,7 +236,7 @@ def _audit(con, ledger: Ledger, rules: dict[str, Rule], profile: str | None, yea
         unique.setdefault(finding.fingerprint, finding)
     # A draft rule has nothing to pre-audit in a ledger without a draft (口径 预算): a sheet it
     # would also need is then not worth a "not evaluated" note.
-    has_draft = con.execute("SELECT count(*) FROM budget WHERE basis = 'budget'").fetchone()[0] > 0
+    has_draft = ask("SELECT count(*) FROM budget WHERE basis = 'budget'")[0][0] > 0
     with Cursors(con) as cursors:
         pending = []
         for rule in rules.values():

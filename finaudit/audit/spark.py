@@ -89,20 +89,26 @@ def _quiet(spark) -> None:
 class SparkRules:
     """The ledger's tables and rules/views.sql in a SparkSession, and the rules run there."""
 
-    def __init__(self, spark, con, rules):
+    ledger_on_spark = False     # True when the ledger was read and validated there (its rows stay there)
+
+    def __init__(self, spark, con, rules, session=None, cached=()):
         """Registers the ledger's sheets, loaded and validated into DuckDB `con`, in a session
-        of its own on `spark`'s context: its tables are seen by this audit only."""
-        self.spark, self._cached = spark.newSession(), []
+        of its own on `spark`'s context: its tables are seen by this audit only. `session`:
+        that session when the ledger was read and validated on Spark already (spark_native.py,
+        `cached` its frames), its sheets' tables registered there: nothing is copied then."""
+        self.spark, self._cached = session or spark.newSession(), list(cached)
         self._folder = tempfile.TemporaryDirectory(prefix="finaudit-spark-")
         try:
-            self._hand_over(spark, con, rules)
+            self._plan(rules)
+            if session is None:
+                self._hand_over(spark, con)
         except BaseException as exc:
             self.close()        # the Parquet copies of large sheets go now, not when collected
             if isinstance(exc, _hand_over_errors()):
                 raise _not_handed_over(exc) from None
             raise
 
-    def _hand_over(self, spark, con, rules) -> None:
+    def _plan(self, rules) -> None:
         self._tables, self._macros = spark_sql.views(views_sql())
         sqls = [r.sql for r in rules.values() if r.stage == "sql" and r.sql]
         self._many = len(sqls) > 1          # one rule reads each table once: nothing to cache
@@ -114,8 +120,10 @@ class SparkRules:
             if name in needed:
                 needed |= {other for other, _ in self._tables if _names(query, other)}
         self._tables = [(name, query) for name, query in self._tables if name in needed]
+
+    def _hand_over(self, spark, con) -> None:
         # a file in a local folder is read by executors of this machine only: on a cluster the
-        # rows go through the driver (until the ledger is read where it lives, issue 18 item 3)
+        # rows go through the driver (a Parquet ledger is read where it lives: spark_native.py)
         local = spark.sparkContext.master.startswith("local")
         for sheet in load_schemas():
             rows = con.execute(f'SELECT count(*) FROM "{sheet}"').fetchall()[0][0]
@@ -127,6 +135,12 @@ class SparkRules:
             file = os.path.join(self._folder.name, f"{sheet}.parquet")
             con.execute(f"COPY \"{sheet}\" TO '{file}' (FORMAT parquet)")
             self.spark.read.parquet(file).createOrReplaceTempView(sheet)
+
+    def ask(self, sql: str) -> list[tuple]:
+        """The rows of a small query in DuckDB's SQL (the ledger's years, regions) run on Spark."""
+        import sqlglot
+        query = sqlglot.transpile(sql, read="duckdb", write="spark", unsupported_level=sqlglot.ErrorLevel.RAISE)[0]
+        return [tuple(row) for row in self.spark.sql(query).collect()]
 
     def _register(self, name: str, table: pa.Table) -> None:
         try:

@@ -123,8 +123,10 @@ def _matrix(result) -> list[dict]:
                 severity_of[key] = status
     ev = result.evaluations.dropna(subset=["region_code", "year"])
     ev = ev.assign(passed=ev["outcome"].eq("pass"))
+    # the least name, not the first: rows come in the order the engine returned them, and a
+    # region code written with two names gave DuckDB's and Spark's runs different matrices
     groups = ev.groupby(["rule_id", "region_code", "year"], sort=True).agg(
-        region_name=("region_name", "first"), passed=("passed", "max"))
+        region_name=("region_name", "min"), passed=("passed", "max"))
     cells = []
     for (rule_id, code, year), row in zip(groups.index, groups.itertuples(index=False)):
         key = (rule_id, code, int(year))

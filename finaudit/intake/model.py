@@ -113,7 +113,9 @@ class Ledger:
     findings: list[Finding]
     digest: str | None = None           # of the bytes that were read, taken as they were read
 
-    def sha256(self) -> str:
+    def sha256(self) -> str | None:
+        if self.digest is None and isinstance(self.path, str):
+            return None         # a URL Spark read (spark_native.py): its bytes never came here
         if self.digest is None:
             self.digest = file_digest(self.path)
         return self.digest

@@ -118,21 +118,30 @@ def load_into(con, path) -> Ledger:
 
 def _load_sheet(con, schema: SheetSchema, file: Path) -> tuple[Sheet, list[Finding]]:
     names, types = _describe(con, file)
-    match = find_header([names], schema, file.name)
-    if match.years:
-        raise LedgerError(f"“{file.name}”的年度是横排的，原生 Parquet 读取不支持；请不指定 native 读取。",
-                          f"'{file.name}' has its years across the columns, which the native Parquet load does not "
-                          "read; load it without native.")
-    cols = []
-    for name, pos in sorted(match.columns.items(), key=lambda kv: kv[1]):
-        column = schema.column(name)
-        cols.append(Col(column, names[pos], column_letter(pos), types[pos].startswith(NUMERIC_TYPES) and column.numeric))
-    units = {c: (u or "元") for c, u in sheet_units(match, []).items() if schema.column(c).type == "money"}
+    cols, units, ignored = sheet_columns(schema, names, [t.startswith(NUMERIC_TYPES) for t in types], file.name)
 
     def source(c, src: str) -> None:
         c.read_parquet(str(file), file_row_number=True).create_view(src, replace=True)
 
-    return load_source(con, schema, source, cols, units, str(file), file.name, match.ignored)
+    return load_source(con, schema, source, cols, units, str(file), file.name, ignored)
+
+
+def sheet_columns(schema: SheetSchema, names: list[str], numbers: list[bool],
+                  name: str) -> tuple[list[Col], dict[str, str], list[str]]:
+    """The columns of a file's header `names` (`numbers`: which are stored as numbers), the
+    unit of each money column and the headers ignored; a sheet with its years across the
+    columns is refused (the general loader unpivots it)."""
+    match = find_header([names], schema, name)
+    if match.years:
+        raise LedgerError(f"“{name}”的年度是横排的，原生 Parquet 读取不支持；请不指定 native 读取。",
+                          f"'{name}' has its years across the columns, which the native Parquet load does not "
+                          "read; load it without native.")
+    cols = []
+    for column_name, pos in sorted(match.columns.items(), key=lambda kv: kv[1]):
+        column = schema.column(column_name)
+        cols.append(Col(column, names[pos], column_letter(pos), numbers[pos] and column.numeric))
+    units = {c: (u or "元") for c, u in sheet_units(match, []).items() if schema.column(c).type == "money"}
+    return cols, units, match.ignored
 
 
 def load_source(con, schema: SheetSchema, source, cols: list[Col], units: dict[str, str], file: str, name: str,
@@ -169,7 +178,7 @@ def load_source(con, schema: SheetSchema, source, cols: list[Col], units: dict[s
     if inserted is None or any(col.mapped for col in cols):
         con.execute(f"DELETE FROM {quote(schema.name)}")
         inserted = _insert(con, schema, typed, cols)
-    bad = _rejected(cols)
+    bad = rejected_sql(cols)
     # Every row not inserted is blank or has a finding: counted from the file, not assumed.
     rows_all, rows_blank, rejected = con.execute(
         f"SELECT count(*), count(*) FILTER (WHERE _blank), "
@@ -193,7 +202,7 @@ def load_source(con, schema: SheetSchema, source, cols: list[Col], units: dict[s
     return sheet, findings
 
 
-def _rejected(cols: list[Col]) -> str:
+def rejected_sql(cols: list[Col]) -> str:
     """SQL over a typed row: true when any of its cells has a finding."""
     return " OR ".join(f"_r_{i} IS NOT NULL" for i in range(len(cols))) or "false"
 
@@ -207,7 +216,7 @@ def _insert(con, schema: SheetSchema, typed: str, cols: list[Col]) -> int:
     selects = [quote(c.column.name) for c in cols] + ["'" + c.default.replace("'", "''") + "'" for c in defaults]
     return con.execute(
         f"INSERT INTO {quote(schema.name)} ({', '.join(map(quote, targets))}, _row) "
-        f"SELECT {', '.join(selects)}, _row FROM {typed} WHERE NOT _blank AND NOT _subtotal AND NOT ({_rejected(cols)})"
+        f"SELECT {', '.join(selects)}, _row FROM {typed} WHERE NOT _blank AND NOT _subtotal AND NOT ({rejected_sql(cols)})"
     ).fetchone()[0]
 
 
@@ -215,13 +224,20 @@ def _insert(con, schema: SheetSchema, typed: str, cols: list[Col]) -> int:
 
 def _findings(con, schema: SheetSchema, sheet: Sheet, typed: str, src: str, cols: list[Col]) -> list[Finding]:
     """The subtotal and schema findings of the rejected rows (fetched alone: few, normally)."""
-    bad = _rejected(cols)
+    bad = rejected_sql(cols)
     rows = con.execute(f"SELECT * FROM {typed} WHERE NOT _blank AND (_subtotal OR {bad}) ORDER BY _row").df()
     if rows.empty:
         return []
+    return rejected_findings(schema, sheet, cols, rows,
+                             _raw_rows(con, src, cols, rows.loc[rows["_subtotal"], "_row"].tolist()))
+
+
+def rejected_findings(schema: SheetSchema, sheet: Sheet, cols: list[Col], rows: pd.DataFrame,
+                      raw_text: pd.DataFrame) -> list[Finding]:
+    """The findings of the rejected rows of a typed sheet (`rows`, in row order, as DuckDB's
+    .df() gives them) and the cells as written of its subtotal rows (`raw_text`, by row)."""
     findings = []
     subjects = {c: c for c in ("region_code", "region_name", "year", "level", "school_id") if c in rows.columns}
-    raw_text = _raw_rows(con, src, cols, rows.loc[rows["_subtotal"], "_row"].tolist())
     for _, row in rows.iterrows():
         subject = {k: plain_value(row[c], k) for k, c in subjects.items()}
         if row["_subtotal"]:

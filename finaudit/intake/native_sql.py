@@ -15,7 +15,7 @@ from finaudit.intake.validate import exact_money_sql, failure_cases
 
 # Distinct values keep money as DOUBLE: units are applied before the cast to DECIMAL, as
 # ledger.load does (1.23456789 万元 is 12345.6789 yuan, not 1.2346 x 10000).
-_MAP_TYPES = {"year": "INTEGER", "count": "BIGINT", "money": "DOUBLE", "number": "DOUBLE"}
+MAP_TYPES = {"year": "INTEGER", "count": "BIGINT", "money": "DOUBLE", "number": "DOUBLE"}
 
 
 @dataclass
@@ -37,6 +37,21 @@ def map_distinct(con, schema: SheetSchema, src: str, col: Col) -> None:
     """Normalises and validates each distinct value of a text column as ledger.load does for
     each cell; when any value changes or fails, the column is joined to the result."""
     distinct = con.execute(f"SELECT DISTINCT {quote(col.source)} AS raw FROM {src}").df()["raw"]
+    frame = distinct_map(schema, col, distinct)
+    if frame is None:
+        return
+    name = f"map_{schema.name}_{col.column.name}"
+    con.register(f"{name}_in", frame)
+    sql_type = MAP_TYPES.get(col.column.type, "VARCHAR")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT raw, CAST(value AS {sql_type}) AS value, "
+                f"idx, CAST(reason AS VARCHAR) AS reason, blank, subtotal FROM {name}_in")
+    con.unregister(f"{name}_in")
+
+
+def distinct_map(schema: SheetSchema, col: Col, distinct: pd.Series) -> pd.DataFrame | None:
+    """The map of a text column's distinct values (raw, value, idx, reason, blank, subtotal),
+    or None when the column is clean; sets `col.values` and `col.mapped`. The same Python
+    for every engine that holds the rows (DuckDB here, Spark in spark_native.py)."""
     raw = RawColumn(distinct.reset_index(drop=True))
     failures: list[TypeFailure] = []
     values = normalize_column(raw, col.column, failures)
@@ -54,19 +69,13 @@ def map_distinct(con, schema: SheetSchema, src: str, col: Col) -> None:
     only_empty_fails = all(r == "SCHEMA_REQUIRED" for r in reasons.values())
     if (_unchanged(raw.series, values) and only_empty_fails and not subtotal.any()
             and not (blank & raw.series.notna().to_numpy()).any()):
-        return
+        return None
     col.mapped = True
-    frame = pd.DataFrame({
+    return pd.DataFrame({
         "raw": raw.series, "value": values, "idx": range(len(values)),
         "reason": pd.Series([reasons.get(i) for i in range(len(values))], dtype="object"),
         "blank": blank, "subtotal": subtotal,
     })
-    name = f"map_{schema.name}_{col.column.name}"
-    con.register(f"{name}_in", frame)
-    sql_type = _MAP_TYPES.get(col.column.type, "VARCHAR")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT raw, CAST(value AS {sql_type}) AS value, "
-                f"idx, CAST(reason AS VARCHAR) AS reason, blank, subtotal FROM {name}_in")
-    con.unregister(f"{name}_in")
 
 
 def _unchanged(raw: pd.Series, values: pd.Series) -> bool:
@@ -119,9 +128,11 @@ def numeric_sql(col: Col, source: str) -> tuple[str, str, str]:
     column = col.column
     x = f"CAST({source} AS DOUBLE)"
     missing = f"({x} IS NULL OR isnan({x}))"
-    broken = f"isinf({x})"
+    # abs() = infinity rather than isinf(): the same test in Spark SQL (spark_native.py)
+    broken = f"abs({x}) = CAST('Infinity' AS DOUBLE)"
     if whole_numbers(column):
-        broken = f"({broken} OR {x} <> floor({x}) OR abs({x}) >= {INT64_LIMIT!r})"
+        # round(), not floor(): Spark's floor of a DOUBLE is a BIGINT, which 1e30 overflows
+        broken = f"({broken} OR {x} <> round({x}) OR abs({x}) >= {INT64_LIMIT!r})"
     value = f"CASE WHEN {missing} OR {broken} THEN NULL ELSE {x} END"
     low, high = bounds(column)
     limits = ([f"{x} < {low}"] if low is not None else []) + ([f"{x} > {high}"] if high is not None else [])

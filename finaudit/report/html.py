@@ -318,7 +318,7 @@ def view(result, lang: str = "zh") -> dict:
     used = sorted(set(result.region_profiles.values()))
     return {
         "lang": lang, "t": TEXT[lang], "version": __version__, "started_at": local_time(result.started_at),
-        "ledger": {"name": Path(result.ledger.path).name, "sha256": result.ledger.sha256(),
+        "ledger": {"name": Path(result.ledger.path).name, "sha256": result.ledger.sha256() or "—",  # none: a URL Spark read
                    "sheets": [{**s.summary(), "title": titles[s.summary()["name"]][lang]
                                if s.summary()["name"] in titles else s.summary()["name"]}
                               for s in result.ledger.sheets.values()]},

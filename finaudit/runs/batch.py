@@ -19,6 +19,7 @@ from finaudit.audit.session import connect
 from finaudit.errors import FinauditError, UsageError, os_reason
 from finaudit.findings import sort_key
 from finaudit.intake.isolation import warm_up
+from finaudit.intake.spark_native import location
 from finaudit.runs import history as history_mod
 from finaudit.runs.discover import Input, auto_jobs, expand
 from finaudit.runs.result import Audit, Result
@@ -30,7 +31,7 @@ def audit_one(path: Path, profile: str | None = None, year: int | None = None, r
     """Audits one ledger; an error that stops it becomes the Input's error, not an exception
     (unless `raise_errors`: `finaudit.check` of one ledger raises it). `on`: the engine
     options of engine.check (engine, spark, spark_master); DuckDB when None."""
-    item = Input(Path(path))
+    item = Input(location(str(path)))          # a URL (for Spark) stays as written
     start = time.perf_counter()
     try:
         found = engine.check(path, profile=profile, year=year, rules=rules, native=native,
@@ -101,7 +102,7 @@ def check(path, profile: str | None = None, year: int | None = None, *, rules: d
     _checked_options(profile, draft_severity, memory_limit, history_timeout)
     rules = rules if rules is not None else load_rules()
     on = _engine_options(engine, spark, spark_master)
-    audit = audit_one(Path(path), profile, year, rules, native, draft_severity, memory_limit, raise_errors=True,
+    audit = audit_one(location(str(path)), profile, year, rules, native, draft_severity, memory_limit, raise_errors=True,
                       on=on)
     if progress:
         progress(audit.input)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from finaudit.intake.sheets import EXCEL_SUFFIXES, OTHER_WORKBOOK_SUFFIXES, TABLE_SUFFIXES
 from finaudit.intake.schema import fold, load_schemas
+from finaudit.intake.spark_native import Url, is_url
 
 WORKBOOK_SUFFIXES = EXCEL_SUFFIXES | OTHER_WORKBOOK_SUFFIXES
 _GLOB_CHARS = set("*?[")
@@ -99,6 +100,11 @@ def expand(inputs) -> list[Input]:
 
     for item in inputs:
         text = str(item)
+        if is_url(text):            # read by Spark where it lives (the DuckDB engine refuses it)
+            if text not in seen:
+                seen.add(text)
+                out.append(Input(Url(text)))
+            continue
         path = Path(text)
         if not path.exists() and _GLOB_CHARS & set(text):
             matches = sorted(Path(m) for m in glob.glob(text, recursive=True))

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 from finaudit.errors import UsageError
+from finaudit.intake.spark_native import is_url
 
 # The files DuckDB and finaudit keep beside a history file: writing over them breaks it too.
 HISTORY_COMPANIONS = (".lock", ".wal")
@@ -45,7 +46,9 @@ def _inside(path, folder) -> bool:
 def _ledger_paths(ledgers) -> list[Path]:
     """Ledger paths from batch.Input items or plain paths. An Input that names no ledger (a
     folder without any, a symbolic link skipped as a loop) is read by nobody: not an input."""
-    return [Path(getattr(item, "path", item)) for item in ledgers if getattr(item, "error", None) is None]
+    # a URL (read by Spark where it lives) is no file of this machine an output could overwrite
+    return [Path(getattr(item, "path", item)) for item in ledgers if getattr(item, "error", None) is None
+            and not is_url(str(getattr(item, "path", item)))]
 
 
 def _clash(label: str, out: str, zh: str, en: str) -> UsageError:

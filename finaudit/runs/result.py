@@ -150,7 +150,8 @@ class Result:
 
 
 def _common_parent(paths: list[Path]) -> Path:
+    paths = [p for p in paths if isinstance(p, Path)]      # not a URL Spark read
     try:
         return Path(os.path.commonpath([str(p.resolve().parent) for p in paths]))
-    except ValueError:      # different drives
+    except ValueError:      # different drives, or URLs only
         return Path(".")

@@ -646,7 +646,7 @@ def _rule_breakdown(folder: Path, result, explain: int) -> None:
     engine.prepare_rules(rules)
     years = result.years
     regions = sorted(result.region_profiles)
-    maps = engine._parameter_maps(result.region_profiles, years)
+    maps = engine.parameter_maps(result.region_profiles, years)
     rows = []
     pid = "all"
     for rule in rules.values():
