@@ -6,7 +6,7 @@ Spark in local mode costs seconds a query where DuckDB costs milliseconds (a one
 about 3 s, a whole sample ledger about 30 s on 2 cores), so the Spark part is batched: one
 SparkSession for the module, the ledgers audited side by side in threads (each audit has a
 session of its own on the shared context), and by default a selection that keeps it near
-3 minutes: the first case of every rule that expects a finding, and three samples.
+3 minutes: the first case of every rule that expects a finding, and one sample.
 FINAUDIT_SPARK_ALL=1 runs every case and every sample (about 9 and 6 minutes more).
 """
 from __future__ import annotations
@@ -27,7 +27,9 @@ from test_rules import _cases, write_ledger, write_workbook  # noqa: E402  the r
 
 THREADS = 4         # audits at once on the one Spark context: most of a small query's time is planning
 EVERYTHING = os.environ.get("FINAUDIT_SPARK_ALL") == "1"
-SAMPLES_CHOSEN = ("clean.xlsx", "break_FLOOR_PRESCHOOL.xlsx", "break_PLAN_TARGET.xlsx")
+# One sample by default (for CI's time, since the Parquet intake tests came): its violations,
+# a plan target and a workbook handed over; the rule cases cover each rule.
+SAMPLES_CHOSEN = ("break_PLAN_TARGET.xlsx",)
 
 
 def _chosen_cases() -> list:
@@ -91,7 +93,7 @@ def test_every_sample_ledger_finds_the_same_on_spark_as_on_duckdb(spark, samples
     ledgers = sorted(samples.glob("*.xlsx"))
     assert len(ledgers) >= 10
     ledgers = ledgers if EVERYTHING else [p for p in ledgers if p.name in SAMPLES_CHOSEN]
-    assert len(ledgers) >= 3
+    assert len(ledgers) >= 1
     with ThreadPoolExecutor(max_workers=THREADS) as pool:
         results = list(pool.map(lambda path: (path.name, _both(path, spark)), ledgers))
     assert [(name, diff) for name, diff in results if diff] == []
