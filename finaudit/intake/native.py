@@ -183,13 +183,8 @@ def load_source(con, schema: SheetSchema, source, cols: list[Col], units: dict[s
     rows_all, rows_blank, rejected = con.execute(
         f"SELECT count(*), count(*) FILTER (WHERE _blank), "
         f"count(*) FILTER (WHERE NOT _blank AND (_subtotal OR {bad})) FROM {typed}").fetchone()
-    if rows_all != inserted + rows_blank + rejected:
-        raise LedgerError(f"工作表“{name}”的行数核对不平：{rows_all} ≠ {inserted} + {rows_blank} + {rejected}。",
-                          f"Rows of '{name}' do not add up: {rows_all} != {inserted} + {rows_blank} + {rejected}.")
-    sheet = Sheet(schema=schema, file=file, source=name, frame=None,
-                  letters={c.column.name: c.letter for c in cols}, units=units,
-                  rows_read=rows_all - rows_blank, rows_rejected=rejected, rows_blank=rows_blank,
-                  hidden=hidden, ignored_headers=ignored)
+    sheet = accounted_sheet(schema, file, name, cols, units, ignored, (rows_all, rows_blank, rejected, inserted),
+                            hidden=hidden)
     # The columns the sheet lacks whose default decides what is audited, as ledger.load tells them.
     findings = defaulted_findings(schema, name, {c.column.name for c in cols}, sheet.rows_read)
     findings += _findings(con, schema, sheet, typed, src, cols) if rejected else []
@@ -200,6 +195,20 @@ def load_source(con, schema: SheetSchema, source, cols: list[Col], units: dict[s
         if col.mapped:
             con.execute(f"DROP TABLE map_{schema.name}_{col.column.name}")
     return sheet, findings
+
+
+def accounted_sheet(schema: SheetSchema, file, name: str, cols: list[Col], units: dict, ignored,
+                    counts: tuple[int, int, int, int], hidden: bool = False) -> Sheet:
+    """The Sheet of rows loaded by SQL (here or on Spark), once they are accounted for:
+    `counts` (all, blank, rejected, valid) must add up, or the load is refused."""
+    rows_all, rows_blank, rejected, inserted = counts
+    if rows_all != inserted + rows_blank + rejected:
+        raise LedgerError(f"工作表“{name}”的行数核对不平：{rows_all} ≠ {inserted} + {rows_blank} + {rejected}。",
+                          f"Rows of '{name}' do not add up: {rows_all} != {inserted} + {rows_blank} + {rejected}.")
+    return Sheet(schema=schema, file=file, source=name, frame=None,
+                 letters={c.column.name: c.letter for c in cols}, units=units,
+                 rows_read=rows_all - rows_blank, rows_rejected=rejected, rows_blank=rows_blank,
+                 hidden=hidden, ignored_headers=ignored)
 
 
 def rejected_sql(cols: list[Col]) -> str:

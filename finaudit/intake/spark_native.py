@@ -21,8 +21,9 @@ from finaudit.errors import LedgerError
 from finaudit.findings import Finding
 from finaudit.intake.checks import total, totalled
 from finaudit.intake.load_findings import defaulted_findings
-from finaudit.intake.model import Ledger, Sheet, changed_while_read, file_state
-from finaudit.intake.native import PARQUET_SUFFIXES, rejected_findings, rejected_sql, sheet_columns
+from finaudit.intake.model import Ledger, changed_while_read, file_state
+from finaudit.intake.native import (PARQUET_SUFFIXES, accounted_sheet, rejected_findings, rejected_sql,
+                                   sheet_columns)
 from finaudit.intake.native_sql import MAP_TYPES, Col, distinct_map, quote, typed_sql
 from finaudit.intake.schema import SheetSchema, load_schemas
 from finaudit.intake.sheets import claim_sheet, require_sheets, schema_for_name, unknown_sheet_name
@@ -195,14 +196,8 @@ def _load_sheet(spark, schema: SheetSchema, path: str, name: str, types: list[tu
         f"SELECT count(*), count(*) FILTER (WHERE _blank), count(*) FILTER (WHERE NOT _blank AND (_subtotal OR {bad})), "
         f"count(*) FILTER (WHERE {valid})"
         + "".join(f", sum({quote(c.name)}) FILTER (WHERE {valid})" for c in sums) + f" FROM {typed}")).collect()[0]
-    rows_all, rows_blank, rejected, inserted = (int(v) for v in counts[:4])
-    if rows_all != inserted + rows_blank + rejected:
-        raise LedgerError(f"工作表“{name}”的行数核对不平：{rows_all} ≠ {inserted} + {rows_blank} + {rejected}。",
-                          f"Rows of '{name}' do not add up: {rows_all} != {inserted} + {rows_blank} + {rejected}.")
-    sheet = Sheet(schema=schema, file=path, source=name, frame=None,
-                  letters={c.column.name: c.letter for c in cols}, units=units,
-                  rows_read=rows_all - rows_blank, rows_rejected=rejected, rows_blank=rows_blank,
-                  ignored_headers=ignored)
+    sheet = accounted_sheet(schema, path, name, cols, units, ignored, tuple(int(v) for v in counts[:4]))
+    rejected = sheet.rows_rejected
     sheet.set_totals({c.name: total(c, v) for c, v in zip(sums, counts[4:])})
     found = defaulted_findings(schema, name, {c.column.name for c in cols}, sheet.rows_read)
     if rejected:
