@@ -126,6 +126,12 @@ def _shows(page, total: int, shown: int) -> None:
                            arg=f"{shown} / {total}", polling="raf", timeout=10_000)
 
 
+def _built(rows, n: int) -> None:
+    """Wait (up to 10 s) for n rows: a group is built on its toggle event, which comes after the click returns."""
+    from playwright.sync_api import expect
+    expect(rows).to_have_count(n, timeout=10_000)
+
+
 def test_a_large_report_builds_a_group_when_it_is_opened_and_filters_across_groups(page, tmp_path):
     result = _open_large(page, tmp_path, INLINE_FINDINGS + 100)          # 600 schools and the region
     total, infos = len(result.findings), sum(f.severity == "info" for f in result.findings)
@@ -135,7 +141,8 @@ def test_a_large_report_builds_a_group_when_it_is_opened_and_filters_across_grou
     assert "违规 601" in group.locator("summary").inner_text()
     group.locator("summary").click()
     rows = group.locator("li.finding")
-    assert rows.count() == PAGE_ROWS and rows.first.is_visible()
+    _built(rows, PAGE_ROWS)                               # the toggle event comes as its own task, after the click
+    assert rows.first.is_visible()
     group.locator("button.show-more").click()
     assert rows.count() == 2 * PAGE_ROWS
     assert rows.first.locator(".evidence").is_hidden()
@@ -176,9 +183,12 @@ def test_printing_a_mid_sized_report_prints_every_row_with_its_evidence(page, tm
 def test_printing_a_large_report_prints_the_opened_groups_and_says_so(page, tmp_path):
     result = _open_large(page, tmp_path, PRINT_ALL)               # PRINT_ALL schools and the region: one over
     assert len(result.findings) > PRINT_ALL
-    page.locator("#rule-FLOOR_PRESCHOOL details.group summary").first.click()
     page.emulate_media(media="print")
-    page.evaluate("window.dispatchEvent(new Event('beforeprint'))")
+    # Opened and printed in one task: the group's toggle event has not run when printing starts.
+    printed = page.evaluate("""() => { document.querySelector('#rule-FLOOR_PRESCHOOL details.group summary').click();
+                                       window.dispatchEvent(new Event('beforeprint'));
+                                       return document.querySelectorAll('li.finding').length; }""")
+    assert printed == PAGE_ROWS
     assert page.locator(".print-note").is_visible()
     assert f"共 {len(result.findings):,} 项发现" in page.locator(".print-note").inner_text()
     assert page.locator("li.finding").count() == PAGE_ROWS       # the opened group, as shown; no other group
