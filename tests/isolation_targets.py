@@ -38,6 +38,12 @@ def sleeps():
     time.sleep(3600)
 
 
+def sleeps_noting_pid(path):
+    with open(path, "w") as fh:
+        fh.write(str(os.getpid()))
+    time.sleep(3600)
+
+
 def answers(x):
     return {"x": x}
 

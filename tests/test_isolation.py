@@ -274,7 +274,7 @@ def test_a_read_interrupted_half_way_leaves_the_next_read_working(monkeypatch):
     assert run_isolated(targets.answers, (3,), "县.xlsx", LIMITS) == {"x": 3}
 
 
-def test_a_parse_server_killed_mid_read_is_a_refusal_and_the_next_read_starts_another():
+def test_a_parse_server_killed_mid_read_is_a_refusal_and_the_next_read_starts_another(tmp_path):
     import signal
     import threading
 
@@ -284,8 +284,13 @@ def test_a_parse_server_killed_mid_read_is_a_refusal_and_the_next_read_starts_an
     server = isolation._SERVER.process
     threading.Timer(0.5, lambda: os.kill(server.pid, signal.SIGKILL)).start()
     start = time.monotonic()
-    error = _refusal(targets.sleeps, limits=ParseLimits(3 * 1024 ** 3, 30, 20))
+    noted = tmp_path / "child.pid"
+    error = _refusal(targets.sleeps_noting_pid, str(noted), limits=ParseLimits(3 * 1024 ** 3, 30, 20))
     assert time.monotonic() - start < 10            # not held until the deadline by an orphan
+    child = int(noted.read_text())                  # and the orphan does not live on, sleeping
+    while os.path.exists(f"/proc/{child}") and time.monotonic() - start < 10:
+        time.sleep(0.05)
+    assert not os.path.exists(f"/proc/{child}")
     assert "县.xlsx" in error.zh and "FINAUDIT_PARSE_IN_PROCESS" in error.zh
     assert run_isolated(targets.answers, (4,), "县.xlsx", LIMITS) == {"x": 4}
 

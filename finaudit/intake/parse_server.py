@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import json
 import pickle
+import signal
 import struct
 import sys
 import traceback
@@ -66,12 +67,28 @@ def serve(inbox, outbox) -> None:
         if request is None:
             return
         work, args, memory_bytes, cpu_seconds, folder, settings, cwd = request
+        server = os.getpid()
         pid = os.fork()
         if pid == 0:                        # the child: never returns
+            _die_with(server)
             _run_child(work, args, memory_bytes, cpu_seconds, folder, settings, cwd)
         send(outbox, ("started", pid))
         _, status, usage = os.wait4(pid, 0)
         send(outbox, ("ended", status, usage.ru_maxrss, usage.ru_utime + usage.ru_stime))
+
+
+def _die_with(server: int) -> None:
+    """The child is killed when the server dies (Linux's PR_SET_PDEATHSIG): a server killed
+    mid-parse (the OOM killer) leaves no orphan parsing, or waiting, on its own. A server
+    gone before the setting took: the child ends at once. Elsewhere, the limits still end it."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)     # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != server:
+        os._exit(1)
 
 
 def _run_child(work, args, memory_bytes: int, cpu_seconds: float, folder: str, settings: dict, cwd: str) -> None:
@@ -145,6 +162,7 @@ def main() -> None:
         import fastexcel  # noqa: F401
         import openpyxl  # noqa: F401
         import pyarrow.ipc  # noqa: F401
+        import ctypes  # noqa: F401  (_die_with)
         send(outbox, ("ready", os.getpid()))
         serve(inbox, outbox)
     except (BrokenPipeError, EOFError, KeyboardInterrupt):
