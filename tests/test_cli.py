@@ -369,3 +369,25 @@ def test_a_memory_limit_that_is_not_a_size_is_one_line_and_exit_2(cli):
 def test_a_memory_limit_too_small_for_one_query_or_negative_is_one_line_and_exit_2(cli, limit, expected):
     line = _one_line_error(cli("check", CLEAN, f"--memory-limit={limit}"))
     assert expected in line and "内部错误" not in line
+
+
+def test_the_program_leaves_without_the_teardown_its_output_whole_and_its_exit_code_kept(tmp_path):
+    # The interpreter's teardown frees a large audit's objects one by one (0.3-0.5 s after a
+    # 1,000,000-row workbook): the program itself (its arguments from sys.argv) leaves
+    # without it, once its output is flushed. What it printed and wrote is whole, its exit
+    # code the command's; a caller passing main() its own arguments keeps its process.
+    code = ("import atexit, sys; atexit.register(print, 'teardown ran'); from finaudit.cli import main; "
+            "sys.argv = ['finaudit'] + sys.argv[1:]; main()")
+    out = tmp_path / "out.json"
+    proc = subprocess.run([sys.executable, "-c", code, "check", "--no-config", str(SAMPLES / "break_FLOOR_PRESCHOOL.xlsx"),
+                           "--format", "json", "--json", str(out)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc.stderr                  # a violation, at the default --fail-on
+    printed, written = json.loads(proc.stdout), json.loads(out.read_text(encoding="utf-8"))
+    assert printed["findings"] == written["findings"] != []
+    assert "teardown ran" not in proc.stdout
+    proc = subprocess.run([sys.executable, "-c", code, "check", "--no-config", str(tmp_path / "none.xlsx")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "teardown ran" not in proc.stdout
+    kept = "from finaudit.cli import main\ntry:\n    main(['rules'])\nexcept SystemExit as e:\n    print('kept', e.code)"
+    proc = subprocess.run([sys.executable, "-c", kept], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.strip().splitlines()[-1] == "kept 0"

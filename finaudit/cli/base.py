@@ -93,6 +93,23 @@ _CLICK_ZH = [
 ]
 
 
+def _leave(code) -> None:
+    """The program's end, once a command is done: its output flushed, then out without the
+    interpreter's teardown, which frees a large audit's objects one by one (0.3-0.5 s after
+    a 1,000,000-row workbook's outputs are written). Output files, temporary folders, DuckDB
+    and the parse server are closed by then (context managers); nothing of finaudit's waits
+    for atexit. A string exit code is printed, as Python does."""
+    if code is not None and not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):       # the reader has gone, or the stream is closed
+            pass
+    os._exit(code or 0)
+
+
 def _usage_line(exc: click.UsageError, lang: str) -> str:
     """click's usage error (four English lines with the usage) as one line in `lang`."""
     zh = lang == "zh"
@@ -160,6 +177,14 @@ class _Guarded(ZhHelp, click.Group):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         argv = list(sys.argv[1:] if args is None else args) or ["--help"]
+        try:
+            self._standalone(argv, prog_name, complete_var, **extra)
+        except SystemExit as exc:
+            if args is None:        # the program itself (the console script, python -m finaudit)
+                _leave(exc.code)
+            raise
+
+    def _standalone(self, argv, prog_name, complete_var, **extra):
         try:
             super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
         except click.UsageError as exc:
