@@ -169,3 +169,24 @@ def test_the_cli_audits_part_files_at_a_file_url_on_spark_as_duckdb_audits_the_o
     assert "Traceback" not in runs[0].stderr
     assert runs[0].stdout.replace(url, "LEDGER") == runs[1].stdout.replace(str(single), "LEDGER")
     assert "拒绝行" in runs[0].stdout and runs[0].stdout.startswith(f"台账：{url}")
+
+
+@pytest.mark.spark
+def test_a_year_the_ledger_lacks_is_refused_on_spark_before_the_ledger_is_read(spark, tmp_path, monkeypatch):
+    # --year of a national ledger on Spark: the year cells alone are read (their distinct
+    # values, typed as the load types them: 2023, "2023年", 2023.0), not the whole ledger.
+    from finaudit.errors import UsageError
+    from finaudit.intake import spark_native
+
+    ledger = messy_ledger(tmp_path / "messy")
+    with pytest.raises(UsageError) as duck:
+        finaudit.check(ledger, year=1999)
+    monkeypatch.setattr(spark_native, "load", lambda *args: pytest.fail("the whole ledger was read"))
+    with pytest.raises(UsageError) as sparked:
+        finaudit.check(ledger, year=1999, engine="spark", spark=spark)
+    # The valid rows' years on DuckDB; on Spark, before the rows are checked, the year cells'
+    # that pass the year's own checks (not 1900, below the range): 2024's rows are all
+    # rejected for other cells, which only the whole read finds.
+    assert duck.value.message("zh") == "台账中没有1999年的数据。已有年度：2022、2023。"
+    assert sparked.value.message("zh") == "台账中没有1999年的数据。年度列中的年度：2022、2023、2024。"
+    assert sparked.value.message("en") == "The ledger has no data for 1999. Years in its year cells: 2022, 2023, 2024."

@@ -156,6 +156,8 @@ def check(path, profile: str | None = None, year: int | None = None, rules: dict
                 _audit_years(_asker(con), ledger, year)     # refused before the ledger is copied to Spark
                 backend = SparkRules(spark, con, rules)
             else:
+                if year is not None:     # refused before Spark reads the ledger: its year cells alone
+                    _one_year(year, sorted(spark_native.years_written(spark, where, sheets, _SUBJECT_SHEETS)), True)
                 backend = _read_on_spark(spark, con, rules, where, sheets)
                 ledger = backend.ledger
             try:
@@ -199,12 +201,17 @@ def _audit_years(ask, ledger: Ledger, year: int | None) -> list[int]:
     """The years to audit; a ledger that cannot be audited, or a year it lacks, is refused."""
     _require_audit_sheets(ledger)
     years = _ledger_years(ask)
-    if year is not None:
-        if year not in years:
-            raise UsageError(f"台账中没有{year}年的数据。已有年度：{'、'.join(map(str, years)) or '无'}。",
-                             f"The ledger has no data for {year}. Years present: {', '.join(map(str, years)) or 'none'}.")
-        years = [year]
-    return years
+    return years if year is None else _one_year(year, years)
+
+
+def _one_year(year: int, years: list[int], written: bool = False) -> list[int]:
+    """[year], if `years` (the valid rows' years; `written`: the year cells', before the rows are checked) hold it."""
+    if year not in years:
+        listed = "年度列中的年度" if written else "已有年度"
+        raise UsageError(f"台账中没有{year}年的数据。{listed}：{'、'.join(map(str, years)) or '无'}。",
+                         f"The ledger has no data for {year}. Years {'in its year cells' if written else 'present'}: "
+                         f"{', '.join(map(str, years)) or 'none'}.")
+    return [year]
 
 
 def _audit(con, ledger: Ledger, rules: dict[str, Rule], profile: str | None, year: int | None, started_at: str,

@@ -174,6 +174,29 @@ def load(spark, where, sheets: dict[str, tuple[str, str]], table_types: dict[str
     return Ledger(path=where, sheets=loaded, findings=findings, digest=None), cached
 
 
+def years_written(spark, where, sheets: dict[str, tuple[str, str]], names) -> set[int]:
+    """The years the year cells of the sheets `names` hold, typed and checked as the load does
+    (their distinct values: one column read): a year none holds is refused before the ledger
+    is read. A year here may still have no valid row (a cell of its rows is wrong elsewhere):
+    the audit's own check follows the read."""
+    years: set[int] = set()
+    try:
+        for name in (n for n in names if n in sheets):
+            schema, (path, shown) = load_schemas()[name], sheets[name]
+            raw = spark.read.parquet(path)
+            fields = raw.schema.fields
+            cols, _, _ = sheet_columns(schema, [f.name for f in fields],
+                                       [type(f.dataType).__name__ in _SPARK_NUMBERS for f in fields], shown)
+            for col in (c for c in cols if c.column.name == "year"):
+                distinct = _arrow_df(raw.select(col.source).distinct().toArrow()).iloc[:, 0]
+                mapped = distinct_map(schema, col, distinct)      # None: every value as it is
+                valid = distinct if mapped is None else mapped.loc[mapped["reason"].isna(), "value"]
+                years |= {int(v) for v in valid.dropna()}
+    except _spark_errors() as exc:
+        raise _unreadable(where, exc) from None
+    return years
+
+
 def _load_sheet(spark, schema: SheetSchema, path: str, name: str, types: list[tuple[str, str]]):
     raw = spark.read.parquet(path)
     fields = raw.schema.fields
