@@ -55,3 +55,9 @@ def os_reason(exc: OSError, lang: str) -> str:
     if lang == "zh" and exc.errno in _OS_REASONS_ZH:
         return _OS_REASONS_ZH[exc.errno]
     return exc.strerror or type(exc).__name__
+
+
+def one_line(exc: BaseException, limit: int = 300) -> str:
+    """An error's message on one line, cut at `limit` characters (a JVM's or a library's runs to pages)."""
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"

@@ -268,6 +268,25 @@ def test_a_bug_of_ours_is_still_one_line_and_exit_2(cli, monkeypatch):
     assert line.startswith("Internal error: ZeroDivisionError")
 
 
+def test_a_bug_of_ours_with_a_message_of_pages_is_one_short_line_in_the_json_too(cli, monkeypatch, tmp_path):
+    # A Java stack trace through py4j (a Spark run out of memory) was copied whole into the
+    # ledger's error: some 5,000 characters over 40 lines in the JSON and the report.
+    import finaudit.audit.engine
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("An error occurred while calling o112.unpersist.\n: java.lang.IllegalStateException"
+                           + "\n\tat org.apache.spark.SparkContext.assertNotStopped(SparkContext.scala:128)" * 60)
+
+    monkeypatch.setattr(finaudit.audit.engine, "check", broken)
+    out = tmp_path / "out.json"
+    line = _one_line_error(cli("check", CLEAN, "--lang", "en", "--json", out))
+    assert line.startswith("Internal error: RuntimeError: An error occurred while calling o112.unpersist. : java.lang")
+    assert len(line) < 420 and "…" in line
+    [failed] = json.loads(out.read_text(encoding="utf-8"))["run"]["inputs"] if out.exists() else [None]
+    if failed is not None:
+        assert "\n" not in failed["error"]["en"] and len(failed["error"]["en"]) < 420
+
+
 def test_a_ledger_with_headers_only_cannot_be_audited(cli, write_csv):
     write_csv("ledger/教育经费.csv", [["年度", "行政区划代码", "地区", "学段", "办学性质", "资金来源", "支出类别", "金额"]])
     path = write_csv("ledger/在校生.csv", [["年度", "行政区划代码", "地区", "学段", "办学性质", "在校生数"]])

@@ -244,3 +244,58 @@ def test_a_year_the_ledger_lacks_is_refused_before_the_ledger_is_copied_to_spark
     with pytest.raises(UsageError) as refused:
         finaudit.check(samples / "clean.xlsx", year=1990, engine="spark", spark=spark)
     assert refused.value.message("zh").startswith("台账中没有1990年的数据。")
+
+
+def test_spark_out_of_memory_is_said_as_that_wherever_it_surfaces(monkeypatch):
+    # A 25,000,000-row ledger on local[2] with an 8g driver: "java.lang.OutOfMemoryError: Java
+    # heap space" stopped the context under a rule's query, and freeing the audit's cached
+    # tables then raised "Cannot call methods on a stopped SparkContext", which replaced the
+    # error: the run ended in an internal error of 5,000 characters naming unpersist.
+    from finaudit.audit.spark import SparkRules
+    from finaudit.errors import LedgerError, RuleError
+    from finaudit.intake.spark_errors import out_of_memory
+
+    monkeypatch.setenv("FINAUDIT_SPARK_DRIVER_MEMORY", "8g")
+    heap = RuntimeError("An error occurred while calling o98.toArrow.\n: java.lang.OutOfMemoryError: Java heap space")
+    error = out_of_memory(heap)
+    assert error.message("zh").startswith("Spark 内存不足，运行已停止（An error occurred while calling o98.toArrow. : java.lang.OutOfMemoryError")
+    assert "FINAUDIT_SPARK_DRIVER_MEMORY" in error.message("zh") and "现为 8g" in error.message("zh")
+    assert "(now 8g)" in error.message("en") and "\n" not in error.message("en")
+    assert out_of_memory(RuntimeError("Cannot call methods on a stopped SparkContext.")) is not None
+    assert out_of_memory(RuntimeError("[UNRESOLVED_COLUMN] x")) is None
+
+    class Failing:                      # a session whose every query fails as the JVM said
+        def __init__(self, exc):
+            self.exc = exc
+
+        def sql(self, *args, **kwargs):
+            raise self.exc
+
+    rules = load_rules()
+    rule = rules["FLOOR_PRESCHOOL"]
+    backend = object.__new__(SparkRules)
+    from finaudit.audit import spark_sql
+    from finaudit.audit.catalogue import views_sql
+    backend._macros, backend.spark = spark_sql.views(views_sql())[1], Failing(heap)
+    with pytest.raises(LedgerError) as caught:
+        backend.run(rule, {})
+    assert caught.value.message("en").startswith("Spark ran out of memory")
+    backend.spark = Failing(RuntimeError("[UNRESOLVED_COLUMN] x"))
+    with pytest.raises(RuleError):                  # a rule's own failure stays the rule's
+        backend.run(rule, {})
+
+
+def test_freeing_cached_tables_on_a_stopped_context_keeps_the_error_being_reported(spark_installed):
+    from py4j.protocol import Py4JError
+
+    from finaudit.intake.spark_errors import unpersist
+
+    class Stopped:
+        freed = 0
+
+        def unpersist(self):
+            Stopped.freed += 1
+            raise Py4JError("Cannot call methods on a stopped SparkContext.")
+
+    unpersist([Stopped(), Stopped()])               # raises nothing, tries each
+    assert Stopped.freed == 2

@@ -17,8 +17,9 @@ from finaudit.audit import spark_sql
 from finaudit.audit.catalogue import Rule, views_sql
 from finaudit.audit.queries import EVIDENCE_LIMIT, NOTE_EVIDENCE_LIMIT, result_columns, row_lists
 from finaudit.audit.session import SOURCES_SCHEMA
-from finaudit.errors import LedgerError, RuleError, UsageError
+from finaudit.errors import LedgerError, RuleError, UsageError, one_line as first
 from finaudit.intake.schema import load_schemas
+from finaudit.intake.spark_errors import DEFAULT_DRIVER_MEMORY, DRIVER_MEMORY, out_of_memory, unpersist
 
 # The master URLs Spark 4 takes (its docs' "Master URLs"): anything else is refused here, in one
 # line, before a JVM starts and prints its own stack trace for it.
@@ -63,7 +64,7 @@ def session(master: str | None = None):
         # a ledger's rule queries are small: 200 shuffle partitions would be 200 tiny tasks each;
         # and the driver is the executor: its default 1 GB heap ran out on a 1M-row ledger
         builder = (builder.config("spark.sql.shuffle.partitions", "2")
-                   .config("spark.driver.memory", os.environ.get("FINAUDIT_SPARK_DRIVER_MEMORY", "4g")))
+                   .config("spark.driver.memory", os.environ.get(DRIVER_MEMORY, DEFAULT_DRIVER_MEMORY)))
     try:
         spark = builder.getOrCreate()
         _quiet(spark)
@@ -159,8 +160,9 @@ class SparkRules:
             try:
                 frame = self.spark.sql(query)
             except Exception as exc:
-                raise RuleError(f"rules/views.sql（{name}）在 Spark 上无法执行：{_first(exc)}",
-                                f"rules/views.sql ({name}) does not run on Spark: {_first(exc)}") from None
+                _raise_out_of_memory(exc)
+                raise RuleError(f"rules/views.sql（{name}）在 Spark 上无法执行：{first(exc)}",
+                                f"rules/views.sql ({name}) does not run on Spark: {first(exc)}") from None
             if self._many and (self._readers.get(name, 0) > 1 or any(_names(q, name) for _, q in self._tables)):
                 frame = frame.cache()
                 self._cached.append(frame)
@@ -175,18 +177,18 @@ class SparkRules:
         try:
             return self.spark.sql(query, args=args).toArrow()
         except Exception as exc:
+            _raise_out_of_memory(exc)
             name = rule.path.with_suffix(".sql").name
             if "ARITHMETIC_OVERFLOW" in str(exc) or "NUMERIC_VALUE_OUT_OF_RANGE" in str(exc):
-                raise LedgerError(f"规则 {rule.id} 无法在本台账的数据上计算（{_first(exc)}），请检查台账中过大或异常的数值。",
-                                  f"Rule {rule.id} cannot be computed on this ledger's figures ({_first(exc)}); check "
+                raise LedgerError(f"规则 {rule.id} 无法在本台账的数据上计算（{first(exc)}），请检查台账中过大或异常的数值。",
+                                  f"Rule {rule.id} cannot be computed on this ledger's figures ({first(exc)}); check "
                                   "the ledger for amounts that are too large or otherwise odd.") from None
-            raise RuleError(f"规则 rules/{name} 的查询在 Spark 上无法执行：{_first(exc)}",
-                            f"The query of rules/{name} does not run on Spark: {_first(exc)}") from None
+            raise RuleError(f"规则 rules/{name} 的查询在 Spark 上无法执行：{first(exc)}",
+                            f"The query of rules/{name} does not run on Spark: {first(exc)}") from None
 
     def close(self) -> None:
         """Frees what this audit cached; its tables go with its session."""
-        for frame in self._cached:
-            frame.unpersist()
+        unpersist(self._cached)
         self._cached = []
         self._folder.cleanup()
 
@@ -202,8 +204,15 @@ def _hand_over_errors() -> tuple:
     return (Py4JError, PySparkException, duckdb.Error, OSError)
 
 
+def _raise_out_of_memory(exc: Exception) -> None:
+    """A rule's or view's query that failed for want of memory fails the run as that, not as the rule's SQL."""
+    error = out_of_memory(exc)
+    if error is not None:
+        raise error from None
+
+
 def _not_handed_over(exc: Exception) -> LedgerError:
-    return LedgerError(f"台账未能交给 Spark：{_first(exc)}", f"The ledger could not be handed to Spark: {_first(exc)}")
+    return out_of_memory(exc) or LedgerError(f"台账未能交给 Spark：{first(exc)}", f"The ledger could not be handed to Spark: {first(exc)}")
 
 
 _IN_MEMORY_ROWS = 50_000       # a sheet up to this size goes to Spark as an Arrow table, larger ones as Parquet
@@ -213,8 +222,6 @@ def _names(sql: str, table: str) -> bool:
     return re.search(rf"\b{table}\b", sql) is not None
 
 
-def _first(exc: Exception) -> str:
-    return " ".join(str(exc).split())[:300]
 
 
 def _wrap(rule: Rule, sql: str) -> str:

@@ -9,7 +9,7 @@ import sys
 import click
 
 from finaudit import __version__
-from finaudit.errors import FinauditError
+from finaudit.errors import FinauditError, one_line
 from finaudit.cli.help_zh import Command, Group, ZhHelp
 from finaudit.report.labels import printable
 
@@ -67,7 +67,7 @@ def run_guarded(lang: str, fn):
 
 
 def _internal_error(exc: Exception, lang: str) -> None:
-    text = " ".join(str(exc).split())      # a library's message may span lines
+    text = one_line(exc)                   # a library's message may span lines, or pages
     fail(f"内部错误：{type(exc).__name__}: {text}（设置 FINAUDIT_DEBUG=1 可查看详情）" if lang == "zh"
          else f"Internal error: {type(exc).__name__}: {text} (set FINAUDIT_DEBUG=1 for details)")
 

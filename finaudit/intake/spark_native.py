@@ -26,6 +26,7 @@ from finaudit.intake.native import (PARQUET_SUFFIXES, accounted_sheet, rejected_
                                    sheet_columns)
 from finaudit.intake.native_sql import MAP_TYPES, Col, distinct_map, quote, typed_sql
 from finaudit.intake.schema import SheetSchema, load_schemas
+from finaudit.intake.spark_errors import first, out_of_memory, spark_errors, unpersist
 from finaudit.intake.sheets import claim_sheet, require_sheets, schema_for_name, unknown_sheet_name
 
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
@@ -92,7 +93,7 @@ def parquet_sheets(spark, where) -> dict[str, tuple[str, str]] | None:
             except LedgerError:
                 return _refused(where, name)
         return chosen
-    except _spark_errors() as exc:
+    except spark_errors() as exc:
         raise _unreadable(where, exc) from None
 
 
@@ -164,9 +165,8 @@ def load(spark, where, sheets: dict[str, tuple[str, str]], table_types: dict[str
         for name in load_schemas():
             if name not in sheets:
                 _empty(spark, name, table_types[name])
-    except _spark_errors() as exc:
-        for frame in cached:
-            frame.unpersist()
+    except spark_errors() as exc:
+        unpersist(cached)
         raise _unreadable(where, exc) from None
     if before is not None and file_state(where) != before:
         raise changed_while_read(where)
@@ -192,7 +192,7 @@ def years_written(spark, where, sheets: dict[str, tuple[str, str]], names) -> se
                 mapped = distinct_map(schema, col, distinct)      # None: every value as it is
                 valid = distinct if mapped is None else mapped.loc[mapped["reason"].isna(), "value"]
                 years |= {int(v) for v in valid.dropna()}
-    except _spark_errors() as exc:
+    except spark_errors() as exc:
         raise _unreadable(where, exc) from None
     return years
 
@@ -337,13 +337,6 @@ def _arrow_df(table) -> pd.DataFrame:
         con.close()
 
 
-def _spark_errors() -> tuple:
-    from py4j.protocol import Py4JError
-    from pyspark.errors import PySparkException
-    return (Py4JError, PySparkException)
-
-
 def _unreadable(where, exc: Exception) -> LedgerError:
-    first = " ".join(str(exc).split())[:300]
-    return LedgerError(f"Spark 无法读取 Parquet 台账“{where}”：{first}",
-                       f"Spark cannot read the Parquet ledger '{where}': {first}")
+    return out_of_memory(exc) or LedgerError(f"Spark 无法读取 Parquet 台账“{where}”：{first(exc)}",
+                                             f"Spark cannot read the Parquet ledger '{where}': {first(exc)}")

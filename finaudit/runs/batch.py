@@ -16,7 +16,7 @@ from pathlib import Path
 from finaudit.audit import engine, profiles
 from finaudit.audit.catalogue import check_draft_severity, load_rules
 from finaudit.audit.session import connect
-from finaudit.errors import FinauditError, UsageError, os_reason
+from finaudit.errors import FinauditError, UsageError, one_line, os_reason
 from finaudit.findings import sort_key
 from finaudit.intake.isolation import warm_up
 from finaudit.intake.spark_native import location
@@ -54,8 +54,9 @@ def audit_one(path: Path, profile: str | None = None, year: int | None = None, r
         # a bug of ours, or a native library's panic (a BaseException): said as the CLI says it
         if raise_errors or os.environ.get("FINAUDIT_DEBUG"):
             raise
-        item.error = {"zh": f"内部错误：{type(exc).__name__}: {exc}（设置 FINAUDIT_DEBUG=1 可查看详情）",
-                      "en": f"Internal error: {type(exc).__name__}: {exc} (set FINAUDIT_DEBUG=1 for details)"}
+        text = one_line(exc)      # a Java stack trace through py4j runs to pages
+        item.error = {"zh": f"内部错误：{type(exc).__name__}: {text}（设置 FINAUDIT_DEBUG=1 可查看详情）",
+                      "en": f"Internal error: {type(exc).__name__}: {text} (set FINAUDIT_DEBUG=1 for details)"}
         return Audit(item, [], None, {})
     item.sha256 = found.ledger.sha256()
     item.sheets = [s.summary() for s in found.ledger.sheets.values()]
