@@ -64,6 +64,11 @@ def session(master: str | None = None):
         # a ledger's rule queries are small: 200 shuffle partitions would be 200 tiny tasks each;
         # and the driver is the executor: its default 1 GB heap ran out on a 1M-row ledger
         builder = (builder.config("spark.sql.shuffle.partitions", "2")
+                   # a join side broadcast on the planner's estimate (a cached view's can be far
+                   # too low) ran a 5M-row ledger out of the driver's memory; broadcast only on
+                   # the sizes a shuffle measured (adaptive execution)
+                   .config("spark.sql.autoBroadcastJoinThreshold", "-1")
+                   .config("spark.sql.adaptive.autoBroadcastJoinThreshold", "10MB")
                    .config("spark.driver.memory", os.environ.get(DRIVER_MEMORY, DEFAULT_DRIVER_MEMORY)))
     try:
         spark = builder.getOrCreate()

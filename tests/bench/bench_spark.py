@@ -2,6 +2,7 @@
 
     python tests/bench/bench_spark.py --rows 1000000          # the 1M-row Parquet ledger
     python tests/bench/bench_spark.py --rows 20000 --master local[2]
+    FINAUDIT_SPARK_DRIVER_MEMORY=8g python tests/bench/bench_spark.py --rows 25000000 --master local[2] --memory-limit 4GB
 
 The ledger is gen.py's Parquet folder (cached under tests/bench/_data/). Both runs are
 finaudit.check end to end in this process: DuckDB first, then Spark on a session started
@@ -30,6 +31,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--master", default="local[*]")
+    parser.add_argument("--memory-limit", default=None,
+                        help="DuckDB's memory limit for its run (e.g. 4GB): at 25M rows its own 11 GiB and "
+                             "Spark's heap would not both fit in this machine's memory")
     args = parser.parse_args(argv)
 
     import finaudit
@@ -40,14 +44,15 @@ def main(argv=None) -> int:
     spark = session(args.master)
     started = time.perf_counter() - start
 
-    duck, duck_s, duck_read = _timed(finaudit, path)
+    duck, duck_s, duck_read = _timed(finaudit, path, memory_limit=args.memory_limit)
     sparked, spark_s, spark_read = _timed(finaudit, path, engine="spark", spark=spark)
 
     a = {f.fingerprint: f.to_dict() for f in duck.findings}
     b = {f.fingerprint: f.to_dict() for f in sparked.findings}
     differ = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
     report = {
-        "rows": args.rows, "master": args.master, "machine": platform.machine(), "python": platform.python_version(),
+        "rows": args.rows, "master": args.master, "duckdb_memory_limit": args.memory_limit,
+        "spark_driver_memory": spark.sparkContext.getConf().get("spark.driver.memory"), "machine": platform.machine(), "python": platform.python_version(),
         "spark_session_start_s": round(started, 2),
         "duckdb_s": round(duck_s, 2), "spark_s": round(spark_s, 2), "ratio": round(spark_s / duck_s, 1),
         "duckdb_read_s": round(duck_read, 2), "spark_read_s": round(spark_read, 2),
