@@ -1,3 +1,3 @@
-from finaudit.cli import main
+from finaudit.cli import run
 
-main()
+run()

@@ -28,8 +28,8 @@ CREATE OR REPLACE TABLE public_funds_per_student AS
 -- row lists included) cost more than the rest of this table at national scale. Rows
 -- whose school key hash is repeated are grouped, by the key itself (two schools sharing a
 -- hash are told apart); the others are taken as they are. Anti and semi joins, not
--- NOT IN (subquery): Spark plans a NOT IN as a broadcast of the subquery's rows, which at
--- 5,000,000 rows and more ran its driver out of memory (tests/bench/RESULTS.md, Spark).
+-- NOT IN (subquery), which Spark plans as a broadcast of the subquery's rows whatever their
+-- size (tests/bench/RESULTS.md, Spark); the same rows, k being a hash, never NULL.
 WITH money_rows AS (
     SELECT b.*, hash(b.region_code, b.year, b.level, b.school_id) AS k
     FROM budget b

@@ -39,8 +39,9 @@ def sleeps():
 
 
 def sleeps_noting_pid(path):
-    with open(path, "w") as fh:
+    with open(path + ".part", "w") as fh:
         fh.write(str(os.getpid()))
+    os.replace(path + ".part", path)            # whole when seen
     time.sleep(3600)
 
 

@@ -268,23 +268,23 @@ def test_a_bug_of_ours_is_still_one_line_and_exit_2(cli, monkeypatch):
     assert line.startswith("Internal error: ZeroDivisionError")
 
 
-def test_a_bug_of_ours_with_a_message_of_pages_is_one_short_line_in_the_json_too(cli, monkeypatch, tmp_path):
+def test_a_bug_of_ours_with_a_message_of_pages_is_one_short_line_for_the_ledger_too(cli, monkeypatch):
     # A Java stack trace through py4j (a Spark run out of memory) was copied whole into the
     # ledger's error: some 5,000 characters over 40 lines in the JSON and the report.
     import finaudit.audit.engine
+    from finaudit.runs.batch import audit_one
 
     def broken(*args, **kwargs):
         raise RuntimeError("An error occurred while calling o112.unpersist.\n: java.lang.IllegalStateException"
                            + "\n\tat org.apache.spark.SparkContext.assertNotStopped(SparkContext.scala:128)" * 60)
 
     monkeypatch.setattr(finaudit.audit.engine, "check", broken)
-    out = tmp_path / "out.json"
-    line = _one_line_error(cli("check", CLEAN, "--lang", "en", "--json", out))
+    line = _one_line_error(cli("check", CLEAN, "--lang", "en"))
     assert line.startswith("Internal error: RuntimeError: An error occurred while calling o112.unpersist. : java.lang")
     assert len(line) < 420 and "…" in line
-    [failed] = json.loads(out.read_text(encoding="utf-8"))["run"]["inputs"] if out.exists() else [None]
-    if failed is not None:
-        assert "\n" not in failed["error"]["en"] and len(failed["error"]["en"]) < 420
+    error = audit_one(CLEAN).input.error           # what the JSON and the report carry
+    assert error["en"].startswith("Internal error: RuntimeError: An error occurred")
+    assert all("\n" not in text and len(text) < 420 for text in error.values())
 
 
 def test_a_ledger_with_headers_only_cannot_be_audited(cli, write_csv):
@@ -395,8 +395,8 @@ def test_the_program_leaves_without_the_teardown_its_output_whole_and_its_exit_c
     # 1,000,000-row workbook): the program itself (its arguments from sys.argv) leaves
     # without it, once its output is flushed. What it printed and wrote is whole, its exit
     # code the command's; a caller passing main() its own arguments keeps its process.
-    code = ("import atexit, sys; atexit.register(print, 'teardown ran'); from finaudit.cli import main; "
-            "sys.argv = ['finaudit'] + sys.argv[1:]; main()")
+    code = ("import atexit, sys; atexit.register(print, 'teardown ran'); from finaudit.cli import run; "
+            "sys.argv = ['finaudit'] + sys.argv[1:]; run()")
     out = tmp_path / "out.json"
     proc = subprocess.run([sys.executable, "-c", code, "check", "--no-config", str(SAMPLES / "break_FLOOR_PRESCHOOL.xlsx"),
                            "--format", "json", "--json", str(out)], capture_output=True, text=True, timeout=120)
@@ -407,6 +407,7 @@ def test_the_program_leaves_without_the_teardown_its_output_whole_and_its_exit_c
     proc = subprocess.run([sys.executable, "-c", code, "check", "--no-config", str(tmp_path / "none.xlsx")],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "teardown ran" not in proc.stdout
-    kept = "from finaudit.cli import main\ntry:\n    main(['rules'])\nexcept SystemExit as e:\n    print('kept', e.code)"
+    kept = ("import sys\nfrom finaudit.cli import main\nsys.argv = ['finaudit', 'rules']\n"
+            "try:\n    main()\nexcept SystemExit as e:\n    print('kept', e.code)")
     proc = subprocess.run([sys.executable, "-c", kept], capture_output=True, text=True, timeout=60)
-    assert proc.stdout.strip().splitlines()[-1] == "kept 0"
+    assert proc.stdout.strip().splitlines()[-1] == "kept 0"     # main(), from sys.argv too, returns

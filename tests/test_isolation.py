@@ -274,6 +274,15 @@ def test_a_read_interrupted_half_way_leaves_the_next_read_working(monkeypatch):
     assert run_isolated(targets.answers, (3,), "县.xlsx", LIMITS) == {"x": 3}
 
 
+def _alive(pid: int) -> bool:
+    """The process runs (a zombie not yet reaped by init has ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 def test_a_parse_server_killed_mid_read_is_a_refusal_and_the_next_read_starts_another(tmp_path):
     import signal
     import threading
@@ -282,15 +291,22 @@ def test_a_parse_server_killed_mid_read_is_a_refusal_and_the_next_read_starts_an
 
     run_isolated(targets.answers, (1,), "县.xlsx", LIMITS)
     server = isolation._SERVER.process
-    threading.Timer(0.5, lambda: os.kill(server.pid, signal.SIGKILL)).start()
-    start = time.monotonic()
     noted = tmp_path / "child.pid"
+
+    def kill_once_the_child_sleeps():
+        deadline = time.monotonic() + 10
+        while not (noted.exists() and noted.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(server.pid, signal.SIGKILL)
+
+    threading.Thread(target=kill_once_the_child_sleeps, daemon=True).start()
+    start = time.monotonic()
     error = _refusal(targets.sleeps_noting_pid, str(noted), limits=ParseLimits(3 * 1024 ** 3, 30, 20))
-    assert time.monotonic() - start < 10            # not held until the deadline by an orphan
+    assert time.monotonic() - start < 15            # not held until the deadline by an orphan
     child = int(noted.read_text())                  # and the orphan does not live on, sleeping
-    while os.path.exists(f"/proc/{child}") and time.monotonic() - start < 10:
+    while _alive(child) and time.monotonic() - start < 20:
         time.sleep(0.05)
-    assert not os.path.exists(f"/proc/{child}")
+    assert not _alive(child)
     assert "县.xlsx" in error.zh and "FINAUDIT_PARSE_IN_PROCESS" in error.zh
     assert run_isolated(targets.answers, (4,), "县.xlsx", LIMITS) == {"x": 4}
 

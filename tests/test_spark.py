@@ -246,7 +246,8 @@ def test_a_year_the_ledger_lacks_is_refused_before_the_ledger_is_copied_to_spark
     assert refused.value.message("zh").startswith("台账中没有1990年的数据。")
 
 
-def test_spark_out_of_memory_is_said_as_that_wherever_it_surfaces(monkeypatch):
+@pytest.mark.spark
+def test_spark_out_of_memory_is_said_as_that_wherever_it_surfaces(spark, monkeypatch):
     # A 25,000,000-row ledger on local[2] with an 8g driver: "java.lang.OutOfMemoryError: Java
     # heap space" stopped the context under a rule's query, and freeing the audit's cached
     # tables then raised "Cannot call methods on a stopped SparkContext", which replaced the
@@ -261,10 +262,12 @@ def test_spark_out_of_memory_is_said_as_that_wherever_it_surfaces(monkeypatch):
     assert error.message("zh").startswith("Spark 内存不足，运行已停止（An error occurred while calling o98.toArrow. : java.lang.OutOfMemoryError")
     assert "FINAUDIT_SPARK_DRIVER_MEMORY" in error.message("zh") and "现为 8g" in error.message("zh")
     assert "(now 8g)" in error.message("en") and "\n" not in error.message("en")
-    assert out_of_memory(RuntimeError("Cannot call methods on a stopped SparkContext.")) is not None
+    stopped = out_of_memory(RuntimeError("Cannot call methods on a stopped SparkContext."))
+    assert stopped.message("en").startswith("The Spark session has stopped, so the audit cannot go on")
+    assert "内存不足" not in stopped.message("zh").split("；")[0]     # said as stopped, memory a likely cause
     assert out_of_memory(RuntimeError("[UNRESOLVED_COLUMN] x")) is None
 
-    class Failing:                      # a session whose every query fails as the JVM said
+    class Failing:                      # the session's queries fail as the JVM said (its literals are Spark's)
         def __init__(self, exc):
             self.exc = exc
 

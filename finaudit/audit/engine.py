@@ -157,7 +157,7 @@ def check(path, profile: str | None = None, year: int | None = None, rules: dict
                 backend = SparkRules(spark, con, rules)
             else:
                 if year is not None:     # refused before Spark reads the ledger: its year cells alone
-                    _one_year(year, sorted(spark_native.years_written(spark, where, sheets, _SUBJECT_SHEETS)), True)
+                    _one_year(year, sorted(spark_native.years_written(spark, where, sheets, _SUBJECT_SHEETS)), written=True)
                 backend = _read_on_spark(spark, con, rules, where, sheets)
                 ledger = backend.ledger
             try:

@@ -17,7 +17,7 @@ from finaudit.audit import spark_sql
 from finaudit.audit.catalogue import Rule, views_sql
 from finaudit.audit.queries import EVIDENCE_LIMIT, NOTE_EVIDENCE_LIMIT, result_columns, row_lists
 from finaudit.audit.session import SOURCES_SCHEMA
-from finaudit.errors import LedgerError, RuleError, UsageError, one_line as first
+from finaudit.errors import LedgerError, RuleError, UsageError, one_line
 from finaudit.intake.schema import load_schemas
 from finaudit.intake.spark_errors import DEFAULT_DRIVER_MEMORY, DRIVER_MEMORY, out_of_memory, unpersist
 
@@ -75,7 +75,7 @@ def session(master: str | None = None):
         _quiet(spark)
         return spark
     except Exception as exc:  # py4j and the JVM raise many types; each means Spark did not start
-        first = " ".join(str(exc).split())[:200]
+        first = one_line(exc, 200)
         raise UsageError(f"Spark（{master}）无法启动：{first}", f"Spark ({master}) did not start: {first}") from None
 
 
@@ -146,7 +146,11 @@ class SparkRules:
         """The rows of a small query in DuckDB's SQL (the ledger's years, regions) run on Spark."""
         import sqlglot
         query = sqlglot.transpile(sql, read="duckdb", write="spark", unsupported_level=sqlglot.ErrorLevel.RAISE)[0]
-        return [tuple(row) for row in self.spark.sql(query).collect()]
+        try:
+            return [tuple(row) for row in self.spark.sql(query).collect()]
+        except Exception as exc:    # on a ledger read on Spark, the first question over all its rows
+            _raise_out_of_memory(exc)
+            raise
 
     def _register(self, name: str, table: pa.Table) -> None:
         try:
@@ -166,8 +170,8 @@ class SparkRules:
                 frame = self.spark.sql(query)
             except Exception as exc:
                 _raise_out_of_memory(exc)
-                raise RuleError(f"rules/views.sql（{name}）在 Spark 上无法执行：{first(exc)}",
-                                f"rules/views.sql ({name}) does not run on Spark: {first(exc)}") from None
+                raise RuleError(f"rules/views.sql（{name}）在 Spark 上无法执行：{one_line(exc)}",
+                                f"rules/views.sql ({name}) does not run on Spark: {one_line(exc)}") from None
             if self._many and (self._readers.get(name, 0) > 1 or any(_names(q, name) for _, q in self._tables)):
                 frame = frame.cache()
                 self._cached.append(frame)
@@ -185,11 +189,11 @@ class SparkRules:
             _raise_out_of_memory(exc)
             name = rule.path.with_suffix(".sql").name
             if "ARITHMETIC_OVERFLOW" in str(exc) or "NUMERIC_VALUE_OUT_OF_RANGE" in str(exc):
-                raise LedgerError(f"规则 {rule.id} 无法在本台账的数据上计算（{first(exc)}），请检查台账中过大或异常的数值。",
-                                  f"Rule {rule.id} cannot be computed on this ledger's figures ({first(exc)}); check "
+                raise LedgerError(f"规则 {rule.id} 无法在本台账的数据上计算（{one_line(exc)}），请检查台账中过大或异常的数值。",
+                                  f"Rule {rule.id} cannot be computed on this ledger's figures ({one_line(exc)}); check "
                                   "the ledger for amounts that are too large or otherwise odd.") from None
-            raise RuleError(f"规则 rules/{name} 的查询在 Spark 上无法执行：{first(exc)}",
-                            f"The query of rules/{name} does not run on Spark: {first(exc)}") from None
+            raise RuleError(f"规则 rules/{name} 的查询在 Spark 上无法执行：{one_line(exc)}",
+                            f"The query of rules/{name} does not run on Spark: {one_line(exc)}") from None
 
     def close(self) -> None:
         """Frees what this audit cached; its tables go with its session."""
@@ -210,14 +214,14 @@ def _hand_over_errors() -> tuple:
 
 
 def _raise_out_of_memory(exc: Exception) -> None:
-    """A rule's or view's query that failed for want of memory fails the run as that, not as the rule's SQL."""
+    """A query that failed as Spark itself failed (out of memory, its context stopped) fails the ledger's audit as that, not as the rule's SQL."""
     error = out_of_memory(exc)
     if error is not None:
         raise error from None
 
 
 def _not_handed_over(exc: Exception) -> LedgerError:
-    return out_of_memory(exc) or LedgerError(f"台账未能交给 Spark：{first(exc)}", f"The ledger could not be handed to Spark: {first(exc)}")
+    return out_of_memory(exc) or LedgerError(f"台账未能交给 Spark：{one_line(exc)}", f"The ledger could not be handed to Spark: {one_line(exc)}")
 
 
 _IN_MEMORY_ROWS = 50_000       # a sheet up to this size goes to Spark as an Arrow table, larger ones as Parquet
@@ -225,8 +229,6 @@ _IN_MEMORY_ROWS = 50_000       # a sheet up to this size goes to Spark as an Arr
 
 def _names(sql: str, table: str) -> bool:
     return re.search(rf"\b{table}\b", sql) is not None
-
-
 
 
 def _wrap(rule: Rule, sql: str) -> str:

@@ -5,7 +5,7 @@ commands; catalogue.py the others. Importing the command modules registers them.
 from __future__ import annotations
 
 from finaudit.cli import catalogue, check  # noqa: F401  registers the commands on main
-from finaudit.cli.base import EXIT_FAILED, EXIT_FINDINGS, EXIT_OK, main, run_guarded
+from finaudit.cli.base import EXIT_FAILED, EXIT_FINDINGS, EXIT_OK, main, run, run_guarded
 from finaudit.cli.check import write_outputs
 
-__all__ = ["EXIT_FAILED", "EXIT_FINDINGS", "EXIT_OK", "main", "run_guarded", "write_outputs"]
+__all__ = ["EXIT_FAILED", "EXIT_FINDINGS", "EXIT_OK", "main", "run", "run_guarded", "write_outputs"]

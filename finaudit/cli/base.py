@@ -93,12 +93,21 @@ _CLICK_ZH = [
 ]
 
 
+def run() -> None:
+    """The program (the console script, python -m finaudit): the command, then out without the
+    interpreter's teardown, which frees a large audit's objects one by one (0.3-0.5 s after a
+    1,000,000-row workbook's outputs are written). Callers of main() keep their process."""
+    try:
+        main()
+    except SystemExit as exc:
+        _leave(exc.code)
+
+
 def _leave(code) -> None:
-    """The program's end, once a command is done: its output flushed, then out without the
-    interpreter's teardown, which frees a large audit's objects one by one (0.3-0.5 s after
-    a 1,000,000-row workbook's outputs are written). Output files, temporary folders, DuckDB
-    and the parse server are closed by then (context managers); nothing of finaudit's waits
-    for atexit. A string exit code is printed, as Python does."""
+    """Out, once a command is done: its output flushed first. Output files, temporary folders
+    and DuckDB are closed by then (context managers); the parse server and a Spark JVM end when
+    their pipe from this process closes; nothing of finaudit's waits for atexit. A string exit
+    code is printed, as Python does."""
     if code is not None and not isinstance(code, int):
         print(code, file=sys.stderr)
         code = 1
@@ -177,14 +186,6 @@ class _Guarded(ZhHelp, click.Group):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         argv = list(sys.argv[1:] if args is None else args) or ["--help"]
-        try:
-            self._standalone(argv, prog_name, complete_var, **extra)
-        except SystemExit as exc:
-            if args is None:        # the program itself (the console script, python -m finaudit)
-                _leave(exc.code)
-            raise
-
-    def _standalone(self, argv, prog_name, complete_var, **extra):
         try:
             super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
         except click.UsageError as exc:

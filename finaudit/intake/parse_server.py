@@ -70,8 +70,7 @@ def serve(inbox, outbox) -> None:
         server = os.getpid()
         pid = os.fork()
         if pid == 0:                        # the child: never returns
-            _die_with(server)
-            _run_child(work, args, memory_bytes, cpu_seconds, folder, settings, cwd)
+            _run_child(server, work, args, memory_bytes, cpu_seconds, folder, settings, cwd)
         send(outbox, ("started", pid))
         _, status, usage = os.wait4(pid, 0)
         send(outbox, ("ended", status, usage.ru_maxrss, usage.ru_utime + usage.ru_stime))
@@ -91,9 +90,11 @@ def _die_with(server: int) -> None:
         os._exit(1)
 
 
-def _run_child(work, args, memory_bytes: int, cpu_seconds: float, folder: str, settings: dict, cwd: str) -> None:
+def _run_child(server: int, work, args, memory_bytes: int, cpu_seconds: float, folder: str, settings: dict,
+               cwd: str) -> None:
     code = 1
     try:
+        _die_with(server)
         os.chdir(cwd)                       # relative ledger paths mean what they mean to the parent now
         # The settings the parent has now (FINAUDIT_MAX_UNZIPPED_MB ...), not those it had
         # when this server started.

@@ -1,18 +1,17 @@
-"""What Spark's errors mean to a run: one line of the JVM's message, and the failures that are
-the run's, not the ledger's or a rule's (the driver out of memory, its context stopped by
-that), told as such wherever they surface (reading the ledger, a rule, freeing its tables)."""
+"""What Spark's errors mean to a run: the failures that are Spark's own, not the ledger's
+cells' or a rule's SQL (the driver out of memory, its context stopped), told as such wherever
+they surface (reading the ledger, a rule, a small question, freeing its tables). Each stops
+the audit of the ledger with a LedgerError, one line, as any ledger that cannot be audited."""
 from __future__ import annotations
 
 import os
 
-from finaudit.errors import LedgerError, one_line as first
+from finaudit.errors import LedgerError, one_line
 
 DRIVER_MEMORY = "FINAUDIT_SPARK_DRIVER_MEMORY"
 DEFAULT_DRIVER_MEMORY = "4g"
 
-# What the JVM says when it has run out of memory, or when its context was stopped under a
-# running query (the out-of-memory handler stops it: the next call then finds it stopped).
-_STOPPED = ("OutOfMemoryError", "stopped SparkContext", "SparkContext was shut down")
+_STOPPED = ("stopped SparkContext", "SparkContext was shut down", "Answer from Java side is empty")
 
 
 def spark_errors() -> tuple:
@@ -24,16 +23,23 @@ def spark_errors() -> tuple:
 
 
 def out_of_memory(exc: BaseException) -> LedgerError | None:
-    """The error as the run's lack of memory, or None when it is another."""
+    """The error as Spark's own failure: the JVM out of memory, or its context stopped (by
+    that, by its owner, or with the JVM gone); None when it is another."""
     text = str(exc)
-    if not any(mark in text for mark in _STOPPED):
-        return None
-    memory = os.environ.get(DRIVER_MEMORY, DEFAULT_DRIVER_MEMORY)
-    return LedgerError(
-        f"Spark 内存不足，运行已停止（{first(exc)[:120]}）。在本机模式下可用环境变量 {DRIVER_MEMORY} "
-        f"增大驱动程序内存（现为 {memory}），或在集群上运行（--spark-master）。",
-        f"Spark ran out of memory and the run stopped ({first(exc)[:120]}). In local mode give the driver "
-        f"more with the {DRIVER_MEMORY} environment variable (now {memory}), or run on a cluster (--spark-master).")
+    if "OutOfMemoryError" in text:
+        memory = os.environ.get(DRIVER_MEMORY, DEFAULT_DRIVER_MEMORY)
+        return LedgerError(
+            f"Spark 内存不足，运行已停止（{one_line(exc, 120)}）。在本机模式下可用环境变量 {DRIVER_MEMORY} "
+            f"增大驱动程序内存（现为 {memory}），或在集群上运行（--spark-master）。",
+            f"Spark ran out of memory and the run stopped ({one_line(exc, 120)}). In local mode give the driver "
+            f"more with the {DRIVER_MEMORY} environment variable (now {memory}), or run on a cluster (--spark-master).")
+    if any(mark in text for mark in _STOPPED):
+        return LedgerError(
+            f"Spark 会话已停止，无法继续审计（{one_line(exc, 120)}）；常见原因是内存不足（本机模式见环境变量 "
+            f"{DRIVER_MEMORY}）。请重新运行。",
+            f"The Spark session has stopped, so the audit cannot go on ({one_line(exc, 120)}); most often it ran "
+            f"out of memory (in local mode see the {DRIVER_MEMORY} environment variable). Run again.")
+    return None
 
 
 def unpersist(frames) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
-from finaudit.errors import LedgerError
+from finaudit.errors import LedgerError, one_line
 from finaudit.findings import Finding
 from finaudit.intake.checks import total, totalled
 from finaudit.intake.load_findings import defaulted_findings
@@ -26,7 +26,7 @@ from finaudit.intake.native import (PARQUET_SUFFIXES, accounted_sheet, rejected_
                                    sheet_columns)
 from finaudit.intake.native_sql import MAP_TYPES, Col, distinct_map, quote, typed_sql
 from finaudit.intake.schema import SheetSchema, load_schemas
-from finaudit.intake.spark_errors import first, out_of_memory, spark_errors, unpersist
+from finaudit.intake.spark_errors import out_of_memory, spark_errors, unpersist
 from finaudit.intake.sheets import claim_sheet, require_sheets, schema_for_name, unknown_sheet_name
 
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
@@ -188,7 +188,8 @@ def years_written(spark, where, sheets: dict[str, tuple[str, str]], names) -> se
             cols, _, _ = sheet_columns(schema, [f.name for f in fields],
                                        [type(f.dataType).__name__ in _SPARK_NUMBERS for f in fields], shown)
             for col in (c for c in cols if c.column.name == "year"):
-                distinct = _arrow_df(raw.select(col.source).distinct().toArrow()).iloc[:, 0]
+                quoted = "`" + col.source.replace("`", "``") + "`"      # a header's "." is no struct field
+                distinct = _arrow_df(raw.select(quoted).distinct().toArrow()).iloc[:, 0]
                 mapped = distinct_map(schema, col, distinct)      # None: every value as it is
                 valid = distinct if mapped is None else mapped.loc[mapped["reason"].isna(), "value"]
                 years |= {int(v) for v in valid.dropna()}
@@ -338,5 +339,5 @@ def _arrow_df(table) -> pd.DataFrame:
 
 
 def _unreadable(where, exc: Exception) -> LedgerError:
-    return out_of_memory(exc) or LedgerError(f"Spark 无法读取 Parquet 台账“{where}”：{first(exc)}",
-                                             f"Spark cannot read the Parquet ledger '{where}': {first(exc)}")
+    return out_of_memory(exc) or LedgerError(f"Spark 无法读取 Parquet 台账“{where}”：{one_line(exc)}",
+                                             f"Spark cannot read the Parquet ledger '{where}': {one_line(exc)}")
