@@ -19,7 +19,7 @@ from finaudit.audit.queries import EVIDENCE_LIMIT, NOTE_EVIDENCE_LIMIT, result_c
 from finaudit.audit.session import SOURCES_SCHEMA
 from finaudit.errors import LedgerError, RuleError, UsageError, one_line
 from finaudit.intake.schema import load_schemas
-from finaudit.intake.spark_errors import DEFAULT_DRIVER_MEMORY, DRIVER_MEMORY, out_of_memory, unpersist
+from finaudit.intake.spark_errors import DEFAULT_DRIVER_MEMORY, DRIVER_MEMORY, out_of_memory, spark_errors, unpersist
 
 # The master URLs Spark 4 takes (its docs' "Master URLs"): anything else is refused here, in one
 # line, before a JVM starts and prints its own stack trace for it.
@@ -208,9 +208,7 @@ def _hand_over_errors() -> tuple:
     reach Spark (a full disk, a lost executor); a bug of finaudit's stays what it is. Imported
     when needed: this module is imported without pyspark to tell that it is missing."""
     import duckdb
-    from py4j.protocol import Py4JError
-    from pyspark.errors import PySparkException
-    return (Py4JError, PySparkException, duckdb.Error, OSError)
+    return spark_errors() + (duckdb.Error, OSError)
 
 
 def _raise_out_of_memory(exc: Exception) -> None:

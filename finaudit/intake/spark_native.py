@@ -83,13 +83,11 @@ def parquet_sheets(spark, where) -> dict[str, tuple[str, str]] | None:
             chosen[schema.name] = (full, name)
         require_sheets(chosen, [e[0] for e in entries], where)
         for schema_name, (full, name) in chosen.items():
-            fields = spark.read.parquet(full).schema.fields
-            if any(type(f.dataType).__name__ not in _SPARK_NUMBERS + ("StringType",) for f in fields):
+            raw = spark.read.parquet(full)
+            if any(type(f.dataType).__name__ not in _SPARK_NUMBERS + ("StringType",) for f in raw.schema.fields):
                 return _refused(where, name)
-            names = [f.name for f in fields]
-            numbers = [type(f.dataType).__name__ in _SPARK_NUMBERS for f in fields]
             try:
-                sheet_columns(load_schemas()[schema_name], names, numbers, name)
+                _columns(load_schemas()[schema_name], raw, name)
             except LedgerError:
                 return _refused(where, name)
         return chosen
@@ -184,9 +182,7 @@ def years_written(spark, where, sheets: dict[str, tuple[str, str]], names) -> se
         for name in (n for n in names if n in sheets):
             schema, (path, shown) = load_schemas()[name], sheets[name]
             raw = spark.read.parquet(path)
-            fields = raw.schema.fields
-            cols, _, _ = sheet_columns(schema, [f.name for f in fields],
-                                       [type(f.dataType).__name__ in _SPARK_NUMBERS for f in fields], shown)
+            cols, _, _ = _columns(schema, raw, shown)
             for col in (c for c in cols if c.column.name == "year"):
                 quoted = "`" + col.source.replace("`", "``") + "`"      # a header's "." is no struct field
                 distinct = _arrow_df(raw.select(quoted).distinct().toArrow()).iloc[:, 0]
@@ -198,11 +194,16 @@ def years_written(spark, where, sheets: dict[str, tuple[str, str]], names) -> se
     return years
 
 
+def _columns(schema: SheetSchema, raw, name: str):
+    """native.sheet_columns of a Spark frame read from a sheet's Parquet file(s)."""
+    fields = raw.schema.fields
+    return sheet_columns(schema, [f.name for f in fields], [type(f.dataType).__name__ in _SPARK_NUMBERS for f in fields],
+                         name)
+
+
 def _load_sheet(spark, schema: SheetSchema, path: str, name: str, types: list[tuple[str, str]]):
     raw = spark.read.parquet(path)
-    fields = raw.schema.fields
-    cols, units, ignored = sheet_columns(schema, [f.name for f in fields],
-                                         [type(f.dataType).__name__ in _SPARK_NUMBERS for f in fields], name)
+    cols, units, ignored = _columns(schema, raw, name)
     src, typed = f"src_{schema.name}", f"typed_{schema.name}"
     _source(spark, raw).createOrReplaceTempView(src)
     texts = [c for c in cols if not c.numeric]
