@@ -45,6 +45,19 @@ def sleeps_noting_pid(path):
     time.sleep(3600)
 
 
+def loaded(names):
+    return sorted(name for name in names if name in sys.modules)
+
+
+def reads_noting_modules(path, names):
+    from pathlib import Path
+
+    from finaudit.intake.readers import read_ledger
+
+    read_ledger(Path(path), scan_beside=True, arrow=True)     # as the parse child reads an xlsx
+    return loaded(names)
+
+
 def answers(x):
     return {"x": x}
 
@@ -57,6 +70,6 @@ def cwd():
     return os.getcwd()
 
 
-def dies_reading(path: str, folder: str):
+def dies_reading(path: str, folders: list):
     """isolation._read_saved's shape: a reader that aborts before the guard's scan beside it ends."""
     os.abort()

@@ -341,7 +341,11 @@ HEAVY_MODULES = ("pandas", "duckdb", "pandera", "pyarrow", "numpy", "fastexcel",
     "import finaudit.cli",
     "from finaudit.cli import main; main(['--help'], standalone_mode=False)",
     "from finaudit.cli import main; main(['rules'], standalone_mode=False)",
-], ids=["import", "help", "rules"])
+    # what `check` imports before it starts the parse server, which then imports the readers
+    # beside this process's own imports (cli/check.py)
+    "from finaudit.runs.discover import expand, parsed_here; from finaudit.intake.isolation import warm_up; "
+    "from finaudit.report.text import check_report",
+], ids=["import", "help", "rules", "check-before-the-parse-server"])
 def test_help_and_the_rule_list_start_without_the_data_libraries(statement):
     # Issue 7: `finaudit --help` and `finaudit rules` answer in well under 0.5 s only
     # while the group and the catalogue stay clear of these: pandas alone takes 0.45 s to

@@ -2,6 +2,7 @@
 file does to a reader there — abort, panic, memory, time — costs only that file."""
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import time
@@ -11,6 +12,7 @@ import pandas as pd
 import pytest
 
 from finaudit.errors import LedgerError
+from finaudit.intake import sheet_files
 from finaudit.intake.isolation import ParseLimits, read_isolated, run_isolated
 from finaudit.intake.readers import read_ledger
 from finaudit.runs.compact import expand
@@ -81,6 +83,47 @@ def test_a_refusal_in_the_child_is_the_same_refusal_in_the_parent(tmp_path):
     with pytest.raises(LedgerError) as isolated:
         read_isolated(bogus)
     assert (isolated.value.zh, isolated.value.en) == (direct.value.zh, direct.value.en)
+
+
+def test_the_parse_server_starts_without_pandas_and_a_plain_workbook_is_read_without_it():
+    # Every parse child is a fork of the server: pandas there would cost each command about
+    # 0.25 s before the parse starts and 43 MiB in both processes (parse_server.main).
+    heavy = ["duckdb", "fastexcel", "openpyxl", "pandas", "pandera", "pyarrow"]
+    assert run_isolated(targets.loaded, (heavy,), "县.xlsx", LIMITS) == ["fastexcel", "openpyxl", "pyarrow"]
+    assert run_isolated(targets.reads_noting_modules, (str(SAMPLES / "clean.xlsx"), heavy), "clean.xlsx",
+                        LIMITS) == ["fastexcel", "openpyxl", "pyarrow"]
+
+
+def test_the_childs_sheet_files_go_to_memory_unless_tmpdir_says_where(monkeypatch):
+    monkeypatch.delenv("TMPDIR", raising=False)
+    if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK | os.X_OK):
+        assert sheet_files.memory_folder() == "/dev/shm"
+    monkeypatch.setenv("TMPDIR", "/var/tmp")
+    assert sheet_files.memory_folder() is None
+
+
+def test_a_sheet_file_that_finds_the_memory_folder_full_is_written_in_the_next(monkeypatch, tmp_path):
+    import pyarrow as pa
+
+    full, disk = tmp_path / "shm", tmp_path / "disk"
+    full.mkdir(), disk.mkdir()
+    real = pa.OSFile
+
+    def os_file(path, mode="r"):
+        if str(path).startswith(str(full)):
+            open(path, "wb").close()            # created, then no room: as a full tmpfs does
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(path, mode)
+
+    monkeypatch.setattr(pa, "OSFile", os_file)
+    raw = read_ledger(SAMPLES / "clean.xlsx")[0]
+    meta, file = sheet_files.saved(raw, [str(full), str(disk)], 0)
+    assert Path(file).parent == disk and list(full.iterdir()) == []
+    back = sheet_files.rebuild(meta, file)
+    pd.testing.assert_frame_equal(back.frame, raw.frame)
+    with pytest.raises(OSError) as caught:                  # no room in the last folder either: said
+        sheet_files.saved(raw, [str(full)], 0)
+    assert caught.value.errno == errno.ENOSPC
 
 
 @pytest.mark.parametrize("name", ["clean.xlsx", "break_FLOOR_PRESCHOOL.xlsx"])

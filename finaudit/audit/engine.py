@@ -29,6 +29,7 @@ from finaudit.intake import native_book
 from finaudit.intake import spark_native      # pyspark itself is imported when Spark runs
 from finaudit.intake.isolation import stop_server, warm_up
 from finaudit.intake.ledger import load
+from finaudit.intake.locations import is_url, location
 from finaudit.intake.model import Ledger
 from finaudit.intake.sheets import EXCEL_SUFFIXES, OTHER_WORKBOOK_SUFFIXES
 from finaudit.intake.schema import load_schemas
@@ -175,13 +176,13 @@ def check(path, profile: str | None = None, year: int | None = None, rules: dict
 def _where(path, engine: str):
     """The ledger's location: a Path, or for the Spark engine a URL Spark reads (hdfs://, s3a://,
     file://); DuckDB reads files of this machine only, and says so."""
-    if not spark_native.is_url(str(path)):
+    if not is_url(str(path)):
         return Path(path)
     if engine != "spark":
         raise UsageError(f"“{path}”是一个 URL 地址：只有 Spark 引擎（--engine spark）能读取，DuckDB 引擎只读取本机的文件或文件夹。",
                          f"'{path}' is a URL, which only the Spark engine (--engine spark) reads; the DuckDB "
                          "engine reads files and folders of this machine.")
-    return spark_native.location(str(path))
+    return location(str(path))
 
 
 def _read_on_spark(spark, con, rules, where, sheets):

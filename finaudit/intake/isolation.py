@@ -11,14 +11,13 @@ LedgerError naming the file and what happened, and the run goes on.
 
 The child is forked by a server process that has already imported the readers
 (parse_server.py: a few milliseconds a file, not the second an interpreter takes to
-start), and hands the sheets back as Arrow IPC files in a temporary folder, which the
-parent maps rather than reads through a pipe: the cells are copied once, into the
-parent's frames.
+start), and hands the sheets back as Arrow IPC files in a temporary folder, in memory
+where it can (sheet_files.py), which the parent maps rather than reads through a pipe: the
+cells are copied once, into the parent's frames.
 """
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import json
 import select
@@ -30,7 +29,7 @@ import threading
 from pathlib import Path
 
 from finaudit.errors import LedgerError
-from finaudit.intake import parse_server
+from finaudit.intake import parse_server, sheet_files
 from finaudit.intake.parse_limits import ENV_IN_PROCESS, ENV_MEMORY_MB, ENV_SECONDS, MIB, ParseLimits
 
 __all__ = ["ENV_IN_PROCESS", "ENV_MEMORY_MB", "ENV_SECONDS", "MIB", "ParseLimits", "children_cpu_seconds",
@@ -51,10 +50,13 @@ def read_isolated(path, limits: ParseLimits | None = None, arrow: bool = False) 
     if not in_child():      # read here, the guard's scan before any reader (no fallback below)
         from finaudit.intake.readers import read_ledger   # for start-up: see the imports above
         return read_ledger(path)
-    with tempfile.TemporaryDirectory(prefix="finaudit-parse-", ignore_cleanup_errors=True) as folder:
+    with contextlib.ExitStack() as stack:
+        folders = [stack.enter_context(tempfile.TemporaryDirectory(prefix="finaudit-parse-", dir=where,
+                                                                   ignore_cleanup_errors=True))
+                   for where in dict.fromkeys([sheet_files.memory_folder(), None])]
         limits = limits or ParseLimits.for_path(path)
         try:
-            saved = run_isolated(_read_saved, (str(path), folder), path.name, limits)
+            saved = run_isolated(_read_saved, (str(path), folders), path.name, limits)
         except _Stopped as stopped:
             # An xlsx's worksheet scan ran beside the readers there: a reader may have ended so on
             # a file the scan would have refused, before it did. The guard alone says whether it
@@ -64,7 +66,7 @@ def read_isolated(path, limits: ParseLimits | None = None, arrow: bool = False) 
             raise stopped from None
         # A mapped file stays readable once its folder is removed (Linux keeps an unlinked
         # file's pages while a mapping holds them).
-        return [_rebuild(meta, file, arrow) for meta, file in saved]
+        return [sheet_files.rebuild(meta, file, arrow) for meta, file in saved]
 
 
 def run_isolated(work, args: tuple, name: str, limits: ParseLimits):
@@ -248,24 +250,6 @@ def _received(name: str, message):
         f"The reader failed on '{name}' ({exc_name}: {text}); the file may be damaged or crafted; not audited.")
 
 
-def _rebuild(meta: dict, file: str, arrow: bool = False):
-    import pyarrow as pa
-
-    # for start-up: see the imports at the top of this module
-    from finaudit.intake.schema import load_schemas
-    from finaudit.intake.sheets import RawSheet
-
-    with pa.memory_map(file) as source:
-        table = pa.ipc.open_file(source).read_all()
-    # JSON has no tuples and no integer keys: give the RawSheet back its own shapes.
-    meta["ragged_rows"] = {int(row): tuple(counts) for row, counts in meta["ragged_rows"].items()}
-    meta["filled"] = {col: [tuple(span) for span in spans] for col, spans in meta["filled"].items()}
-    schema = load_schemas()[meta.pop("schema")]
-    if arrow:
-        return RawSheet(schema=schema, frame=None, table=table, **meta)
-    return RawSheet(schema=schema, frame=table.to_pandas(), **meta)
-
-
 def _died(name: str, status: int, log: Path) -> LedgerError:
     """What a child that ended without a result tells: its signal, and the last line it printed."""
     said = _last_line(log)
@@ -321,11 +305,13 @@ def _last_line(log: Path) -> str:
 
 # --- the child's side ---------------------------------------------------------------
 
-def _read_saved(path: str, folder: str) -> list[tuple[dict, str]]:
-    """The child's work: the ledger's sheets, each frame saved in `folder`."""
+def _read_saved(path: str, folders: list[str]) -> list[tuple[dict, str]]:
+    """The child's work: the ledger's sheets, each frame saved in the first of `folders` with
+    room for it."""
     from finaudit.intake.readers import read_ledger   # for start-up: see the imports above
 
-    return [_saved(raw, folder, i) for i, raw in enumerate(read_ledger(Path(path), scan_beside=True, arrow=True))]
+    sheets = read_ledger(Path(path), scan_beside=True, arrow=True)
+    return [sheet_files.saved(raw, folders, i) for i, raw in enumerate(sheets)]
 
 
 def _guard_alone(path: str) -> None:
@@ -335,16 +321,3 @@ def _guard_alone(path: str) -> None:
 
     if Path(path).suffix.lower() in EXCEL_SUFFIXES:
         check_workbook(path)
-
-
-def _saved(raw, folder: str, index: int) -> tuple[dict, str]:
-    """The sheet's frame as an Arrow IPC file, and the rest of the RawSheet as a dict."""
-    import pyarrow as pa
-
-    file = os.path.join(folder, f"sheet{index}.arrow")
-    table = raw.table if raw.frame is None else pa.Table.from_pandas(raw.frame, preserve_index=False)
-    with pa.OSFile(file, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-        writer.write_table(table)
-    meta = {f.name: getattr(raw, f.name) for f in dataclasses.fields(raw) if f.name not in ("frame", "schema", "table")}
-    meta["schema"] = raw.schema.name
-    return meta, file

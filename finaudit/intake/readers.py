@@ -12,7 +12,6 @@ from pathlib import Path
 from finaudit.errors import LedgerError
 from finaudit.intake.sheets import (EXCEL_SUFFIXES, OTHER_WORKBOOK_SUFFIXES, TABLE_SUFFIXES, RawSheet, claim_sheet,
                                     require_sheets, schema_for_name, unknown_sheet_name)
-from finaudit.intake.tables import read_table
 from finaudit.intake.workbooks import read_other_workbook, read_workbook
 
 
@@ -34,6 +33,8 @@ def read_ledger(path: Path, scan_beside: bool = False, arrow: bool = False) -> l
     if suffix in OTHER_WORKBOOK_SUFFIXES:
         return read_other_workbook(path)
     if suffix in TABLE_SUFFIXES:
+        from finaudit.intake.tables import read_table   # for start-up: pandas (see workbooks.py's imports)
+
         schema = schema_for_name(path.stem)
         if schema is None:
             raise unknown_sheet_name(path.stem, path)
@@ -52,6 +53,8 @@ def _starts_with(path: Path, signature: bytes) -> bool:
 
 
 def _read_folder(folder: Path) -> list[RawSheet]:
+    from finaudit.intake.tables import read_table   # for start-up: pandas (see workbooks.py's imports)
+
     found: dict[str, RawSheet] = {}
     files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in TABLE_SUFFIXES)
     for path in files:

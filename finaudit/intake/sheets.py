@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from finaudit.errors import LedgerError, join_names
 from finaudit.intake.headers import title_unit
 from finaudit.intake.schema import SheetSchema, fold, load_schemas
+
+if TYPE_CHECKING:                   # for start-up: the CLI reaches this module before it starts the parse server
+    import pandas as pd
 
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm"}

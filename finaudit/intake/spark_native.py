@@ -12,7 +12,6 @@ rows, which become findings (as few as the findings, which are on the driver any
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path, PurePosixPath
 
 import pandas as pd
@@ -21,6 +20,7 @@ from finaudit.errors import LedgerError, one_line
 from finaudit.findings import Finding
 from finaudit.intake.checks import total, totalled
 from finaudit.intake.load_findings import defaulted_findings
+from finaudit.intake.locations import Url
 from finaudit.intake.model import Ledger, changed_while_read, file_state
 from finaudit.intake.native import (PARQUET_SUFFIXES, accounted_sheet, rejected_findings, rejected_sql,
                                    sheet_columns)
@@ -29,34 +29,7 @@ from finaudit.intake.schema import SheetSchema, load_schemas
 from finaudit.intake.spark_errors import out_of_memory, spark_errors, unpersist
 from finaudit.intake.sheets import claim_sheet, require_sheets, schema_for_name, unknown_sheet_name
 
-_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _SPARK_NUMBERS = ("ByteType", "ShortType", "IntegerType", "LongType", "FloatType", "DoubleType", "DecimalType")
-
-
-class Url(str):
-    """A ledger's location as Spark reads it (hdfs://…, s3a://…, file://…): kept as written,
-    where pathlib would fold its `//`; `name`, `stem` and `suffix` as a Path's."""
-
-    @property
-    def name(self) -> str:
-        return self.rstrip("/").rsplit("/", 1)[-1]
-
-    @property
-    def stem(self) -> str:
-        return PurePosixPath(self.name).stem
-
-    @property
-    def suffix(self) -> str:
-        return PurePosixPath(self.name).suffix
-
-
-def is_url(text) -> bool:
-    return isinstance(text, str) and _URL.match(text) is not None
-
-
-def location(text) -> Path | Url:
-    """A ledger argument as a Path, or a Url when it is one."""
-    return Url(text) if is_url(text) else Path(text)
 
 
 def parquet_sheets(spark, where) -> dict[str, tuple[str, str]] | None:

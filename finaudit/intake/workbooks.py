@@ -6,16 +6,21 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from finaudit.errors import LedgerError, join_names
 from finaudit.intake.guard import check_other, open_workbook
 from finaudit.intake.headers import HEADER_SCAN_ROWS, column_letter, find_header
 from finaudit.intake.schema import SheetSchema, load_schemas
 from finaudit.intake.sheets import RawSheet, claim_sheet, require_sheets, schema_for_name, sheet_units
-from finaudit.intake.wide import unpivot
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# pandas is imported where a sheet needs it (text in number cells, merged cells, years across,
+# .xls/.ods), for start-up: the parse server, which forks every parse child, starts without it.
 
 
 def read_workbook(path: Path, scan_beside: bool = False, arrow: bool = False) -> list[RawSheet]:
@@ -101,7 +106,7 @@ def _read_workbook(path: Path, opened, scanned, arrow: bool) -> list[RawSheet]:
             _apply_layout(raw, match, checked.sheets.get(name))
             if match.years or not arrow:
                 as_frame(raw)
-            sheets.append(unpivot(raw, match))
+            sheets.append(_long(raw, match))
     except LedgerError:
         raise
     except Exception as exc:  # calamine's errors on XML that openpyxl's probe did not reach
@@ -179,6 +184,7 @@ def read_other_workbook(path: Path) -> list[RawSheet]:
     suffix = path.suffix.lower()
     layouts = check_other(path)      # what calamine does not expose: .xlsb hidden rows and merges
     import fastexcel
+    import pandas as pd
 
     try:
         reader = fastexcel.read_excel(_source(path))
@@ -201,7 +207,7 @@ def read_other_workbook(path: Path) -> list[RawSheet]:
             name, match = probes[key][0], probes[key][1]
             _apply_layout(raw, match, _xls_merges(path, name) if suffix == ".xls" else layouts.get(name))
             as_frame(raw)
-        return [unpivot(raw, probes[key][1]) for key, raw in raws.items()]
+        return [_long(raw, probes[key][1]) for key, raw in raws.items()]
     except LedgerError:
         raise
     except Exception as exc:  # calamine's errors: a damaged, encrypted or mislabelled file
@@ -292,12 +298,22 @@ def _read_excel_sheet(reader, path: Path, schema: SheetSchema, name: str, match,
     else:
         import pyarrow as pa
 
+        # From the buffer: pa.array(ndarray) would import pandas (see the imports at the top).
         table = pa.Table.from_batches([table]).rename_columns([col for col, _ in positions]).append_column(
-            "_row", pa.array(rows))
+            "_row", pa.Array.from_buffers(pa.int64(), len(rows), [None, pa.py_buffer(rows)]))
     return RawSheet(
         schema=schema, file=str(path), sheet=name, frame=frame, table=table, letters=letters,
         units=sheet_units(match, head), hidden=hidden, ignored_headers=match.ignored,
     )
+
+
+def _long(raw: RawSheet, match) -> RawSheet:
+    """wide.unpivot(raw, match): the sheet itself unless its years run across the columns."""
+    if not match.years:
+        return raw
+    from finaudit.intake.wide import unpivot   # for start-up: pandas (see the imports above)
+
+    return unpivot(raw, match)
 
 
 def as_frame(raw: RawSheet) -> pd.DataFrame:

@@ -19,7 +19,7 @@ from finaudit.audit.session import connect
 from finaudit.errors import FinauditError, UsageError, one_line, os_reason
 from finaudit.findings import sort_key
 from finaudit.intake.isolation import warm_up
-from finaudit.intake.spark_native import location
+from finaudit.intake.locations import location
 from finaudit.runs import history as history_mod
 from finaudit.runs.discover import Input, auto_jobs, expand
 from finaudit.runs.result import Audit, Result

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from finaudit.intake.sheets import EXCEL_SUFFIXES, OTHER_WORKBOOK_SUFFIXES, TABLE_SUFFIXES
 from finaudit.intake.schema import fold, load_schemas
-from finaudit.intake.spark_native import Url, is_url
+from finaudit.intake.locations import Url, is_url
 
 WORKBOOK_SUFFIXES = EXCEL_SUFFIXES | OTHER_WORKBOOK_SUFFIXES
 _GLOB_CHARS = set("*?[")

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 from finaudit.errors import UsageError
-from finaudit.intake.spark_native import is_url
+from finaudit.intake.locations import is_url
 
 # The files DuckDB and finaudit keep beside a history file: writing over them breaks it too.
 HISTORY_COMPANIONS = (".lock", ".wal")
