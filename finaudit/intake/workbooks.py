@@ -1,26 +1,21 @@
 """Reading the ledger sheets of a workbook: xlsx/xlsm through the guard and fastexcel (openpyxl
 where the file is strict OOXML), .xls/.xlsb/.ods through calamine; header rows, hidden
-sheets and rows, merged label cells and cells typed as text."""
+sheets and rows (each sheet's cells: excel_sheets.py)."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
-from typing import TYPE_CHECKING
-
-import numpy as np
 
 from finaudit.errors import LedgerError, join_names
+from finaudit.intake.excel_sheets import apply_layout, as_frame, read_sheet, source, unpivoted
 from finaudit.intake.guard import check_other, open_workbook
 from finaudit.intake.headers import HEADER_SCAN_ROWS, column_letter, find_header
-from finaudit.intake.schema import SheetSchema, load_schemas
-from finaudit.intake.sheets import RawSheet, claim_sheet, require_sheets, schema_for_name, sheet_units
+from finaudit.intake.schema import load_schemas
+from finaudit.intake.sheets import RawSheet, claim_sheet, require_sheets, schema_for_name
 
-if TYPE_CHECKING:
-    import pandas as pd
-
-# pandas is imported where a sheet needs it (text in number cells, merged cells, years across,
-# .xls/.ods), for start-up: the parse server, which forks every parse child, starts without it.
+# pandas is imported where a sheet needs it (.xls/.ods here; see excel_sheets.py), for start-up:
+# the parse server, which forks every parse child, starts without it.
 
 
 def read_workbook(path: Path, scan_beside: bool = False, arrow: bool = False) -> list[RawSheet]:
@@ -45,7 +40,7 @@ def read_workbook(path: Path, scan_beside: bool = False, arrow: bool = False) ->
             checked = opened.scan()
             return _read_workbook(path, opened, lambda: checked, arrow)
         try:
-            return _read_workbook(path, opened, scanning.result, arrow)
+            return _read_workbook(path, opened, scanning.result, arrow, opened.sizes())
         except BaseException as exc:
             # The guard's refusal wins: it names what is wrong with the file, where a reader
             # fed what the guard refuses fails in its own terms. (fastexcel's PanicException
@@ -70,9 +65,9 @@ def _start(pool, work):
 _SCAN_STACK = 1024 * 1024
 
 
-def _read_workbook(path: Path, opened, scanned, arrow: bool) -> list[RawSheet]:
+def _read_workbook(path: Path, opened, scanned, arrow: bool, sizes: dict | None = None) -> list[RawSheet]:
     """The sheets, read by openpyxl (the first rows) and fastexcel; `scanned()` gives the
-    guard's CheckedWorkbook, waiting for its scan when it runs beside."""
+    guard's CheckedWorkbook, waiting for its scan when it runs beside. `sizes`: see _read_sheets."""
     import openpyxl  # defusedxml makes openpyxl refuse entity declarations
 
     try:
@@ -92,10 +87,9 @@ def _read_workbook(path: Path, opened, scanned, arrow: bool) -> list[RawSheet]:
     import fastexcel
 
     try:
-        reader = fastexcel.read_excel(_source(path))   # one reader for every sheet of the workbook
+        reader = fastexcel.read_excel(source(path))   # one reader for every sheet of the workbook
         _same_sheets(path, opened.view.names, reader.sheet_names, "calamine")
-        raws = {key: _read_excel_sheet(reader, path, load_schemas()[key], *probe)   # by name, never by position
-                for key, probe in probes.items()}
+        raws = _read_sheets(path, reader, probes, sizes, scanned)
         checked = scanned()
         sheets = []
         for key, raw in raws.items():
@@ -103,16 +97,56 @@ def _read_workbook(path: Path, opened, scanned, arrow: bool) -> list[RawSheet]:
             # A formula saved without its result reads as empty, or 0: refused, not read as that.
             checked.refuse_formulas_without_value(name, [column_letter(pos) for _, pos in match.read_columns()],
                                                   match.row_index + 2)
-            _apply_layout(raw, match, checked.sheets.get(name))
+            apply_layout(raw, match, checked.sheets.get(name))
             if match.years or not arrow:
                 as_frame(raw)
-            sheets.append(_long(raw, match))
+            sheets.append(unpivoted(raw, match))
     except LedgerError:
         raise
     except Exception as exc:  # calamine's errors on XML that openpyxl's probe did not reach
         scanned().refuse_string_indexes()
         raise _unreadable(path, exc) from None
     return sheets
+
+
+def _read_sheets(path: Path, reader, probes: dict, sizes: dict | None, scanned) -> dict[str, RawSheet]:
+    """Each ledger sheet read by fastexcel (by name, never by position), by schema key.
+    `sizes` (each sheet's unzipped size; given in the parse child, where the guard's scan
+    runs beside): the largest sheet is read here while the others are read beside it, once
+    the scan has ended (three busy threads on two cores slow the largest read by the third),
+    on a reader of their own (a reader serves one call at a time; fastexcel lets go of the
+    GIL during a read)."""
+    def read(on, keys, unfreed=None) -> dict[str, RawSheet]:
+        return {key: read_sheet(on, path, load_schemas()[key], *probes[key], unfreed=unfreed) for key in keys}
+
+    largest = max(probes, key=lambda key: sizes.get(probes[key][0], 0)) if sizes and probes else None
+    if largest is None:
+        return read(reader, probes)
+    # The largest sheet's cells as fastexcel holds them are left to the process's end: the
+    # parse child ends without freeing anything, where freeing a 1M-row sheet's millions of
+    # cells one by one (and glibc consolidating them at the next large allocation) cost 0.4 s
+    # on the run's path. The others' are freed beside that read.
+    _UNFREED.append(reader)
+    rest = [key for key in probes if key != largest]
+    if not rest:
+        return read(reader, probes, _UNFREED)
+    import fastexcel
+
+    def read_the_rest() -> dict[str, RawSheet]:
+        scanned()                               # once the scan has ended: see above
+        return read(fastexcel.read_excel(source(path)), rest)
+
+    with ThreadPoolExecutor(1, thread_name_prefix="finaudit-read") as pool:
+        try:
+            others = pool.submit(read_the_rest)
+        except RuntimeError:                    # no thread under the memory limit: one after the other
+            return read(reader, probes, _UNFREED)
+        done = read(reader, [largest], _UNFREED)
+        done.update(others.result())
+    return {key: done[key] for key in probes}
+
+
+_UNFREED: list = []         # see _read_sheets: only in the parse child
 
 
 def _same_sheets(path: Path, names: list[str], seen, reader: str) -> None:
@@ -136,17 +170,6 @@ def _strict(path: Path) -> LedgerError:
         "请在 Excel 中另存为“Excel 工作簿 (*.xlsx)”后重试。",
         f"Workbook '{path.name}' is a Strict Open XML spreadsheet, which cannot be read reliably; "
         "save it in Excel as an ordinary 'Excel Workbook (*.xlsx)' and try again.")
-
-
-def _source(path: Path):
-    """What fastexcel opens: the path, or the file's bytes when its name is not UTF-8 (a GBK
-    name from a Windows zip, which Python keeps as surrogates and Rust cannot take)."""
-    text = str(path)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return path.read_bytes()
-    return text
 
 
 def _unreadable(path: Path, exc: Exception) -> LedgerError:
@@ -187,7 +210,7 @@ def read_other_workbook(path: Path) -> list[RawSheet]:
     import pandas as pd
 
     try:
-        reader = fastexcel.read_excel(_source(path))
+        reader = fastexcel.read_excel(source(path))
         probes = {}
         for name in reader.sheet_names:
             schema = schema_for_name(name)
@@ -202,12 +225,12 @@ def read_other_workbook(path: Path) -> list[RawSheet]:
             probes[schema.name] = (name, find_header(head, schema, name), head, sheet.visible != "visible")
         require_sheets(probes, reader.sheet_names, path)
         _refuse_unseen_merges(path, [probe[0] for probe in probes.values()], {s for s, r in layouts.items() if r is None})
-        raws = {key: _read_excel_sheet(reader, path, load_schemas()[key], *probe) for key, probe in probes.items()}
+        raws = {key: read_sheet(reader, path, load_schemas()[key], *probe) for key, probe in probes.items()}
         for key, raw in raws.items():
             name, match = probes[key][0], probes[key][1]
-            _apply_layout(raw, match, _xls_merges(path, name) if suffix == ".xls" else layouts.get(name))
+            apply_layout(raw, match, _xls_merges(path, name) if suffix == ".xls" else layouts.get(name))
             as_frame(raw)
-        return [_long(raw, probes[key][1]) for key, raw in raws.items()]
+        return [unpivoted(raw, probes[key][1]) for key, raw in raws.items()]
     except LedgerError:
         raise
     except Exception as exc:  # calamine's errors: a damaged, encrypted or mislabelled file
@@ -240,101 +263,3 @@ def _xls_merges(path: Path, sheet: str):
     ranges = python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet).merged_cell_ranges
     merged = [(top + 1, left + 1, bottom + 1, right + 1) for (top, left), (bottom, right) in ranges or []]
     return SimpleNamespace(merged=merged, hidden_rows=[])
-
-
-# Columns whose merged cells are read as the merged range's value in every row it spans, as
-# Excel shows them: labels. A quantity merged over rows is read once, at its top cell.
-_LABEL_TYPES = {"year", "region_code", "text", "enum"}
-
-
-def _apply_layout(raw: RawSheet, match, report) -> None:
-    """Fills label cells inside merged ranges down from the range's top cell, and notes the
-    hidden data rows, both from the guard's scan of the sheet XML."""
-    if report is None:
-        return
-    first = match.row_index + 2                     # the first data row, 1-based
-    last = first + (len(raw.frame) if raw.frame is not None else raw.table.num_rows) - 1
-    raw.hidden_rows = sorted(r for r in report.hidden_rows if first <= r <= last)
-    positions = {pos + 1: col for col, pos in match.columns.items()
-                 if raw.schema.column(col).type in _LABEL_TYPES}
-    for top, left, bottom, _right in sorted(report.merged):
-        col = positions.get(left)
-        if col is None or bottom <= top or top < first or top > last:
-            continue
-        frame = as_frame(raw)
-        bottom = min(bottom, last)
-        below = slice(top - first + 1, bottom - first + 1)
-        frame.iloc[below, frame.columns.get_loc(col)] = frame.iat[top - first, frame.columns.get_loc(col)]
-        raw.filled.setdefault(col, []).append((top, bottom))
-
-
-def _read_excel_sheet(reader, path: Path, schema: SheetSchema, name: str, match, head, hidden: bool) -> RawSheet:
-    """The sheet's cells through fastexcel, found by name."""
-    positions = match.read_columns()
-    letters = match.letters()
-    numeric = {col for col, _ in positions if schema.column(match.schema_column(col)).numeric}
-    # Numbers are read as floats: fastexcel's float-to-string keeps only 11 significant
-    # digits, which would silently round large amounts.
-    dtypes = {pos: ("float" if col in numeric else "string") for col, pos in positions}
-    # header_row=None: the header was found already, and fastexcel's own reading of it makes
-    # repeated names unique in time that grows with their count (a header cell repeated over
-    # 6,000 columns of a 30 KB .ods: 85 s). The data start the row after the header.
-    sheet = reader.load_sheet(name, header_row=None, skip_rows=match.row_index + 1,
-                              use_columns=[pos for _, pos in positions], dtypes=dtypes)
-    table, errors = sheet.to_arrow_with_errors()
-    if table.num_columns != len(positions):
-        raise LedgerError(
-            f"读取工作表“{name}”时列数不符（{table.num_columns} ≠ {len(positions)}）。",
-            f"Sheet '{name}' came back with {table.num_columns} columns instead of {len(positions)}.",
-        )
-    rows = np.arange(table.num_rows, dtype=np.int64) + match.row_index + 2
-    frame = None
-    if errors is not None and errors.errors and numeric:
-        frame = table.to_pandas()
-        frame.columns = [col for col, _ in positions]
-        frame = _recover_text_cells(reader, name, match, positions, numeric, frame)
-        frame["_row"] = rows
-        table = None
-    else:
-        import pyarrow as pa
-
-        # From the buffer: pa.array(ndarray) would import pandas (see the imports at the top).
-        table = pa.Table.from_batches([table]).rename_columns([col for col, _ in positions]).append_column(
-            "_row", pa.Array.from_buffers(pa.int64(), len(rows), [None, pa.py_buffer(rows)]))
-    return RawSheet(
-        schema=schema, file=str(path), sheet=name, frame=frame, table=table, letters=letters,
-        units=sheet_units(match, head), hidden=hidden, ignored_headers=match.ignored,
-    )
-
-
-def _long(raw: RawSheet, match) -> RawSheet:
-    """wide.unpivot(raw, match): the sheet itself unless its years run across the columns."""
-    if not match.years:
-        return raw
-    from finaudit.intake.wide import unpivot   # for start-up: pandas (see the imports above)
-
-    return unpivot(raw, match)
-
-
-def as_frame(raw: RawSheet) -> pd.DataFrame:
-    """The sheet's cells as a pandas frame, made from its Arrow table if it has none yet."""
-    if raw.frame is None:
-        raw.frame, raw.table = raw.table.to_pandas(), None
-    return raw.frame
-
-
-def _recover_text_cells(reader, name, match, positions, numeric, frame) -> pd.DataFrame:
-    """Numbers typed as text ("1,234.50", "２０２３年") fail the float read: read those
-    columns again as text and keep, for the failed cells only, what was written."""
-    # fastexcel reports error offsets within the sheet's used range, not within the
-    # selected columns, so every numeric column is read again: only messy sheets pay this.
-    failed = numeric
-    text = reader.load_sheet(name, header_row=None, skip_rows=match.row_index + 1,
-                             use_columns=[pos for col, pos in positions if col in failed], dtypes="string").to_pandas()
-    text.columns = [col for col, _ in positions if col in failed]
-    for col in failed:
-        typed = frame[col]
-        as_text = typed.map(repr, na_action="ignore").astype(object)
-        as_text[typed.isna()] = text[col][typed.isna()].to_numpy()
-        frame[col] = as_text.astype("str")
-    return frame

@@ -103,6 +103,11 @@ class OpenedWorkbook:
     strings: int | None
     sheets: list                            # the worksheets' zip infos, in the archive's order
 
+    def sizes(self) -> dict[str, int]:
+        """Each worksheet's unzipped size in bytes, by sheet name."""
+        by_member = {sheet.member: sheet.name for sheet in self.view.sheets}
+        return {by_member[info.filename]: info.file_size for info in self.sheets if info.filename in by_member}
+
     def scan(self) -> CheckedWorkbook:
         """Scans every worksheet part: refuses ranges too large to read, entities, encodings,
         shared-string indexes past the table; returns the used ranges, formula cells, hidden
