@@ -58,6 +58,10 @@ def reads_noting_modules(path, names):
     return loaded(names)
 
 
+def sleeps_instead_of_reading(path, folders):
+    time.sleep(3600)
+
+
 def answers(x):
     return {"x": x}
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from finaudit.errors import LedgerError
-from finaudit.intake import sheet_files
+from finaudit.intake import isolation, sheet_files
 from finaudit.intake.isolation import ParseLimits, read_isolated, run_isolated
 from finaudit.intake.readers import read_ledger
 from finaudit.runs.compact import expand
@@ -92,6 +92,56 @@ def test_the_parse_server_starts_without_pandas_and_a_plain_workbook_is_read_wit
     assert run_isolated(targets.loaded, (heavy,), "县.xlsx", LIMITS) == ["fastexcel", "openpyxl", "pyarrow"]
     assert run_isolated(targets.reads_noting_modules, (str(SAMPLES / "clean.xlsx"), heavy), "clean.xlsx",
                         LIMITS) == ["fastexcel", "openpyxl", "pyarrow"]
+
+
+def _counting_parses(monkeypatch) -> list:
+    calls = []
+    real = isolation._parsed
+    monkeypatch.setattr(isolation, "_parsed", lambda *args: calls.append(args[0]) or real(*args))
+    return calls
+
+
+def test_a_prefetched_parse_is_what_the_read_of_that_file_takes(monkeypatch):
+    # The CLI starts the one ledger's parse before its own imports (cli/check.py).
+    parses = _counting_parses(monkeypatch)
+    isolation.prefetch(SAMPLES / "clean.xlsx")
+    folders = isolation._AHEAD.folders
+    isolated = read_isolated(Path(os.path.relpath(SAMPLES / "clean.xlsx")))     # the same file, named otherwise
+    assert parses == [SAMPLES / "clean.xlsx"] and isolation._AHEAD is None
+    direct = read_ledger(SAMPLES / "clean.xlsx")
+    assert [r.sheet for r in isolated] == [r.sheet for r in direct]
+    for a, b in zip(direct, isolated):
+        pd.testing.assert_frame_equal(b.frame, a.frame)
+    assert not any(os.path.exists(folder) for folder in folders)
+
+
+def test_a_file_changed_since_its_prefetch_began_is_parsed_again(monkeypatch, tmp_path):
+    import shutil
+
+    parses = _counting_parses(monkeypatch)
+    path = tmp_path / "县.xlsx"
+    shutil.copyfile(SAMPLES / "clean.xlsx", path)
+    isolation.prefetch(path)
+    folders = isolation._AHEAD.folders
+    shutil.copyfile(SAMPLES / "break_FLOOR_PRESCHOOL.xlsx", path)
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 10**9))     # a new time whatever the clock's grain
+    isolated = read_isolated(path)
+    assert parses == [path, path]
+    expected = read_ledger(SAMPLES / "break_FLOOR_PRESCHOOL.xlsx")
+    for a, b in zip(expected, isolated):
+        pd.testing.assert_frame_equal(b.frame, a.frame)
+    assert not any(os.path.exists(folder) for folder in folders)
+
+
+def test_a_prefetch_nobody_takes_is_stopped_and_its_files_removed(monkeypatch):
+    monkeypatch.setattr(isolation, "_read_saved", targets.sleeps_instead_of_reading)    # a parse that takes its time
+    isolation.prefetch(SAMPLES / "clean.xlsx")
+    ahead = isolation._AHEAD
+    started = time.monotonic()
+    isolation.forget_prefetch()
+    assert time.monotonic() - started < 30 and not ahead.thread.is_alive()
+    assert isolation._AHEAD is None and not any(os.path.exists(folder) for folder in ahead.folders)
+    assert run_isolated(targets.answers, (7,), "县.xlsx", LIMITS) == {"x": 7}      # a new server for the next read
 
 
 def test_the_childs_sheet_files_go_to_memory_unless_tmpdir_says_where(monkeypatch):

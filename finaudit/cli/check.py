@@ -127,9 +127,8 @@ def check(ctx, ledgers, **options):
     --fail-on, 1 when there is one, 2 when nothing could be audited (unreadable
     ledgers, wrong usage).
     """
-    from finaudit.intake.isolation import warm_up
+    from finaudit.intake.isolation import forget_prefetch, prefetch, warm_up
     from finaudit.runs.discover import expand, parsed_here
-    from finaudit.report.text import check_report
 
     o = _configured(ctx, options)
     lang = o["lang"]
@@ -139,7 +138,20 @@ def check(ctx, ledgers, **options):
     items = expand(ledgers)
     if parsed_here(items, o["jobs"]):
         warm_up()   # for start-up: the parse server imports the readers while this process imports the audit
+        if len(items) == 1 and items[0].error is None:
+            prefetch(items[0].path)     # and parses the one ledger meanwhile
+    try:
+        _check(o, items)
+    finally:
+        forget_prefetch()               # if the audit never asked for it (refused options, an interruption)
+
+
+def _check(o: dict, items) -> None:
+    """check's audit of `items` with the options in force `o`, its outputs and its exit."""
+    from finaudit.report.text import check_report
     from finaudit.runs.batch import check_many
+
+    lang = o["lang"]
     if o["annotate_path"] and len(items) > 1:
         fail("--annotate 只能用于一个台账（标注的是该工作簿的副本）。" if lang == "zh"
              else "--annotate takes one ledger (it marks a copy of that workbook).")
