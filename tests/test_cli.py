@@ -356,6 +356,26 @@ def test_help_and_the_rule_list_start_without_the_data_libraries(statement):
     assert proc.stdout.strip().splitlines()[-1] == "[]"
 
 
+_THP_DISABLED = "import ctypes; print(ctypes.CDLL(None).prctl(42, 0, 0, 0, 0))"     # PR_GET_THP_DISABLE
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="transparent huge pages are Linux's")
+def test_the_program_and_its_children_run_on_small_pages_a_caller_of_main_keeps_its_own():
+    # A 1M-row sheet's load spent half its time zeroing 2 MiB pages (cli/base.py, _small_pages).
+    code = ("import subprocess, sys, finaudit.cli.base as base\n"
+            f"def main():\n    {_THP_DISABLED}\n"
+            f"    print(subprocess.run([sys.executable, '-c', {_THP_DISABLED!r}], capture_output=True, "
+            "text=True).stdout.strip())\n"
+            "base.main = main\nbase.run()\n")
+    program = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert program.returncode == 0, program.stderr
+    assert program.stdout.split() == ["1", "1"]
+    code = f"{_THP_DISABLED}\nfrom finaudit.cli import main\nmain(['rules'], standalone_mode=False)\n{_THP_DISABLED}"
+    caller = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    lines = caller.stdout.splitlines()
+    assert caller.returncode == 0 and lines[0] == lines[-1], caller.stderr
+
+
 @pytest.mark.parametrize("args, zh, en", [
     (["check", "x.xlsx", "--fail-on", "bogus"], "--fail-on 的值“bogus”无效，可选：violation、warning、info、never。",
      "Invalid value 'bogus' for --fail-on; choose one of violation, warning, info, never."),
