@@ -261,11 +261,11 @@ def _finding_view(finding, lang: str) -> dict:
     }
 
 
-def _section_basis(result, rule_id: str, findings: list, lang: str) -> list[dict]:
+def _section_basis(evaluations, rule_id: str, findings: list, lang: str) -> list[dict]:
     """The clauses a rule's section quotes: those its findings cite and those its passes were
-    held to, each once, national first, with the level that issued it."""
+    held to (`evaluations`: the rule's), each once, national first, with the level that issued it."""
     profiles = load_profiles()
-    cited = clauses_of([*(f.basis for f in findings), *held_to(profile_years(result.evaluations, rule_id), rule_id)])
+    cited = clauses_of([*(f.basis for f in findings), *held_to(profile_years(evaluations, rule_id), rule_id)])
     return [{"text": c["text"], "source": clause_source(c, lang), "profile": profiles[c["profile"]].name[lang]}
             for c in cited]
 
@@ -275,7 +275,8 @@ def view(result, lang: str = "zh") -> dict:
     summary = result.summary
     profiles = load_profiles()
     baseline = result.baseline          # set when the run was recorded in a history
-    evaluated_rules = set(result.evaluations["rule_id"].unique())
+    # Each rule's evaluations split off once (filtered rule by rule: 0.2 s for a 1M-row workbook)
+    per_rule = dict(tuple(result.evaluations.groupby("rule_id", sort=False, observed=True)))
     by_rule = defaultdict(list)
     for finding in result.findings:
         by_rule[finding.rule_id].append(finding)
@@ -288,7 +289,7 @@ def view(result, lang: str = "zh") -> dict:
         not any(f.severity != "info" for f in by_rule.get(kv[0], [])), kv[1].kind == "data", kv[0]))
     for rule_id, rule in ordered:
         findings = by_rule.pop(rule_id, [])
-        evaluated = rule_id in evaluated_rules
+        evaluated, ev = rule_id in per_rule, per_rule.get(rule_id, result.evaluations.iloc[:0])
         if not findings and not evaluated:
             continue
         findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], -(f.shortfall_yuan or 0)))
@@ -300,9 +301,9 @@ def view(result, lang: str = "zh") -> dict:
         lacking = sorted({s for f in findings if (f.details or {}).get("reason") == "missing_sheet"
                           for s in f.details["sheets"]}) if not evaluated else []
         sections.append({"rule": rule, "counts": summary["by_rule"].get(rule_id, {}), "parameters": used,
-                         "basis": _section_basis(result, rule_id, findings, lang),
+                         "basis": _section_basis(ev, rule_id, findings, lang),
                          "not_evaluated": [titles[s][lang] for s in lacking],
-                         "chart": "" if lacking else _chart(rule, result.evaluations, lang),
+                         "chart": "" if lacking else _chart(rule, ev, lang),
                          "breached": any(f.severity != "info" for f in findings),
                          "groups": packer.group(findings, names, inline)})
     checks = sorted((f for fs in by_rule.values() for f in fs), key=lambda f: -SEVERITY_RANK[f.severity])
