@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from finaudit.errors import LedgerError
+from finaudit.errors import LedgerError, UsageError
 from finaudit.intake import isolation, sheet_files
 from finaudit.intake.isolation import ParseLimits, read_isolated, run_isolated
 from finaudit.intake.readers import read_ledger
@@ -94,6 +94,12 @@ def test_the_parse_server_starts_without_pandas_and_a_plain_workbook_is_read_wit
                         LIMITS) == ["fastexcel", "openpyxl", "pyarrow"]
 
 
+@pytest.fixture(autouse=True)
+def _no_prefetch_left():
+    yield
+    isolation.forget_prefetch()             # a failed test's prefetch is not the next test's
+
+
 def _counting_parses(monkeypatch) -> list:
     calls = []
     real = isolation._parsed
@@ -144,6 +150,47 @@ def test_a_prefetch_nobody_takes_is_stopped_and_its_files_removed(monkeypatch):
     assert run_isolated(targets.answers, (7,), "县.xlsx", LIMITS) == {"x": 7}      # a new server for the next read
 
 
+def test_check_of_one_workbook_parses_it_once_before_its_own_imports_are_done(monkeypatch, cli):
+    parses = _counting_parses(monkeypatch)
+    result = cli("check", SAMPLES / "clean.xlsx", "--quiet")
+    assert result.exit_code == 0, result.stderr
+    assert parses == [SAMPLES / "clean.xlsx"] and isolation._AHEAD is None
+
+
+def test_check_refusing_its_options_stops_the_parse_it_started(monkeypatch, cli, tmp_path):
+    import shutil
+
+    ledger = tmp_path / "县.xlsx"
+    shutil.copyfile(SAMPLES / "clean.xlsx", ledger)
+    monkeypatch.setattr(isolation, "_read_saved", targets.sleeps_instead_of_reading)
+    started = time.monotonic()
+    result = cli("check", ledger, "--json", ledger)        # an output that would overwrite the ledger
+    assert result.exit_code == 2 and time.monotonic() - started < 60
+    assert isolation._AHEAD is None and not [p for p in os.listdir("/dev/shm") if p.startswith("finaudit-parse-")]
+
+
+def test_a_read_interrupted_while_it_waits_for_its_prefetch_stops_that_parse(monkeypatch):
+    monkeypatch.setattr(isolation, "_read_saved", targets.sleeps_instead_of_reading)
+    isolation.prefetch(SAMPLES / "clean.xlsx")
+    ahead = isolation._AHEAD
+
+    def interrupted(self):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(isolation._Ahead, "result", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        read_isolated(SAMPLES / "clean.xlsx")
+    assert ahead.done.is_set() and not any(os.path.exists(folder) for folder in ahead.folders)
+
+
+def test_a_prefetch_that_cannot_start_is_skipped_and_the_read_says_why(monkeypatch):
+    monkeypatch.setenv("FINAUDIT_PARSE_MEMORY_MB", "abc")
+    isolation.prefetch(SAMPLES / "clean.xlsx")              # no exception, nothing started
+    assert isolation._AHEAD is None
+    with pytest.raises(UsageError) as caught:
+        read_isolated(SAMPLES / "clean.xlsx")
+    assert "FINAUDIT_PARSE_MEMORY_MB" in caught.value.en
+
+
 def test_the_childs_sheet_files_go_to_memory_unless_tmpdir_says_where(monkeypatch):
     monkeypatch.delenv("TMPDIR", raising=False)
     if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK | os.X_OK):
@@ -174,6 +221,15 @@ def test_a_sheet_file_that_finds_the_memory_folder_full_is_written_in_the_next(m
     with pytest.raises(OSError) as caught:                  # no room in the last folder either: said
         sheet_files.saved(raw, [str(full)], 0)
     assert caught.value.errno == errno.ENOSPC
+
+
+def test_a_sheet_file_goes_to_the_next_folder_when_the_memory_folder_lacks_the_room(monkeypatch, tmp_path):
+    small, disk = tmp_path / "shm", tmp_path / "disk"
+    small.mkdir(), disk.mkdir()
+    monkeypatch.setattr(sheet_files, "_room", lambda folder, size: folder != str(small))
+    raw = read_ledger(SAMPLES / "clean.xlsx")[0]
+    _, file = sheet_files.saved(raw, [str(small), str(disk)], 0)
+    assert Path(file).parent == disk and list(small.iterdir()) == []
 
 
 @pytest.mark.parametrize("name", ["clean.xlsx", "break_FLOOR_PRESCHOOL.xlsx"])

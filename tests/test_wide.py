@@ -75,6 +75,19 @@ def test_a_sample_turned_across_gives_the_same_findings_on_the_same_figures(samp
     assert sorted(f.check for f in notes) == ["budget", "enrollment"]
 
 
+def test_the_parse_childs_cells_are_left_unfreed_only_where_no_frame_is_made_of_them(tmp_path):
+    # The parse child exits without freeing what it read (workbooks._read_sheets); a sheet read
+    # across becomes a frame, and fastexcel's cells are freed before it is made, as before.
+    from finaudit.intake.workbooks import read_workbook
+
+    rows = [HEAD + ["2022年", "2023年"], ["130682", "定州市", "小学", "一般公共预算", "公用经费", 1, 2]]
+    students = [["行政区划代码", "地区", "学段", "年度", "在校生数"], ["130682", "定州市", "小学", 2023, 10]]
+    across, plain = [], []
+    read_workbook(write_xlsx(tmp_path / "across.xlsx", {"教育经费": rows, "在校生": students}), True, True, across)
+    read_workbook(Path(__file__).parent.parent / "sample_ledgers" / "clean.xlsx", True, True, plain)
+    assert across == [] and len(plain) == 2        # the reader and the largest sheet's cells
+
+
 def test_the_evidence_of_a_finding_is_the_year_cell_it_read(tmp_path):
     rows = [HEAD + ["2022年", "2023年"],
             ["130682", "定州市", "小学", "一般公共预算", "公用经费", 1_000_000, 900_000],

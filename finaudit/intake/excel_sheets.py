@@ -40,20 +40,31 @@ def apply_layout(raw: RawSheet, match, report) -> None:
     hidden data rows, both from the guard's scan of the sheet XML."""
     if report is None:
         return
-    first = match.row_index + 2                     # the first data row, 1-based
-    last = first + (len(raw.frame) if raw.frame is not None else raw.table.num_rows) - 1
+    first, last = _data_rows(raw, match)
     raw.hidden_rows = sorted(r for r in report.hidden_rows if first <= r <= last)
-    positions = {pos + 1: col for col, pos in match.columns.items()
-                 if raw.schema.column(col).type in _LABEL_TYPES}
-    for top, left, bottom, _right in sorted(report.merged):
-        col = positions.get(left)
-        if col is None or bottom <= top or top < first or top > last:
-            continue
+    for col, top, bottom in merged_labels(raw, match, report):
         frame = as_frame(raw)
-        bottom = min(bottom, last)
         below = slice(top - first + 1, bottom - first + 1)
         frame.iloc[below, frame.columns.get_loc(col)] = frame.iat[top - first, frame.columns.get_loc(col)]
         raw.filled.setdefault(col, []).append((top, bottom))
+
+
+def merged_labels(raw: RawSheet, match, report) -> list[tuple[str, int, int]]:
+    """(column, top row, bottom row) of each merged range of label cells among the data rows,
+    which apply_layout fills down (a frame is made of the sheet for it)."""
+    if report is None:
+        return []
+    first, last = _data_rows(raw, match)
+    positions = {pos + 1: col for col, pos in match.columns.items()
+                 if raw.schema.column(col).type in _LABEL_TYPES}
+    return [(positions[left], top, min(bottom, last)) for top, left, bottom, _right in sorted(report.merged)
+            if left in positions and bottom > top and first <= top <= last]
+
+
+def _data_rows(raw: RawSheet, match) -> tuple[int, int]:
+    """The first and last data rows, 1-based."""
+    first = match.row_index + 2
+    return first, first + (len(raw.frame) if raw.frame is not None else raw.table.num_rows) - 1
 
 
 def read_sheet(reader, path: Path, schema: SheetSchema, name: str, match, head, hidden: bool,

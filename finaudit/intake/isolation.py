@@ -28,6 +28,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+from finaudit.errors import FinauditError
 from finaudit.intake import parse_server, sheet_files
 from finaudit.intake.parse_ends import Failed, Stopped, died, received, timeout
 from finaudit.intake.parse_limits import ENV_IN_PROCESS, ENV_MEMORY_MB, ENV_SECONDS, MIB, ParseLimits
@@ -52,7 +53,12 @@ def read_isolated(path, limits: ParseLimits | None = None, arrow: bool = False) 
         return read_ledger(path)
     ahead = _taken(path, limits)
     with (ahead.stack if ahead else contextlib.ExitStack()) as stack:
-        saved = ahead.result() if ahead else _parsed(path, limits or ParseLimits.for_path(path), _folders(stack))
+        try:
+            saved = ahead.result() if ahead else _parsed(path, limits or ParseLimits.for_path(path), _folders(stack))
+        except BaseException:
+            if ahead is not None:           # interrupted while waiting: stop that parse too
+                ahead.forget()
+            raise
         # A mapped file stays readable once its folder is removed (Linux keeps an unlinked
         # file's pages while a mapping holds them).
         return [sheet_files.rebuild(meta, file, arrow) for meta, file in saved]
@@ -80,20 +86,29 @@ def _parsed(path: Path, limits: ParseLimits, folders: list[str]) -> list[tuple[d
 
 def prefetch(path) -> None:
     """Starts read_isolated(path)'s parse now, in a thread, for a command that reads that one
-    file next but has its own imports to do first (cli/check.py): the parse child then starts
-    about 0.3 s sooner. read_isolated(path) takes its result if the file and the limits are
-    still what they were when it started (else it parses again); forget_prefetch() stops one
-    nobody took and removes its files."""
+    file next but has its own imports to do first (cli/check.py): the child starts 0.3 s sooner.
+    read_isolated(path) takes its result if the file and limits are what they were when it
+    started (else parses again); forget_prefetch() stops one nobody took and removes its files
+    (killing the parse server, which a read in another thread would share: for a command's main
+    thread). Never raises: what keeps it from starting is met, and said, by the read itself."""
     global _AHEAD
-    path = Path(path)
-    if in_child() and _AHEAD is None and path.is_file():
-        _AHEAD = _Ahead(path)
+    with _AHEAD_LOCK:
+        if not in_child() or _AHEAD is not None:
+            return
+        stack = contextlib.ExitStack()
+        try:
+            path = Path(path)
+            if path.is_file():
+                _AHEAD = _Ahead(path, stack)
+        except (FinauditError, OSError, RuntimeError):
+            stack.close()
 
 
 def forget_prefetch() -> None:
     """Stops a prefetched parse nobody took, and removes its files (a command's last step)."""
     global _AHEAD
-    ahead, _AHEAD = _AHEAD, None
+    with _AHEAD_LOCK:
+        ahead, _AHEAD = _AHEAD, None
     if ahead is not None:
         ahead.forget()
 
@@ -101,11 +116,11 @@ def forget_prefetch() -> None:
 class _Ahead:
     """A parse started before it was asked for (prefetch)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, stack: contextlib.ExitStack):
         self.path, self.state, self.limits = path, _file_state(path), ParseLimits.for_path(path)
-        self.stack = contextlib.ExitStack()
-        self.folders = _folders(self.stack)
+        self.stack, self.folders = stack, _folders(stack)
         self.saved = self.error = None
+        self.done = threading.Event()          # set when the parse has ended, however
         self.thread = threading.Thread(target=self._run, name="finaudit-prefetch", daemon=True)
         self.thread.start()
 
@@ -114,21 +129,24 @@ class _Ahead:
             self.saved = _parsed(self.path, self.limits, self.folders)
         except BaseException as exc:            # noqa: BLE001  raised where the result is asked for
             self.error = exc
+        finally:
+            self.done.set()
 
     def result(self) -> list[tuple[dict, str]]:
-        self.thread.join()
+        self.done.wait()
         if self.error is not None:
             raise self.error
         return self.saved
 
     def forget(self) -> None:
         """Stops the parse if it runs (its server is killed, once started, which kills the
-        child; the next read starts another) and removes its files."""
-        while self.thread.is_alive():
+        child; the next read starts another) and removes its files. By its own event, not the
+        thread's state: a join interrupted by Ctrl-C leaves is_alive() False on Python 3.11."""
+        while not self.done.is_set():
             server = _SERVER
             if server is not None:
                 server.process.kill()
-            self.thread.join(0.05)
+            self.done.wait(0.05)
         self.stack.close()
 
 
@@ -136,7 +154,8 @@ def _taken(path: Path, limits: ParseLimits | None) -> _Ahead | None:
     """The prefetched parse, if it is of `path` with `limits` (None: the default) and the file
     has not changed since it started; any other is forgotten."""
     global _AHEAD
-    ahead, _AHEAD = _AHEAD, None
+    with _AHEAD_LOCK:
+        ahead, _AHEAD = _AHEAD, None
     if ahead is None:
         return None
     if (os.path.abspath(ahead.path) == os.path.abspath(path) and limits in (None, ahead.limits)
@@ -147,14 +166,14 @@ def _taken(path: Path, limits: ParseLimits | None) -> _Ahead | None:
 
 
 def _file_state(path: Path) -> tuple | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+    with contextlib.suppress(OSError):
+        return (st := os.stat(path)).st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+    return None
 
 
 _AHEAD: _Ahead | None = None
+_AHEAD_LOCK = threading.Lock()
+_LEFT_TO_EXIT: list = []     # in the parse child, which ends by os._exit: see workbooks._read_sheets
 
 
 def run_isolated(work, args: tuple, name: str, limits: ParseLimits):
@@ -318,7 +337,7 @@ def _read_saved(path: str, folders: list[str]) -> list[tuple[dict, str]]:
     room for it."""
     from finaudit.intake.readers import read_ledger   # for start-up: see the imports above
 
-    sheets = read_ledger(Path(path), scan_beside=True, arrow=True)
+    sheets = read_ledger(Path(path), scan_beside=True, arrow=True, unfreed=_LEFT_TO_EXIT)
     return [sheet_files.saved(raw, folders, i) for i, raw in enumerate(sheets)]
 
 

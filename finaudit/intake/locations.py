@@ -27,6 +27,7 @@ class Url(str):
 
 
 def is_url(text) -> bool:
+    """Whether `text` is a URL (scheme://…) rather than a local path."""
     return isinstance(text, str) and _URL.match(text) is not None
 
 

@@ -58,12 +58,14 @@ def died(name: str, status: int, log: Path) -> LedgerError:
 
 
 def timeout(name: str) -> LedgerError:
+    """The refusal of a file whose parse overran its time (CPU or wall clock)."""
     return Stopped(
         f"解析“{name}”超时，已停止读取，未能审计（上限可用环境变量 {ENV_SECONDS} 调整）。",
         f"Parsing '{name}' ran out of time and was stopped; not audited (the limit is set by {ENV_SECONDS}).")
 
 
 def memory(name: str) -> LedgerError:
+    """The refusal of a file whose parse overran its memory limit."""
     return Stopped(
         f"解析“{name}”超出内存上限，已停止读取，未能审计（上限可用环境变量 {ENV_MEMORY_MB} 调整）。",
         f"Parsing '{name}' went over its memory limit and was stopped; not audited "

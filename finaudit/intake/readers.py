@@ -15,9 +15,10 @@ from finaudit.intake.sheets import (EXCEL_SUFFIXES, OTHER_WORKBOOK_SUFFIXES, TAB
 from finaudit.intake.workbooks import read_other_workbook, read_workbook
 
 
-def read_ledger(path: Path, scan_beside: bool = False, arrow: bool = False) -> list[RawSheet]:
+def read_ledger(path: Path, scan_beside: bool = False, arrow: bool = False, unfreed: list | None = None) -> list[RawSheet]:
     """Reads every ledger sheet present in a workbook, a table file or a folder. `scan_beside`
-    (only for a caller in a disposable process) and `arrow`: see workbooks.read_workbook."""
+    and `unfreed` (only for a caller in a disposable process) and `arrow`: see
+    workbooks.read_workbook."""
     if not path.exists():
         raise LedgerError(f"找不到台账文件“{path}”。", f"Ledger file '{path}' does not exist.")
     if path.is_dir():
@@ -26,7 +27,7 @@ def read_ledger(path: Path, scan_beside: bool = False, arrow: bool = False) -> l
         raise LedgerError(f"文件“{path.name}”是空文件（0 字节）。", f"'{path.name}' is an empty file (0 bytes).")
     suffix = path.suffix.lower()
     if suffix in EXCEL_SUFFIXES:
-        return read_workbook(path, scan_beside, arrow)
+        return read_workbook(path, scan_beside, arrow, unfreed)
     if suffix == ".xls" and _starts_with(path, b"PK\x03\x04"):
         raise LedgerError(f"“{path.name}”的扩展名是 .xls，内容却是 xlsx 工作簿：请把扩展名改为 .xlsx 后重试。",
                           f"'{path.name}' is named .xls but holds an xlsx workbook: rename it to .xlsx and try again.")

@@ -3,6 +3,7 @@ which the parent memory-maps rather than reads through a pipe, and the rest of i
 as JSON (never a pickle: the child parses untrusted files)."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno
 import os
@@ -33,6 +34,8 @@ def saved(raw, folders: list[str], index: int) -> tuple[dict, str]:
     table = raw.table if raw.frame is None else pa.Table.from_pandas(raw.frame, preserve_index=False)
     for n, folder in enumerate(folders):
         file = os.path.join(folder, f"sheet{index}.arrow")
+        if n < len(folders) - 1 and not _room(folder, 2 * table.nbytes):
+            continue                    # /dev/shm is others' memory too: not filled to the last byte
         try:
             with pa.OSFile(file, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
                 writer.write_table(table)
@@ -40,10 +43,20 @@ def saved(raw, folders: list[str], index: int) -> tuple[dict, str]:
         except OSError as exc:          # a full /dev/shm: the next folder; the last one's error is raised
             if exc.errno not in (errno.ENOSPC, errno.EDQUOT) or n == len(folders) - 1:
                 raise
-            os.unlink(file)
+            with contextlib.suppress(FileNotFoundError):   # not even created: no inode left
+                os.unlink(file)
     meta = {f.name: getattr(raw, f.name) for f in dataclasses.fields(raw) if f.name not in ("frame", "schema", "table")}
     meta["schema"] = raw.schema.name
     return meta, file
+
+
+def _room(folder: str, size: int) -> bool:
+    """Whether `folder`'s file system has `size` bytes free (True when it cannot tell)."""
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return True
+    return st.f_bavail * st.f_frsize >= size
 
 
 def rebuild(meta: dict, file: str, arrow: bool = False) -> RawSheet:

@@ -8,7 +8,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from finaudit.errors import LedgerError, join_names
-from finaudit.intake.excel_sheets import apply_layout, as_frame, read_sheet, source, unpivoted
+from finaudit.intake.excel_sheets import apply_layout, as_frame, merged_labels, read_sheet, source, unpivoted
 from finaudit.intake.guard import check_other, open_workbook
 from finaudit.intake.headers import HEADER_SCAN_ROWS, column_letter, find_header
 from finaudit.intake.schema import load_schemas
@@ -18,13 +18,14 @@ from finaudit.intake.sheets import RawSheet, claim_sheet, require_sheets, schema
 # the parse server, which forks every parse child, starts without it.
 
 
-def read_workbook(path: Path, scan_beside: bool = False, arrow: bool = False) -> list[RawSheet]:
+def read_workbook(path: Path, scan_beside: bool = False, arrow: bool = False, unfreed: list | None = None) -> list[RawSheet]:
     """The ledger sheets of an xlsx/xlsm. `scan_beside`: the guard's scan of the worksheets
     runs in a thread while the readers parse, for a caller in a disposable process (the parse
     child, isolation.py), where a reader that crashes on a file the scan would have refused
     costs only that process, and whose parent asks the guard alone for the reason. `arrow`:
     a sheet nothing had to change is kept as the reader's Arrow table (RawSheet.table, frame
-    None), for a caller that writes it on as Arrow: no pandas copy made and undone."""
+    None), for a caller that writes it on as Arrow: no pandas copy made and undone. `unfreed`
+    (with scan_beside): see _read_sheets."""
     # Bombs, parts readers would resolve differently, encryption: refused before any parser
     # opens the file. Its view of the sheets is the one every reader must share.
     opened = open_workbook(path)
@@ -40,7 +41,7 @@ def read_workbook(path: Path, scan_beside: bool = False, arrow: bool = False) ->
             checked = opened.scan()
             return _read_workbook(path, opened, lambda: checked, arrow)
         try:
-            return _read_workbook(path, opened, scanning.result, arrow, opened.sizes())
+            return _read_workbook(path, opened, scanning.result, arrow, beside=True, unfreed=unfreed)
         except BaseException as exc:
             # The guard's refusal wins: it names what is wrong with the file, where a reader
             # fed what the guard refuses fails in its own terms. (fastexcel's PanicException
@@ -65,9 +66,10 @@ def _start(pool, work):
 _SCAN_STACK = 1024 * 1024
 
 
-def _read_workbook(path: Path, opened, scanned, arrow: bool, sizes: dict | None = None) -> list[RawSheet]:
+def _read_workbook(path: Path, opened, scanned, arrow: bool, beside: bool = False,
+                   unfreed: list | None = None) -> list[RawSheet]:
     """The sheets, read by openpyxl (the first rows) and fastexcel; `scanned()` gives the
-    guard's CheckedWorkbook, waiting for its scan when it runs beside. `sizes`: see _read_sheets."""
+    guard's CheckedWorkbook, waiting for its scan when it runs `beside`: see _read_sheets."""
     import openpyxl  # defusedxml makes openpyxl refuse entity declarations
 
     try:
@@ -89,8 +91,12 @@ def _read_workbook(path: Path, opened, scanned, arrow: bool, sizes: dict | None 
     try:
         reader = fastexcel.read_excel(source(path))   # one reader for every sheet of the workbook
         _same_sheets(path, opened.view.names, reader.sheet_names, "calamine")
-        raws = _read_sheets(path, reader, probes, sizes, scanned)
+        raws = _read_sheets(path, reader, probes, opened if beside else None, scanned, unfreed)
         checked = scanned()
+        if unfreed and any(not arrow or probes[key][1].years or merged_labels(raw, probes[key][1],
+                                                                               checked.sheets.get(probes[key][0]))
+                           for key, raw in raws.items()):
+            unfreed.clear()                     # a frame is made below: fastexcel's cells go first, as before
         sheets = []
         for key, raw in raws.items():
             name, match = probes[key][0], probes[key][1]
@@ -109,27 +115,28 @@ def _read_workbook(path: Path, opened, scanned, arrow: bool, sizes: dict | None 
     return sheets
 
 
-def _read_sheets(path: Path, reader, probes: dict, sizes: dict | None, scanned) -> dict[str, RawSheet]:
+def _read_sheets(path: Path, reader, probes: dict, opened, scanned, unfreed: list | None) -> dict[str, RawSheet]:
     """Each ledger sheet read by fastexcel (by name, never by position), by schema key.
-    `sizes` (each sheet's unzipped size; given in the parse child, where the guard's scan
-    runs beside): the largest sheet is read here while the others are read beside it, once
-    the scan has ended (three busy threads on two cores slow the largest read by the third),
-    on a reader of their own (a reader serves one call at a time; fastexcel lets go of the
-    GIL during a read)."""
-    def read(on, keys, unfreed=None) -> dict[str, RawSheet]:
-        return {key: read_sheet(on, path, load_schemas()[key], *probes[key], unfreed=unfreed) for key in keys}
+    `opened` (in the parse child, where the guard's scan runs beside): the largest sheet is
+    read here while the others are read beside it, once the scan has ended (three busy threads
+    on two cores slow the largest read by the third), on a reader of their own (a reader serves
+    one call at a time; fastexcel lets go of the GIL during a read), unless that reader's copy
+    of the shared strings would be large. `unfreed`: where the largest sheet's reader and
+    cells are put, for a caller whose process ends without freeing them: freeing a 1M-row
+    sheet's millions of cells one by one (and glibc consolidating them at the next large
+    allocation) cost the parse child 0.4 s on the run's path."""
+    def read(on, keys, kept=None) -> dict[str, RawSheet]:
+        return {key: read_sheet(on, path, load_schemas()[key], *probes[key], unfreed=kept) for key in keys}
 
-    largest = max(probes, key=lambda key: sizes.get(probes[key][0], 0)) if sizes and probes else None
-    if largest is None:
+    if opened is None or not probes:
         return read(reader, probes)
-    # The largest sheet's cells as fastexcel holds them are left to the process's end: the
-    # parse child ends without freeing anything, where freeing a 1M-row sheet's millions of
-    # cells one by one (and glibc consolidating them at the next large allocation) cost 0.4 s
-    # on the run's path. The others' are freed beside that read.
-    _UNFREED.append(reader)
+    sizes = opened.sizes()
+    largest = max(probes, key=lambda key: sizes.get(probes[key][0], 0))
     rest = [key for key in probes if key != largest]
-    if not rest:
-        return read(reader, probes, _UNFREED)
+    if unfreed is not None:
+        unfreed.append(reader)
+    if not rest or (opened.strings or 0) > _SECOND_READER_STRINGS:
+        return read(reader, probes, unfreed)
     import fastexcel
 
     def read_the_rest() -> dict[str, RawSheet]:
@@ -140,13 +147,13 @@ def _read_sheets(path: Path, reader, probes: dict, sizes: dict | None, scanned) 
         try:
             others = pool.submit(read_the_rest)
         except RuntimeError:                    # no thread under the memory limit: one after the other
-            return read(reader, probes, _UNFREED)
-        done = read(reader, [largest], _UNFREED)
+            return read(reader, probes, unfreed)
+        done = read(reader, [largest], unfreed)
         done.update(others.result())
     return {key: done[key] for key in probes}
 
 
-_UNFREED: list = []         # see _read_sheets: only in the parse child
+_SECOND_READER_STRINGS = 200_000      # shared strings a second reader may copy (~10 MB)
 
 
 def _same_sheets(path: Path, names: list[str], seen, reader: str) -> None:

@@ -131,8 +131,9 @@ def benchmark(rows: int, repeat: int, other: Path | None = None) -> dict:
                 runs["other"].append(run_measured(finaudit_cmd(path, out / "other"),
                                                   {**os.environ, "PYTHONPATH": str(other)}))
             runs["finaudit"].append(run_measured(finaudit_cmd(path, out), env))
+        (out / "pss").mkdir()       # the outputs reported below stay the timed runs'
         pss = {"baseline": run_measured(baseline_cmd(path), env, pss=True)["pss_mib"],
-               "finaudit": run_measured(finaudit_cmd(path, out), env, pss=True)["pss_mib"]}
+               "finaudit": run_measured(finaudit_cmd(path, out / "pss"), env, pss=True)["pss_mib"]}
         last = runs["finaudit"][-1]
         doc = json.loads((out / "out.json").read_text(encoding="utf-8")) if (out / "out.json").exists() else {}
         html_bytes = (out / "out.html").stat().st_size if (out / "out.html").exists() else 0
