@@ -163,8 +163,8 @@ def test_check_refusing_its_options_stops_the_parse_it_started(monkeypatch, cli,
     ledger = tmp_path / "县.xlsx"
     shutil.copyfile(SAMPLES / "clean.xlsx", ledger)
     monkeypatch.setattr(isolation, "_read_saved", targets.sleeps_instead_of_reading)
-    made, real = [], isolation._folders
-    monkeypatch.setattr(isolation, "_folders", lambda stack: (lambda new: made.extend(new) or new)(real(stack)))
+    made, real = [], sheet_files.folders
+    monkeypatch.setattr(sheet_files, "folders", lambda stack: (lambda new: made.extend(new) or new)(real(stack)))
     started = time.monotonic()
     result = cli("check", ledger, "--json", ledger)        # an output that would overwrite the ledger
     assert result.exit_code == 2 and time.monotonic() - started < 60
@@ -223,6 +223,19 @@ def test_a_sheet_file_that_finds_the_memory_folder_full_is_written_in_the_next(m
     with pytest.raises(OSError) as caught:                  # no room in the last folder either: said
         sheet_files.saved(raw, [str(full)], 0)
     assert caught.value.errno == errno.ENOSPC
+
+
+def test_sheet_folders_left_by_a_run_killed_outright_are_removed_by_the_next(tmp_path):
+    import subprocess
+
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead, live = int(ended.stdout), os.getpid()                 # a process that has ended; this one
+    for pid in (dead, live):
+        (tmp_path / f"finaudit-parse-{pid}-x1").mkdir()
+        (tmp_path / f"finaudit-parse-{pid}-x1" / "sheet0.arrow").write_bytes(b"\0" * 1024)
+    (tmp_path / "finaudit-parse-other").mkdir()               # not a run's name: not touched
+    sheet_files.sweep(str(tmp_path))
+    assert {p.name for p in tmp_path.iterdir()} == {"finaudit-parse-other", f"finaudit-parse-{live}-x1"}
 
 
 def test_a_sheet_file_goes_to_the_next_folder_when_the_memory_folder_lacks_the_room(monkeypatch, tmp_path):

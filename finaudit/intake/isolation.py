@@ -54,7 +54,7 @@ def read_isolated(path, limits: ParseLimits | None = None, arrow: bool = False) 
     ahead = _taken(path, limits)
     with (ahead.stack if ahead else contextlib.ExitStack()) as stack:
         try:
-            saved = ahead.result() if ahead else _parsed(path, limits or ParseLimits.for_path(path), _folders(stack))
+            saved = ahead.result() if ahead else _parsed(path, limits or ParseLimits.for_path(path), sheet_files.folders(stack))
         except BaseException:
             if ahead is not None:           # interrupted while waiting: stop that parse too
                 ahead.forget()
@@ -62,13 +62,6 @@ def read_isolated(path, limits: ParseLimits | None = None, arrow: bool = False) 
         # A mapped file stays readable once its folder is removed (Linux keeps an unlinked
         # file's pages while a mapping holds them).
         return [sheet_files.rebuild(meta, file, arrow) for meta, file in saved]
-
-
-def _folders(stack: contextlib.ExitStack) -> list[str]:
-    """Where the child writes the sheets (sheet_files.saved), removed when `stack` closes."""
-    return [stack.enter_context(tempfile.TemporaryDirectory(prefix="finaudit-parse-", dir=where,
-                                                            ignore_cleanup_errors=True))
-            for where in dict.fromkeys([sheet_files.memory_folder(), None])]
 
 
 def _parsed(path: Path, limits: ParseLimits, folders: list[str]) -> list[tuple[dict, str]]:
@@ -118,7 +111,7 @@ class _Ahead:
 
     def __init__(self, path: Path, stack: contextlib.ExitStack):
         self.path, self.state, self.limits = path, _file_state(path), ParseLimits.for_path(path)
-        self.stack, self.folders = stack, _folders(stack)
+        self.stack, self.folders = stack, sheet_files.folders(stack)
         self.saved = self.error = None
         self.done = threading.Event()          # set when the parse has ended, however
         self.thread = threading.Thread(target=self._run, name="finaudit-prefetch", daemon=True)

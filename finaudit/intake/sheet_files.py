@@ -7,6 +7,9 @@ import contextlib
 import dataclasses
 import errno
 import os
+import re
+import shutil
+import tempfile
 
 from finaudit.intake.schema import load_schemas
 from finaudit.intake.sheets import RawSheet
@@ -24,6 +27,51 @@ def memory_folder() -> str | None:
     if os.environ.get("TMPDIR") or not os.path.isdir(shm) or not os.access(shm, os.W_OK | os.X_OK):
         return None
     return shm
+
+
+def folders(stack: contextlib.ExitStack) -> list[str]:
+    """Where a child writes the sheets (`saved`): a folder in memory_folder(), then one in the
+    usual temporary folder; both removed when `stack` closes. Each is named after this process,
+    so that what a run killed outright left in memory is removed by the next (sweep)."""
+    global _SWEPT
+    where = memory_folder()
+    if where is not None and not _SWEPT:
+        _SWEPT = True
+        sweep(where)
+    return [stack.enter_context(tempfile.TemporaryDirectory(prefix=f"{_PREFIX}{os.getpid()}-", dir=folder,
+                                                            ignore_cleanup_errors=True))
+            for folder in dict.fromkeys([where, None])]
+
+
+def sweep(folder: str) -> None:
+    """Removes the sheet folders in `folder` of runs that have ended without removing them (a
+    SIGKILL, the OOM killer): in /dev/shm they hold memory until the machine restarts. Only this
+    user's, and only those whose process is gone."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        match = _OWNED.fullmatch(entry.name)
+        with contextlib.suppress(OSError):
+            if match and entry.is_dir(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_uid == os.getuid() \
+                    and not _alive(int(match.group(1))):
+                shutil.rmtree(entry.path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:             # another user's process: alive
+        pass
+    return True
+
+
+_PREFIX = "finaudit-parse-"
+_OWNED = re.compile(re.escape(_PREFIX) + r"(\d+)-[^/]+")
+_SWEPT = False
 
 
 def saved(raw, folders: list[str], index: int) -> tuple[dict, str]:
