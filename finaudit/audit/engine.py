@@ -281,13 +281,18 @@ def _parsed_first(path: Path, memory_limit: str | None, native: bool | None) -> 
 
 
 def _load(audit_con, path: Path, native: bool | None, after_read=None) -> Ledger:
-    """The ledger, its valid rows in the tables of `audit_con`'s connection. `native` None: a Parquet ledger by
-    SQL in DuckDB (native.py), anything else through pandas (ledger.py); True: a workbook's
-    plain sheets by SQL too (native_book.py: no faster on a 1M-row workbook, and about 25% more
-    CPU for the load, so not the default; tests/bench/RESULTS.md); False: pandas always."""
+    """The ledger, its valid rows in the tables of `audit_con`'s connection. `native` None: a Parquet ledger
+    by SQL in DuckDB (native.py), anything else through pandas (ledger.py); True: a workbook's plain sheets
+    by SQL too (native_book.py: no faster at 1M rows, 25% more CPU: not the default); False: pandas always."""
     if native is None and path.suffix.lower() in WORKBOOK_OR_TEXT_SUFFIXES:
-        ledger = load(path, after_read=after_read or audit_con)
-        return insert_sheets(audit_con(), ledger)
+        # Each sheet inserted while the next loads (DuckDB lets go of the GIL): 0.12 s at 1M rows.
+        with ThreadPoolExecutor(1, thread_name_prefix="finaudit-insert") as inserting:
+            inserts = []
+            ledger = load(path, after_read=after_read or audit_con,
+                          loaded=lambda sheet: inserts.append(inserting.submit(_insert_on_cursor, audit_con(), sheet)))
+            for insert in inserts:
+                insert.result()
+        return ledger
     con = audit_con()
     if native is True and path.suffix.lower() in EXCEL_SUFFIXES and path.is_file():
         try:
@@ -308,6 +313,11 @@ def _load(audit_con, path: Path, native: bool | None, after_read=None) -> Ledger
                           f"Cannot read the Parquet ledger '{path.name}': the file is damaged or incomplete "
                           f"({first}).") from None
     return insert_sheets(con, load(path))
+
+
+def _insert_on_cursor(con, sheet) -> None:
+    with con.cursor() as cursor:        # a DuckDB connection serves one thread at a time
+        insert_frame(cursor, sheet)
 
 
 def _require_audit_sheets(ledger: Ledger) -> None:

@@ -26,13 +26,14 @@ from finaudit.intake.validate import failure_cases, schema_finding
 
 __all__ = ["Ledger", "Sheet", "file_digest", "load"]   # the loaded ledger, from model.py, with its loader
 
-def load(path, load_table=None, after_read=None) -> Ledger:
+def load(path, load_table=None, after_read=None, loaded=None) -> Ledger:
     """Reads and validates a ledger (workbook, CSV/Parquet file or folder of them). The
     file is parsed in a child process (isolation.py); its sha256 is of the bytes read: a
     file that changes while it is read is refused. `load_table(raw)`, when given, is offered
     each sheet as the child's Arrow table first (native_book.py): it returns the loaded
     (sheet, findings), or None to have the sheet loaded here, as a frame. `after_read()` is
-    called once the file is parsed, before its sheets are loaded."""
+    called once the file is parsed, before its sheets are loaded; `loaded(sheet)` as each sheet
+    loaded here (as a frame) is done, while the next loads."""
     path = Path(path)
     before = file_state(path)
     try:
@@ -52,10 +53,12 @@ def load(path, load_table=None, after_read=None) -> Ledger:
         raise changed_while_read(path)
     sheets, findings = {}, []
     for raw in raws:
-        loaded = load_table(raw) if load_table is not None else None
-        if loaded is None and raw.frame is None:
+        table_loaded = load_table(raw) if load_table is not None else None
+        if table_loaded is None and raw.frame is None:
             raw.frame, raw.table = raw.table.to_pandas(), None
-        sheet, sheet_findings = loaded or _load_sheet(raw)
+        sheet, sheet_findings = table_loaded or _load_sheet(raw)
+        if loaded is not None and table_loaded is None:
+            loaded(sheet)
         sheets[sheet.name] = sheet
         findings.extend(sheet_findings)
     return Ledger(path=path, sheets=sheets, findings=findings, digest=digest)
