@@ -88,6 +88,18 @@ def test_the_parse_childs_cells_are_left_unfreed_only_where_no_frame_is_made_of_
     assert across == [] and len(plain) == 2        # the reader and the largest sheet's cells
 
 
+def test_sheets_read_one_after_the_other_leave_only_the_largest_unfreed(monkeypatch):
+    # Many shared strings: no second reader, the sheets one after the other on one.
+    from finaudit.intake import workbooks
+
+    monkeypatch.setattr(workbooks, "_SECOND_READER_STRINGS", -1)
+    kept = []
+    sheets = workbooks.read_workbook(Path(__file__).parent.parent / "sample_ledgers" / "clean.xlsx", True, True, kept)
+    assert len(sheets) > 2 and len(kept) == 2       # the reader and one sheet's cells, not each sheet's
+    assert [s.sheet for s in sheets] == [s.sheet for s in workbooks.read_workbook(
+        Path(__file__).parent.parent / "sample_ledgers" / "clean.xlsx")]
+
+
 def test_the_evidence_of_a_finding_is_the_year_cell_it_read(tmp_path):
     rows = [HEAD + ["2022年", "2023年"],
             ["130682", "定州市", "小学", "一般公共预算", "公用经费", 1_000_000, 900_000],

@@ -136,7 +136,7 @@ def _read_sheets(path: Path, reader, probes: dict, opened, scanned, unfreed: lis
     if unfreed is not None:
         unfreed.append(reader)
     if not rest or (opened.strings or 0) > _SECOND_READER_STRINGS:
-        return read(reader, probes, unfreed)
+        return _in_order(probes, read(reader, rest), read(reader, [largest], unfreed))
     import fastexcel
 
     def read_the_rest() -> dict[str, RawSheet]:
@@ -147,9 +147,15 @@ def _read_sheets(path: Path, reader, probes: dict, opened, scanned, unfreed: lis
         try:
             others = pool.submit(read_the_rest)
         except RuntimeError:                    # no thread under the memory limit: one after the other
-            return read(reader, probes, unfreed)
-        done = read(reader, [largest], unfreed)
-        done.update(others.result())
+            return _in_order(probes, read(reader, rest), read(reader, [largest], unfreed))
+        largest_read = read(reader, [largest], unfreed)
+        return _in_order(probes, others.result(), largest_read)
+
+
+def _in_order(probes: dict, *parts: dict) -> dict:
+    """The sheets read in `parts`, in the probes' (the workbook's) order. One after the other,
+    the others are read first: only the largest's cells are left unfreed, never two at once."""
+    done = {key: raw for part in parts for key, raw in part.items()}
     return {key: done[key] for key in probes}
 
 
