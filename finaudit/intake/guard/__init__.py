@@ -105,7 +105,7 @@ class OpenedWorkbook:
 
     def sizes(self) -> dict[str, int]:
         """Each worksheet's unzipped size in bytes, by sheet name."""
-        by_member = {sheet.member: sheet.name for sheet in self.view.sheets}
+        by_member = self.view.by_member
         return {by_member[info.filename]: info.file_size for info in self.sheets if info.filename in by_member}
 
     def scan(self) -> CheckedWorkbook:
@@ -113,7 +113,7 @@ class OpenedWorkbook:
         shared-string indexes past the table; returns the used ranges, formula cells, hidden
         rows and merged ranges found."""
         name = self.path.name
-        by_member = {sheet.member: sheet.name for sheet in self.view.sheets}
+        by_member = self.view.by_member
         try:
             with open(self.path, "rb") as fp:
                 reports = {by_member[info.filename]: scan_sheet(fp, info, name, by_member[info.filename], self.limits,
@@ -142,7 +142,7 @@ def open_workbook(path, limits: Limits | None = None) -> OpenedWorkbook:
             recalc = view.recalc and "xl/calcChain.xml" not in members
             # The strings first: the sheets' shared-string cells are checked against their number.
             strings = scan_strings(fp, members[STRINGS], name) if STRINGS in members else None
-            by_member = {sheet.member: sheet.name for sheet in view.sheets}
+            by_member = view.by_member
             sheets = []
             for info in infos:
                 if info.filename in by_member and info.filename.endswith(".xml"):

@@ -49,6 +49,11 @@ class WorkbookView:
     def names(self) -> list[str]:
         return [s.name for s in self.sheets]
 
+    @property
+    def by_member(self) -> dict[str, str]:
+        """Each sheet's name by the zip member holding it."""
+        return {s.member: s.name for s in self.sheets}
+
 
 def read_view(zf, name: str, members: set[str]) -> WorkbookView:
     """Raises LedgerError where readers would disagree on the sheets; see the module."""
